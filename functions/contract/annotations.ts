@@ -1,0 +1,201 @@
+// The greenlight annotation contract: every `greenlight.dev/*` key, its syntax, its default and where it applies.
+import {
+  type HeaderRoute,
+  type Parsed,
+  type PortRef,
+  parseBoolean,
+  parseChoice,
+  parseDuration,
+  parseHeaderRoute,
+  parseHttpPath,
+  parseInteger,
+  parseLabelValue,
+  parseLatency,
+  parseObjectName,
+  parsePort,
+  parseRate,
+  parseServiceName,
+  parseSteps,
+} from "./values.ts";
+
+export const PREFIX = "greenlight.dev/";
+export const STRATEGIES = ["canary", "blue-green", "rolling"] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+/** Which part of greenlight reads a key; strategy-scoped keys are ignored (with a warning) under another strategy. */
+export type Scope = "inject" | "strategy" | Strategy | "control" | "status";
+
+interface KeySpec<T> {
+  scope: Scope;
+  parse: (raw: string) => Parsed<T>;
+  /** The default as users read it in the docs; absent when there is none. */
+  default?: string;
+  doc: string;
+}
+
+const spec = <T>(s: KeySpec<T>): KeySpec<T> => s;
+const text = (raw: string): Parsed<string> => ({ ok: true, value: raw });
+
+/** The keys without the prefix. Names here are the only spelling used by webhook, validator, stepper and docs. */
+export const KEYS = {
+  inject: spec({ scope: "inject", parse: parseBoolean, default: "off", doc: "opt this Deployment in to mutation" }),
+  app: spec({
+    scope: "inject",
+    parse: parseLabelValue,
+    default: "label app.kubernetes.io/name, then label app, then the Deployment name",
+    doc: "value of the injected app label",
+  }),
+  version: spec({
+    scope: "inject",
+    parse: parseLabelValue,
+    default: "image tag of the first container (digest: sha-<12 hex>)",
+    doc: "value of the injected version label",
+  }),
+  "probe-port": spec({
+    scope: "inject",
+    parse: parsePort,
+    default: "the container's first containerPort",
+    doc: "port of the injected httpGet probes, a number or a port name",
+  }),
+  "liveness-path": spec({
+    scope: "inject",
+    parse: parseHttpPath,
+    default: "/health",
+    doc: "path of the liveness probe",
+  }),
+  "readiness-path": spec({
+    scope: "inject",
+    parse: parseHttpPath,
+    default: "/ready",
+    doc: "path of the readiness probe",
+  }),
+  strategy: spec({
+    scope: "strategy",
+    parse: (raw: string) => parseChoice(raw, STRATEGIES),
+    doc: "delivery strategy run by the scheduled function",
+  }),
+  "virtual-service": spec({
+    scope: "canary",
+    parse: parseObjectName,
+    default: "the app name",
+    doc: "Istio VirtualService whose weights are stepped",
+  }),
+  steps: spec({
+    scope: "canary",
+    parse: parseSteps,
+    default: "5,15,25,...,95 then promotion",
+    doc: "canary weights, strictly increasing within 1..100",
+  }),
+  "step-weight": spec({
+    scope: "canary",
+    parse: (raw: string) => parseInteger(raw, 1, 100),
+    default: "10",
+    doc: "weight added per step (instead of steps)",
+  }),
+  "max-weight": spec({
+    scope: "canary",
+    parse: (raw: string) => parseInteger(raw, 1, 100),
+    default: "100",
+    doc: "last weight before promotion (with step-weight)",
+  }),
+  interval: spec({
+    scope: "canary",
+    parse: parseDuration,
+    default: "5m",
+    doc: "time between steps and analysis window",
+  }),
+  threshold: spec({
+    scope: "canary",
+    parse: (raw: string) => parseInteger(raw, 1, 100),
+    default: "2",
+    doc: "consecutive failed analyses that roll back",
+  }),
+  "max-inconclusive": spec({
+    scope: "canary",
+    parse: (raw: string) => parseInteger(raw, 1, 100),
+    default: "3",
+    doc: "consecutive intervals of no data or errors before they count as a failure",
+  }),
+  "max-error-rate": spec({
+    scope: "canary",
+    parse: parseRate,
+    default: "1%",
+    doc: "highest 5xx share of canary requests",
+  }),
+  "max-latency-p95": spec({
+    scope: "canary",
+    parse: parseLatency,
+    default: "500ms",
+    doc: "highest canary p95 latency",
+  }),
+  "max-latency-p99": spec({
+    scope: "canary",
+    parse: parseLatency,
+    default: "1000ms",
+    doc: "highest canary p99 latency",
+  }),
+  "min-requests": spec({
+    scope: "canary",
+    parse: (raw: string) => parseInteger(raw, 0, 1_000_000_000),
+    default: "10",
+    doc: "fewest canary requests in the window for an analysis to count",
+  }),
+  "header-route": spec({
+    scope: "canary",
+    parse: parseHeaderRoute,
+    doc: "requests with this header go to the canary, e.g. x-canary-test=true",
+  }),
+  service: spec({ scope: "blue-green", parse: parseServiceName, doc: "Service whose version selector is switched" }),
+  "smoke-path": spec({
+    scope: "blue-green",
+    parse: parseHttpPath,
+    default: "/health",
+    doc: "path checked on the new version before the switch",
+  }),
+  "auto-promote": spec({
+    scope: "blue-green",
+    parse: parseBoolean,
+    default: "false",
+    doc: "switch automatically once the new version is ready",
+  }),
+  "auto-rollback": spec({
+    scope: "rolling",
+    parse: parseBoolean,
+    default: "false",
+    doc: "undo a rollout that fails its deadline",
+  }),
+  paused: spec({ scope: "control", parse: parseBoolean, default: "false", doc: "hold the rollout where it is" }),
+  promote: spec({ scope: "control", parse: parseBoolean, default: "false", doc: "skip the remaining steps" }),
+  abort: spec({ scope: "control", parse: parseBoolean, default: "false", doc: "roll back now" }),
+  injected: spec({ scope: "status", parse: text, doc: "written by the mutating webhook: the labels it set" }),
+  status: spec({ scope: "status", parse: text, doc: "written by greenlight: rollout progress" }),
+} as const;
+
+export type Key = keyof typeof KEYS;
+export type ValueOf<K extends Key> = (typeof KEYS)[K] extends KeySpec<infer T> ? T : never;
+export type { HeaderRoute, PortRef };
+
+export const annotationName = (key: Key | string): string => `${PREFIX}${key}`;
+
+export const isKnownKey = (key: string): key is Key => Object.hasOwn(KEYS, key);
+
+export type Annotations = Readonly<Record<string, string>>;
+
+export type Read<T> =
+  | { present: false }
+  | { present: true; ok: true; value: T }
+  | { present: true; ok: false; problem: string };
+
+/** Reads one annotation through its parser; the stepper and the webhooks go through here, never around it. */
+export function readAnnotation<K extends Key>(annotations: Annotations | undefined, key: K): Read<ValueOf<K>> {
+  const raw = annotations?.[annotationName(key)];
+  if (raw === undefined) return { present: false };
+  const parsed = (KEYS[key].parse as (raw: string) => Parsed<ValueOf<K>>)(raw);
+  return parsed.ok
+    ? { present: true, ok: true, value: parsed.value }
+    : { present: true, ok: false, problem: parsed.problem };
+}
+
+/** The problem text as every surface prints it: `greenlight.dev/steps: "5,3" is invalid: ...`. */
+export const describeProblem = (key: string, raw: string, problem: string): string =>
+  `${annotationName(key)}: ${JSON.stringify(raw)} is invalid: ${problem}`;

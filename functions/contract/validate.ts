@@ -1,0 +1,114 @@
+// Checks every greenlight annotation of an object: errors reject it, warnings are passed back to kubectl.
+import {
+  type Annotations,
+  annotationName,
+  describeProblem,
+  isKnownKey,
+  KEYS,
+  type Key,
+  PREFIX,
+  readAnnotation,
+} from "./annotations.ts";
+import { CHECK_PREFIX, isCheckName, parseCustomCheck } from "./checks.ts";
+import { closest } from "./closest.ts";
+
+export interface AnnotationReport {
+  errors: string[];
+  warnings: string[];
+}
+
+/**
+ * Validates the `greenlight.dev/*` annotations. With `previous` (the object before an UPDATE), a value that did not
+ * change is only warned about, so tightening the rules never blocks unrelated edits of running workloads.
+ */
+export function validateAnnotations(annotations: Annotations | undefined, previous?: Annotations): AnnotationReport {
+  const report: AnnotationReport = { errors: [], warnings: [] };
+  const own = Object.entries(annotations ?? {}).filter(([name]) => name.startsWith(PREFIX));
+  const complain = (name: string, message: string) => {
+    if (previous !== undefined && previous[name] === annotations?.[name]) {
+      report.warnings.push(`${message} (unchanged, not rejected)`);
+    } else {
+      report.errors.push(message);
+    }
+  };
+
+  for (const [name, raw] of own) {
+    const key = name.slice(PREFIX.length);
+    if (key.startsWith(CHECK_PREFIX)) {
+      const checkName = key.slice(CHECK_PREFIX.length);
+      if (!isCheckName(checkName)) {
+        complain(name, `${name}: check name "${checkName}" is invalid: accepted: lower-case alphanumerics and '-'`);
+        continue;
+      }
+      const parsed = parseCustomCheck(checkName, raw);
+      if (!parsed.ok) complain(name, describeProblem(key, raw, parsed.problem));
+      continue;
+    }
+    if (!isKnownKey(key)) {
+      const guess = closest(key, Object.keys(KEYS));
+      report.warnings.push(
+        `${name} is not a greenlight annotation${guess ? `; did you mean ${annotationName(guess)}?` : ""}`,
+      );
+      continue;
+    }
+    const read = readAnnotation(annotations, key);
+    if (read.present && !read.ok) complain(name, describeProblem(key, raw, read.problem));
+  }
+
+  checkCombinations(annotations ?? {}, report, complain);
+  return report;
+}
+
+function checkCombinations(
+  annotations: Annotations,
+  report: AnnotationReport,
+  complain: (name: string, message: string) => void,
+): void {
+  const has = (key: Key) => annotations[annotationName(key)] !== undefined;
+  const isTrue = (key: Key) => annotations[annotationName(key)] === "true";
+  const strategy = readAnnotation(annotations, "strategy");
+  const chosen = strategy.present && strategy.ok ? strategy.value : undefined;
+
+  if (has("steps") && (has("step-weight") || has("max-weight"))) {
+    complain(
+      annotationName("steps"),
+      `${annotationName("steps")} and ${annotationName("step-weight")}/${annotationName("max-weight")} conflict: set one of them`,
+    );
+  }
+  const stepWeight = readAnnotation(annotations, "step-weight");
+  const maxWeight = readAnnotation(annotations, "max-weight");
+  if (stepWeight.present && stepWeight.ok && maxWeight.present && maxWeight.ok && maxWeight.value < stepWeight.value) {
+    complain(
+      annotationName("max-weight"),
+      `${annotationName("max-weight")} (${maxWeight.value}) is below ${annotationName("step-weight")} (${stepWeight.value})`,
+    );
+  }
+  if (isTrue("promote") && isTrue("abort")) {
+    complain(
+      annotationName("abort"),
+      `${annotationName("promote")} and ${annotationName("abort")} are both "true": set one`,
+    );
+  }
+  if (chosen === "blue-green" && !has("service")) {
+    complain(
+      annotationName("strategy"),
+      `${annotationName("service")} is required with ${annotationName("strategy")}: blue-green (the Service to switch)`,
+    );
+  }
+
+  for (const [key, keySpec] of Object.entries(KEYS)) {
+    const scope = keySpec.scope;
+    if (!has(key as Key) || (scope !== "canary" && scope !== "blue-green" && scope !== "rolling")) continue;
+    if (chosen !== scope) {
+      report.warnings.push(
+        `${annotationName(key)} has no effect without ${annotationName("strategy")}: ${scope}; it is ignored`,
+      );
+    }
+  }
+  const hasChecks = Object.keys(annotations).some((name) => name.startsWith(`${PREFIX}${CHECK_PREFIX}`));
+  if (hasChecks && chosen !== "canary") {
+    report.warnings.push(
+      `${PREFIX}${CHECK_PREFIX}* checks have no effect without ${annotationName("strategy")}: canary`,
+    );
+  }
+}

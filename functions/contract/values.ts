@@ -1,0 +1,127 @@
+// Parsers for the value syntaxes the annotations use; each returns the value or says what is accepted.
+import { isDns1123Label, isDns1123Subdomain, isLabelValue, isPortName } from "./syntax.ts";
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const bad = <T>(problem: string): Parsed<T> => ({ ok: false, problem });
+
+export const parseBoolean = (raw: string): Parsed<boolean> =>
+  raw === "true" ? ok(true) : raw === "false" ? ok(false) : bad('accepted: "true" or "false"');
+
+const DURATION = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
+
+/** Durations like `30s`, `5m`, `1h` or `1m30s`, in seconds; zero is refused. */
+export function parseDuration(raw: string): Parsed<number> {
+  const match = DURATION.exec(raw);
+  const accepted = 'accepted: a positive duration in s, m or h, e.g. "30s", "5m", "1h", "1m30s"';
+  if (!raw || !match) return bad(accepted);
+  const seconds = Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0);
+  return seconds > 0 ? ok(seconds) : bad(accepted);
+}
+
+export function parseInteger(raw: string, min: number, max: number): Parsed<number> {
+  const accepted = `accepted: an integer from ${min} to ${max}`;
+  if (!/^\d+$/.test(raw)) return bad(accepted);
+  const value = Number(raw);
+  return value >= min && value <= max ? ok(value) : bad(accepted);
+}
+
+/** Canary steps: comma-separated integer weights, strictly increasing, each within 1..100. */
+export function parseSteps(raw: string): Parsed<number[]> {
+  const accepted = 'accepted: comma-separated integers from 1 to 100, strictly increasing, e.g. "5,10,20,50,100"';
+  const parts = raw.split(",").map((part) => part.trim());
+  const steps: number[] = [];
+  for (const part of parts) {
+    const step = parseInteger(part, 1, 100);
+    if (!step.ok) return bad(`"${part}" is not a weight; ${accepted}`);
+    const previous = steps.at(-1);
+    if (previous !== undefined && step.value <= previous) {
+      return bad(`${step.value} does not increase on ${previous}; ${accepted}`);
+    }
+    steps.push(step.value);
+  }
+  return ok(steps);
+}
+
+/** An error-rate ceiling as a fraction: `1%` or `0.01`. */
+export function parseRate(raw: string): Parsed<number> {
+  const accepted = 'accepted: a percentage like "1%" or "0.5%", or a fraction from 0 to 1 like "0.01"';
+  const percent = /^(\d+(?:\.\d+)?)%$/.exec(raw);
+  if (percent) {
+    const value = Number(percent[1]) / 100;
+    return value <= 1 ? ok(value) : bad(accepted);
+  }
+  if (/^\d+(?:\.\d+)?$/.test(raw)) {
+    const value = Number(raw);
+    return value <= 1 ? ok(value) : bad(accepted);
+  }
+  return bad(accepted);
+}
+
+/** A latency ceiling in milliseconds: `500ms`, `1.5s`, or a bare number of milliseconds. */
+export function parseLatency(raw: string): Parsed<number> {
+  const accepted = 'accepted: a positive latency like "500ms", "1.5s" or "250" (milliseconds)';
+  const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(raw);
+  if (!match) return bad(accepted);
+  const value = Number(match[1]) * (match[2] === "s" ? 1000 : 1);
+  return value > 0 ? ok(value) : bad(accepted);
+}
+
+export interface HeaderRoute {
+  header: string;
+  value: string;
+}
+
+/** `name=value`: requests whose header equals the value go to the canary. Istio wants lower-case names. */
+export function parseHeaderRoute(raw: string): Parsed<HeaderRoute> {
+  const accepted = 'accepted: name=value with a lower-case header name, e.g. "x-canary-test=true"';
+  const eq = raw.indexOf("=");
+  if (eq <= 0) return bad(accepted);
+  const header = raw.slice(0, eq);
+  const value = raw.slice(eq + 1);
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(header) || !/^[\x21-\x7e]+$/.test(value)) return bad(accepted);
+  return ok({ header, value });
+}
+
+export type PortRef = number | string;
+
+/** A container port: its number (1..65535) or its name. */
+export function parsePort(raw: string): Parsed<PortRef> {
+  if (/^\d+$/.test(raw)) {
+    const port = Number(raw);
+    return port >= 1 && port <= 65535 ? ok(port) : bad("accepted: a port number from 1 to 65535 or a port name");
+  }
+  return isPortName(raw)
+    ? ok(raw)
+    : bad("accepted: a port number from 1 to 65535 or a port name (lower-case, at most 15 characters)");
+}
+
+export function parseHttpPath(raw: string): Parsed<string> {
+  return raw.startsWith("/") && raw.length <= 1024 && /^[\x21-\x7e]+$/.test(raw)
+    ? ok(raw)
+    : bad('accepted: an absolute HTTP path without spaces, e.g. "/health"');
+}
+
+export function parseLabelValue(raw: string): Parsed<string> {
+  return raw !== "" && isLabelValue(raw)
+    ? ok(raw)
+    : bad("accepted: a label value, 1-63 characters of [A-Za-z0-9_.-] starting and ending alphanumeric");
+}
+
+export function parseObjectName(raw: string): Parsed<string> {
+  return isDns1123Subdomain(raw)
+    ? ok(raw)
+    : bad("accepted: a Kubernetes object name (lower-case alphanumerics, '-' and '.')");
+}
+
+export function parseServiceName(raw: string): Parsed<string> {
+  return isDns1123Label(raw) && /^[a-z]/.test(raw)
+    ? ok(raw)
+    : bad("accepted: a Service name (lower-case alphanumerics and '-', starting with a letter, at most 63)");
+}
+
+export function parseChoice<T extends string>(raw: string, choices: readonly T[]): Parsed<T> {
+  const found = choices.find((choice) => choice === raw);
+  return found !== undefined ? ok(found) : bad(`accepted: ${choices.map((c) => `"${c}"`).join(", ")}`);
+}

@@ -1,0 +1,128 @@
+// AdmissionReview v1: checks that a body is one, and builds the responses the API server expects back.
+import type { Operation } from "fast-json-patch";
+
+export const ADMISSION_API_VERSION = "admission.k8s.io/v1";
+export const MAX_WARNING_LENGTH = 120;
+
+export interface GroupVersionKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+export interface AdmissionRequest {
+  uid: string;
+  kind: GroupVersionKind;
+  resource?: { group: string; version: string; resource: string };
+  subResource?: string;
+  operation: "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
+  namespace?: string;
+  name?: string;
+  object?: unknown;
+  oldObject?: unknown;
+  dryRun?: boolean;
+}
+
+export interface AdmissionReview {
+  apiVersion: typeof ADMISSION_API_VERSION;
+  kind: "AdmissionReview";
+  request: AdmissionRequest;
+}
+
+export interface AdmissionResponse {
+  uid: string;
+  allowed: boolean;
+  status?: { code: number; reason?: string; message: string };
+  patchType?: "JSONPatch";
+  patch?: string;
+  warnings?: string[];
+}
+
+export interface AdmissionReviewResponse {
+  apiVersion: typeof ADMISSION_API_VERSION;
+  kind: "AdmissionReview";
+  response: AdmissionResponse;
+}
+
+const OPERATIONS = ["CREATE", "UPDATE", "DELETE", "CONNECT"] as const;
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+export type ReviewCheck = { ok: true; review: AdmissionReview } | { ok: false; message: string };
+
+/** Accepts a parsed JSON body; names the first field that keeps it from being an AdmissionReview v1 request. */
+export function parseAdmissionReview(body: unknown): ReviewCheck {
+  const fail = (message: string): ReviewCheck => ({ ok: false, message });
+  if (!isRecord(body)) return fail("body must be a JSON object: an AdmissionReview");
+  if (body.kind !== "AdmissionReview") return fail('kind must be "AdmissionReview"');
+  if (body.apiVersion !== ADMISSION_API_VERSION) {
+    return fail(`apiVersion must be "${ADMISSION_API_VERSION}" (set admissionReviewVersions: ["v1"] in the webhook)`);
+  }
+  const request = body.request;
+  if (!isRecord(request)) return fail("request must be an object");
+  if (typeof request.uid !== "string" || request.uid === "") return fail("request.uid must be a non-empty string");
+  const kind = request.kind;
+  if (
+    !isRecord(kind) ||
+    typeof kind.kind !== "string" ||
+    typeof kind.version !== "string" ||
+    typeof kind.group !== "string"
+  ) {
+    return fail("request.kind must be {group, version, kind} strings");
+  }
+  if (!OPERATIONS.includes(request.operation as AdmissionRequest["operation"])) {
+    return fail(`request.operation must be one of ${OPERATIONS.join(", ")}`);
+  }
+  if (request.subResource !== undefined && typeof request.subResource !== "string") {
+    return fail("request.subResource must be a string when present");
+  }
+  if (request.dryRun !== undefined && typeof request.dryRun !== "boolean") {
+    return fail("request.dryRun must be a boolean when present");
+  }
+  return { ok: true, review: body as unknown as AdmissionReview };
+}
+
+/** Warnings reach users through kubectl; the API server truncates long ones, so we keep them short ourselves. */
+export const shortenWarning = (warning: string): string =>
+  warning.length <= MAX_WARNING_LENGTH ? warning : `${warning.slice(0, MAX_WARNING_LENGTH - 1)}…`;
+
+const wrap = (response: AdmissionResponse): AdmissionReviewResponse => ({
+  apiVersion: ADMISSION_API_VERSION,
+  kind: "AdmissionReview",
+  response,
+});
+
+export function allowResponse(
+  uid: string,
+  options: { patch?: Operation[]; warnings?: string[] } = {},
+): AdmissionReviewResponse {
+  const response: AdmissionResponse = { uid, allowed: true };
+  if (options.patch && options.patch.length > 0) {
+    response.patchType = "JSONPatch";
+    response.patch = Buffer.from(JSON.stringify(options.patch)).toString("base64");
+  }
+  if (options.warnings && options.warnings.length > 0) response.warnings = options.warnings.map(shortenWarning);
+  return wrap(response);
+}
+
+export function denyResponse(uid: string, message: string, warnings: string[] = []): AdmissionReviewResponse {
+  const response: AdmissionResponse = { uid, allowed: false, status: { code: 422, reason: "Invalid", message } };
+  if (warnings.length > 0) response.warnings = warnings.map(shortenWarning);
+  return wrap(response);
+}
+
+/** Reads the JSON Patch back out of a response (for the CLI and tests). */
+export function decodePatch(response: AdmissionResponse): Operation[] {
+  return response.patch ? (JSON.parse(Buffer.from(response.patch, "base64").toString("utf8")) as Operation[]) : [];
+}
+
+/** Only CREATE and UPDATE of a whole apps/v1 Deployment are ours; everything else passes untouched. */
+export function isDeploymentWrite(request: AdmissionRequest): boolean {
+  return (
+    (request.operation === "CREATE" || request.operation === "UPDATE") &&
+    !request.subResource &&
+    request.kind.group === "apps" &&
+    request.kind.kind === "Deployment"
+  );
+}

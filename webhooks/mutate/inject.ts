@@ -1,0 +1,98 @@
+// The mutation itself: decides whether a Deployment opted in, then injects labels, probes and the marker.
+import { type Annotations, annotationName, readAnnotation } from "../../functions/contract/annotations.ts";
+import {
+  chooseApp,
+  chooseVersion,
+  formatMarker,
+  INJECTED_LABELS,
+  type InjectedLabel,
+  parseMarker,
+  setOwnedLabel,
+} from "./labels.ts";
+import { injectProbes, readProbeSettings } from "./probes.ts";
+import { isObject, type JsonObject, listAt, mapAt, optionalMap, ShapeError, stringMap } from "./shape.ts";
+
+/** How the Deployment reached us: its own annotation opts it in, or its namespace's label opts in all. */
+export type OptInScope = "annotation" | "namespace";
+
+export type OptIn = { inject: true; warnings: string[] } | { inject: false; warnings: string[] };
+
+export function decideOptIn(annotations: Annotations, scope: OptInScope): OptIn {
+  const read = readAnnotation(annotations, "inject");
+  if (read.present && !read.ok) {
+    // A typo like "yes" must not silently mean "no" in an annotation-scoped namespace, nor "yes" in a labelled one.
+    return { inject: scope === "namespace", warnings: [`${annotationName("inject")} ignored: ${read.problem}`] };
+  }
+  const value = read.present ? read.value : undefined;
+  return { inject: scope === "namespace" ? value !== false : value === true, warnings: [] };
+}
+
+export interface Injection {
+  /** A mutated deep copy; the input is never changed. */
+  object: JsonObject;
+  injected: boolean;
+  warnings: string[];
+}
+
+/** Throws ShapeError when the object is not shaped like a Deployment where it matters. */
+export function injectDeployment(input: unknown, scope: OptInScope): Injection {
+  if (!isObject(input)) throw new ShapeError("object", "an object");
+  const object = structuredClone(input);
+  const metadata = mapAt(object, "metadata", "metadata");
+  const annotations = stringMap(metadata, "annotations", "metadata.annotations", false) ?? {};
+  const optIn = decideOptIn(annotations, scope);
+  if (!optIn.inject) return { object: input, injected: false, warnings: optIn.warnings };
+
+  const warnings = [...optIn.warnings];
+  const spec = mapAt(object, "spec", "spec");
+  const template = mapAt(spec, "template", "spec.template");
+  const templateMetadata = mapAt(template, "metadata", "spec.template.metadata");
+  const podSpec = mapAt(template, "spec", "spec.template.spec");
+  const selector = optionalMap(spec, "selector", "spec.selector");
+  const pinned = selector ? stringMap(selector, "matchLabels", "spec.selector.matchLabels", false) : undefined;
+  const expressions = selector ? listAt(selector, "matchExpressions", "spec.selector.matchExpressions") : [];
+
+  const existingLabels = stringMap(metadata, "labels", "metadata.labels", false);
+  const existingTemplateLabels = stringMap(templateMetadata, "labels", "spec.template.metadata.labels", false);
+  const containers = listAt(podSpec, "containers", "spec.template.spec.containers");
+  const first = containers[0];
+  const firstImage = isObject(first) && typeof first.image === "string" ? first.image : undefined;
+  const name = typeof metadata.name === "string" ? metadata.name : (metadata.generateName as string | undefined);
+
+  const chosen: Record<InjectedLabel, ReturnType<typeof chooseApp>> = {
+    app: chooseApp(annotations, [existingLabels, existingTemplateLabels], name),
+    version: chooseVersion(annotations, firstImage),
+  };
+  const owned = parseMarker(annotations[annotationName("injected")]);
+  const nowOwned: Partial<Record<InjectedLabel, string>> = {};
+
+  for (const key of INJECTED_LABELS) {
+    const { value, warnings: notes } = chosen[key];
+    warnings.push(...notes);
+    if (value === undefined) continue;
+    const pinnedValue = pinned?.[key];
+    const pinnedByExpression = expressions.some((e) => isObject(e) && e.key === key);
+    const templateLabels = stringMap(templateMetadata, "labels", "spec.template.metadata.labels", true);
+    if ((pinnedValue !== undefined && pinnedValue !== value) || (pinnedValue === undefined && pinnedByExpression)) {
+      // Changing a selector-bound template label would make the API server reject the Deployment.
+      warnings.push(
+        `spec.selector pins ${key}${pinnedValue ? `=${pinnedValue}` : ""}; template ${key} label left as is`,
+      );
+    } else {
+      const outcome = setOwnedLabel(templateLabels, key, value, owned[key]);
+      if (outcome === "foreign")
+        warnings.push(`template label ${key}=${templateLabels[key]} kept; greenlight would set ${value}`);
+      else nowOwned[key] = value;
+    }
+    const labels = stringMap(metadata, "labels", "metadata.labels", true);
+    const outcome = setOwnedLabel(labels, key, value, owned[key]);
+    if (outcome === "foreign") warnings.push(`label ${key}=${labels[key]} kept; greenlight would set ${value}`);
+  }
+
+  const probes = readProbeSettings(annotations);
+  warnings.push(...probes.warnings, ...injectProbes(podSpec, probes));
+
+  const writableAnnotations = stringMap(metadata, "annotations", "metadata.annotations", true);
+  writableAnnotations[annotationName("injected")] = formatMarker(nowOwned) || "none";
+  return { object, injected: true, warnings };
+}

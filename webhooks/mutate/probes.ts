@@ -1,0 +1,82 @@
+// Adds httpGet liveness and readiness probes to containers that lack them; existing probes are never changed.
+import { type Annotations, type PortRef, readAnnotation } from "../../functions/contract/annotations.ts";
+import { isObject, type JsonObject, listAt, ShapeError } from "./shape.ts";
+
+export const PROBE_DEFAULTS = {
+  livenessPath: "/health",
+  readinessPath: "/ready",
+  liveness: { initialDelaySeconds: 60, periodSeconds: 30, failureThreshold: 3 },
+  readiness: { initialDelaySeconds: 30, periodSeconds: 10, failureThreshold: 3 },
+} as const;
+
+export interface ProbeSettings {
+  port?: PortRef;
+  livenessPath: string;
+  readinessPath: string;
+  warnings: string[];
+}
+
+export function readProbeSettings(annotations: Annotations): ProbeSettings {
+  const warnings: string[] = [];
+  const pick = <T>(read: ReturnType<typeof readAnnotation>, key: string, fallback: T): T => {
+    if (!read.present) return fallback;
+    if (read.ok) return read.value as T;
+    warnings.push(`greenlight.dev/${key} ignored: ${read.problem}`);
+    return fallback;
+  };
+  const port = pick<PortRef | undefined>(readAnnotation(annotations, "probe-port"), "probe-port", undefined);
+  const settings: ProbeSettings = {
+    livenessPath: pick(readAnnotation(annotations, "liveness-path"), "liveness-path", PROBE_DEFAULTS.livenessPath),
+    readinessPath: pick(readAnnotation(annotations, "readiness-path"), "readiness-path", PROBE_DEFAULTS.readinessPath),
+    warnings,
+  };
+  if (port !== undefined) settings.port = port;
+  return settings;
+}
+
+/** The port a container's probes use, or a reason why it has none. */
+function probePort(
+  container: JsonObject,
+  field: string,
+  wanted: PortRef | undefined,
+): { port: PortRef } | { missing: string } {
+  const ports = listAt(container, "ports", `${field}.ports`);
+  if (typeof wanted === "number") return { port: wanted };
+  if (typeof wanted === "string") {
+    const named = ports.some((port) => isObject(port) && port.name === wanted);
+    return named ? { port: wanted } : { missing: `has no port named "${wanted}"` };
+  }
+  const first = ports[0];
+  if (first === undefined) return { missing: "has no containerPort" };
+  if (!isObject(first) || typeof first.containerPort !== "number") {
+    throw new ShapeError(`${field}.ports[0].containerPort`, "a number");
+  }
+  return { port: first.containerPort };
+}
+
+/** Mutates the containers of a pod spec in place; returns the warnings for containers it had to skip. */
+export function injectProbes(podSpec: JsonObject, settings: ProbeSettings): string[] {
+  const warnings: string[] = [];
+  const containers = listAt(podSpec, "containers", "spec.template.spec.containers");
+  containers.forEach((container, index) => {
+    const field = `spec.template.spec.containers[${index}]`;
+    if (!isObject(container)) throw new ShapeError(field, "an object");
+    const missingLiveness = container.livenessProbe === undefined || container.livenessProbe === null;
+    const missingReadiness = container.readinessProbe === undefined || container.readinessProbe === null;
+    if (!missingLiveness && !missingReadiness) return;
+    const found = probePort(container, field, settings.port);
+    if ("missing" in found) {
+      const name = typeof container.name === "string" ? container.name : `#${index}`;
+      warnings.push(`container ${name} ${found.missing}: probes not added (set greenlight.dev/probe-port)`);
+      return;
+    }
+    const port = found.port;
+    if (missingLiveness) {
+      container.livenessProbe = { httpGet: { path: settings.livenessPath, port }, ...PROBE_DEFAULTS.liveness };
+    }
+    if (missingReadiness) {
+      container.readinessProbe = { httpGet: { path: settings.readinessPath, port }, ...PROBE_DEFAULTS.readiness };
+    }
+  });
+  return warnings;
+}

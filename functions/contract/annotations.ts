@@ -89,8 +89,7 @@ export const KEYS = {
   "step-weight": spec({
     scope: "canary",
     parse: (raw: string) => parseInteger(raw, 1, 100),
-    default: "10",
-    doc: "weight added per step (instead of steps)",
+    doc: "instead of steps: weights step-weight, 2 x step-weight, ... up to max-weight",
   }),
   "max-weight": spec({
     scope: "canary",

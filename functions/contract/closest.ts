@@ -15,6 +15,8 @@ export function editDistance(a: string, b: string): number {
 
 /** The candidate nearest to `word`, or undefined when none is within a third of its length (at least 2). */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
+  // No known key is longer than 32 characters; a far longer word is no typo, and its distance is quadratic work.
+  if (word.length > 64) return undefined;
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.ceil(word.length / 3)) + 1;
   for (const candidate of candidates) {

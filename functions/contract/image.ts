@@ -41,15 +41,14 @@ export interface DerivedVersion {
  */
 export function versionFromImage(image: string): DerivedVersion {
   const ref = parseImageReference(image);
-  if (ref.tag) {
-    const version = sanitizeLabelValue(ref.tag);
-    if (version) return { version };
-    return { version: "latest", note: `image tag "${ref.tag}" has no label-safe characters; version set to latest` };
-  }
+  const fromTag = ref.tag ? sanitizeLabelValue(ref.tag) : "";
+  if (fromTag) return { version: fromTag };
   if (ref.digest) {
     const hex = ref.digest.replace(/^[A-Za-z0-9_+.-]+:/, "").toLowerCase();
     if (/^[0-9a-f]{12,}$/.test(hex)) return { version: `sha-${hex.slice(0, 12)}` };
     return { version: "latest", note: `image digest "${ref.digest}" is not hex; version set to latest` };
   }
+  if (ref.tag)
+    return { version: "latest", note: `image tag "${ref.tag}" has no label-safe characters; version set to latest` };
   return { version: "latest", note: `image "${image}" has no tag; version set to latest` };
 }

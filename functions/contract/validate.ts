@@ -12,6 +12,8 @@ import {
 import { CHECK_PREFIX, isCheckName, parseCustomCheck } from "./checks.ts";
 import { closest } from "./closest.ts";
 
+type Complain = (names: string | string[], message: string) => void;
+
 export interface AnnotationReport {
   errors: string[];
   warnings: string[];
@@ -24,9 +26,11 @@ export interface AnnotationReport {
 export function validateAnnotations(annotations: Annotations | undefined, previous?: Annotations): AnnotationReport {
   const report: AnnotationReport = { errors: [], warnings: [] };
   const own = Object.entries(annotations ?? {}).filter(([name]) => name.startsWith(PREFIX));
-  const complain = (name: string, message: string) => {
-    if (previous !== undefined && previous[name] === annotations?.[name]) {
-      report.warnings.push(`${message} (unchanged, not rejected)`);
+  // A problem is old news only when every annotation it involves is as it was before the UPDATE.
+  const complain: Complain = (names, message) => {
+    const involved = typeof names === "string" ? [names] : names;
+    if (previous !== undefined && involved.every((name) => previous[name] === annotations?.[name])) {
+      report.warnings.push(`unchanged, so not rejected: ${message}`);
     } else {
       report.errors.push(message);
     }
@@ -59,11 +63,7 @@ export function validateAnnotations(annotations: Annotations | undefined, previo
   return report;
 }
 
-function checkCombinations(
-  annotations: Annotations,
-  report: AnnotationReport,
-  complain: (name: string, message: string) => void,
-): void {
+function checkCombinations(annotations: Annotations, report: AnnotationReport, complain: Complain): void {
   const has = (key: Key) => annotations[annotationName(key)] !== undefined;
   const isTrue = (key: Key) => annotations[annotationName(key)] === "true";
   const strategy = readAnnotation(annotations, "strategy");
@@ -71,7 +71,7 @@ function checkCombinations(
 
   if (has("steps") && (has("step-weight") || has("max-weight"))) {
     complain(
-      annotationName("steps"),
+      [annotationName("steps"), annotationName("step-weight"), annotationName("max-weight")],
       `${annotationName("steps")} and ${annotationName("step-weight")}/${annotationName("max-weight")} conflict: set one of them`,
     );
   }
@@ -79,19 +79,19 @@ function checkCombinations(
   const maxWeight = readAnnotation(annotations, "max-weight");
   if (stepWeight.present && stepWeight.ok && maxWeight.present && maxWeight.ok && maxWeight.value < stepWeight.value) {
     complain(
-      annotationName("max-weight"),
+      [annotationName("max-weight"), annotationName("step-weight")],
       `${annotationName("max-weight")} (${maxWeight.value}) is below ${annotationName("step-weight")} (${stepWeight.value})`,
     );
   }
   if (isTrue("promote") && isTrue("abort")) {
     complain(
-      annotationName("abort"),
+      [annotationName("promote"), annotationName("abort")],
       `${annotationName("promote")} and ${annotationName("abort")} are both "true": set one`,
     );
   }
   if (chosen === "blue-green" && !has("service")) {
     complain(
-      annotationName("strategy"),
+      [annotationName("strategy"), annotationName("service")],
       `${annotationName("service")} is required with ${annotationName("strategy")}: blue-green (the Service to switch)`,
     );
   }

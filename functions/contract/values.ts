@@ -46,15 +46,16 @@ export function parseSteps(raw: string): Parsed<number[]> {
 
 /** An error-rate ceiling as a fraction: `1%` or `0.01`. */
 export function parseRate(raw: string): Parsed<number> {
-  const accepted = 'accepted: a percentage like "1%" or "0.5%", or a fraction from 0 to 1 like "0.01"';
+  const accepted = 'accepted: a percentage like "1%" or "0.5%", or a fraction below 1 like "0.01"';
   const percent = /^(\d+(?:\.\d+)?)%$/.exec(raw);
   if (percent) {
     const value = Number(percent[1]) / 100;
     return value <= 1 ? ok(value) : bad(accepted);
   }
   if (/^\d+(?:\.\d+)?$/.test(raw)) {
+    // A bare "1" reads as 1% to many people and as 100% to others: only unambiguous fractions below 1 pass.
     const value = Number(raw);
-    return value <= 1 ? ok(value) : bad(accepted);
+    return value < 1 ? ok(value) : bad(accepted);
   }
   return bad(accepted);
 }

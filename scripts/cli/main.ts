@@ -1,13 +1,22 @@
 // Entry of the greenlight CLI: builds the command tree and turns every failure into one line on stderr.
 import { Command, CommanderError } from "commander";
+import { registerCertsCommand } from "./certs.ts";
 import { CliError } from "./errors.ts";
+import { registerInjectCommand } from "./inject.ts";
+import { registerValidateCommand } from "./validate.ts";
+import { registerWebhookCommand } from "./webhook.ts";
 
 export function buildProgram(): Command {
   const program = new Command("greenlight")
     .description("Progressive delivery for Kubernetes: admission webhooks, canary promotion, edge feature flags.")
     .version("0.1.0")
     .showHelpAfterError("(run with --help for usage)")
-    .exitOverride();
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text) });
+  registerInjectCommand(program);
+  registerValidateCommand(program);
+  registerWebhookCommand(program);
+  registerCertsCommand(program);
   return program;
 }
 

@@ -1,6 +1,7 @@
 // The webhook HTTP app: routes AdmissionReviews to the mutate and validate decisions and exposes health and metrics.
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from "express";
 import { type AdmissionReview, type AdmissionReviewResponse, parseAdmissionReview } from "../admission/review.ts";
+import { WEBHOOK_PATHS } from "../config/configurations.ts";
 import { mutateReview, type OnError } from "../mutate/mutate.ts";
 import { validateReview } from "../validate/validate.ts";
 import { createWebhookMetrics, type WebhookMetrics } from "./metrics.ts";
@@ -13,6 +14,15 @@ export interface WebhookAppOptions {
 }
 
 type Decide = (review: AdmissionReview) => AdmissionReviewResponse;
+
+/** Every admission path and the decision behind it; the app, the Lambda handler and `webhook replay` share it. */
+export function admissionRoutes(onError: OnError = "allow"): Record<string, Decide> {
+  return {
+    [WEBHOOK_PATHS.mutateAnnotated]: (review) => mutateReview(review, { scope: "annotation", onError }),
+    [WEBHOOK_PATHS.mutateNamespace]: (review) => mutateReview(review, { scope: "namespace", onError }),
+    [WEBHOOK_PATHS.validate]: validateReview,
+  };
+}
 
 export function createWebhookApp(options: WebhookAppOptions = {}): Express {
   const metrics = options.metrics ?? createWebhookMetrics();
@@ -39,16 +49,7 @@ export function createWebhookApp(options: WebhookAppOptions = {}): Express {
       res.json(answer);
     };
 
-  const onError = options.onError ?? "allow";
-  app.post(
-    "/mutate",
-    admit("/mutate", (review) => mutateReview(review, { scope: "annotation", onError })),
-  );
-  app.post(
-    "/mutate/namespace",
-    admit("/mutate/namespace", (review) => mutateReview(review, { scope: "namespace", onError })),
-  );
-  app.post("/validate", admit("/validate", validateReview));
+  for (const [path, decide] of Object.entries(admissionRoutes(options.onError))) app.post(path, admit(path, decide));
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });

@@ -6,6 +6,7 @@ import {
   formatMarker,
   INJECTED_LABELS,
   type InjectedLabel,
+  type LabelOutcome,
   parseMarker,
   setOwnedLabel,
 } from "./labels.ts";
@@ -34,8 +35,15 @@ export interface Injection {
   warnings: string[];
 }
 
+/** The marker of the object before an UPDATE: a `kubectl replace` or a GitOps re-apply drops it from the new one. */
+export function markerOf(object: unknown): string | undefined {
+  if (!isObject(object) || !isObject(object.metadata) || !isObject(object.metadata.annotations)) return undefined;
+  const marker = object.metadata.annotations[annotationName("injected")];
+  return typeof marker === "string" ? marker : undefined;
+}
+
 /** Throws ShapeError when the object is not shaped like a Deployment where it matters. */
-export function injectDeployment(input: unknown, scope: OptInScope): Injection {
+export function injectDeployment(input: unknown, scope: OptInScope, oldObject?: unknown): Injection {
   if (!isObject(input)) throw new ShapeError("object", "an object");
   const object = structuredClone(input);
   const metadata = mapAt(object, "metadata", "metadata");
@@ -57,19 +65,21 @@ export function injectDeployment(input: unknown, scope: OptInScope): Injection {
   const containers = listAt(podSpec, "containers", "spec.template.spec.containers");
   const first = containers[0];
   const firstImage = isObject(first) && typeof first.image === "string" ? first.image : undefined;
-  const name = typeof metadata.name === "string" ? metadata.name : (metadata.generateName as string | undefined);
+  const name = [metadata.name, metadata.generateName].find((n): n is string => typeof n === "string");
 
   const chosen: Record<InjectedLabel, ReturnType<typeof chooseApp>> = {
     app: chooseApp(annotations, [existingLabels, existingTemplateLabels], name),
     version: chooseVersion(annotations, firstImage),
   };
-  const owned = parseMarker(annotations[annotationName("injected")]);
+  const owned = parseMarker(annotations[annotationName("injected")] ?? markerOf(oldObject));
   const nowOwned: Partial<Record<InjectedLabel, string>> = {};
 
   for (const key of INJECTED_LABELS) {
     const { value, warnings: notes } = chosen[key];
     warnings.push(...notes);
     if (value === undefined) continue;
+    // A label is greenlight's where it holds the value greenlight wrote (or would write); the marker remembers it.
+    const outcomes: LabelOutcome[] = [];
     const pinnedValue = pinned?.[key];
     const pinnedByExpression = expressions.some((e) => isObject(e) && e.key === key);
     const templateLabels = stringMap(templateMetadata, "labels", "spec.template.metadata.labels", true);
@@ -82,11 +92,13 @@ export function injectDeployment(input: unknown, scope: OptInScope): Injection {
       const outcome = setOwnedLabel(templateLabels, key, value, owned[key]);
       if (outcome === "foreign")
         warnings.push(`template label ${key}=${templateLabels[key]} kept; greenlight would set ${value}`);
-      else nowOwned[key] = value;
+      outcomes.push(outcome);
     }
     const labels = stringMap(metadata, "labels", "metadata.labels", true);
     const outcome = setOwnedLabel(labels, key, value, owned[key]);
     if (outcome === "foreign") warnings.push(`label ${key}=${labels[key]} kept; greenlight would set ${value}`);
+    outcomes.push(outcome);
+    if (outcomes.some((o) => o !== "foreign")) nowOwned[key] = value;
   }
 
   const probes = readProbeSettings(annotations);

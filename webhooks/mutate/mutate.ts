@@ -1,5 +1,5 @@
 // The mutating webhook's decision: AdmissionReview in, response with a JSON Patch (a diff of the injected copy) out.
-import jsonPatch from "fast-json-patch";
+import jsonPatch, { type Operation } from "fast-json-patch";
 import {
   type AdmissionReview,
   type AdmissionReviewResponse,
@@ -18,14 +18,23 @@ export interface MutateOptions {
   onError?: OnError;
 }
 
+export interface InjectionPlan {
+  patch: Operation[];
+  warnings: string[];
+}
+
+/** The JSON Patch that injects a Deployment (empty when it did not opt in or has everything). Throws ShapeError. */
+export function planInjection(object: unknown, scope: OptInScope, oldObject?: unknown): InjectionPlan {
+  const injection = injectDeployment(object, scope, oldObject);
+  const patch = injection.injected ? jsonPatch.compare(object as object, injection.object) : [];
+  return { patch, warnings: injection.warnings };
+}
+
 export function mutateReview(review: AdmissionReview, options: MutateOptions): AdmissionReviewResponse {
   const { request } = review;
   if (!isDeploymentWrite(request)) return allowResponse(request.uid);
   try {
-    const injection = injectDeployment(request.object, options.scope);
-    if (!injection.injected) return allowResponse(request.uid, { warnings: injection.warnings });
-    const patch = jsonPatch.compare(request.object as object, injection.object);
-    return allowResponse(request.uid, { patch, warnings: injection.warnings });
+    return allowResponse(request.uid, planInjection(request.object, options.scope, request.oldObject));
   } catch (error) {
     const reason =
       error instanceof ShapeError ? error.message : `internal error: ${(error as Error)?.message ?? error}`;

@@ -1,0 +1,98 @@
+// `greenlight inject`: the mutating webhook applied offline to multi-document YAML, like `istioctl kube-inject`.
+import type { Command } from "commander";
+import type { Document } from "yaml";
+import { planInjection } from "../../webhooks/mutate/mutate.ts";
+import { ShapeError } from "../../webhooks/mutate/shape.ts";
+import { CliError } from "./errors.ts";
+import { describeObject, isDeployment, parseDocuments, readInput } from "./input.ts";
+import { applyPatchToDocument } from "./yaml-patch.ts";
+
+interface InjectFlags {
+  file?: string;
+  all?: boolean;
+  output: string;
+}
+
+export interface InjectOutcome {
+  text: string;
+  warnings: string[];
+  injected: number;
+}
+
+/** Injects every opted-in Deployment (also inside `kind: List`); other documents pass through unchanged, in order. */
+export function injectYaml(name: string, text: string, all: boolean): InjectOutcome {
+  const documents = parseDocuments(name, text);
+  const warnings: string[] = [];
+  let injected = 0;
+  documents.forEach((document, index) => {
+    const object: unknown = document.toJS();
+    const targets: { object: unknown; prefix: (string | number)[]; label: string }[] = [];
+    if (isDeployment(object)) targets.push({ object, prefix: [], label: describeObject(object, index) });
+    const items = (object as { kind?: string; items?: unknown })?.items;
+    if ((object as { kind?: string })?.kind === "List" && Array.isArray(items)) {
+      items.forEach((item, i) => {
+        if (isDeployment(item))
+          targets.push({ object: item, prefix: ["items", i], label: `${describeObject(item, index)} item ${i}` });
+      });
+    }
+    for (const target of targets) {
+      try {
+        const plan = planInjection(target.object, all ? "namespace" : "annotation");
+        for (const warning of plan.warnings) warnings.push(`${name}: ${target.label}: ${warning}`);
+        if (plan.patch.length > 0) {
+          applyPatchToDocument(document, plan.patch, target.prefix);
+          injected++;
+        }
+      } catch (error) {
+        if (error instanceof ShapeError) throw new CliError(`${name}: ${target.label}: ${error.message}`);
+        throw error;
+      }
+    }
+  });
+  return { text: render(documents), warnings, injected };
+}
+
+function render(documents: Document[]): string {
+  return documents
+    .map((document, index) => {
+      // Every document after the first needs its `---`; documents that had one in the input keep it.
+      if (index > 0 && document.directives) document.directives.docStart = true;
+      return document.toString({ lineWidth: 0 });
+    })
+    .join("");
+}
+
+export function registerInjectCommand(program: Command): void {
+  program
+    .command("inject")
+    .description("Inject labels and probes into Deployments in YAML, offline, as the mutating webhook would")
+    .requiredOption("-f, --file <file>", "YAML file with one or more documents, or - for standard input")
+    .option("--all", "inject every Deployment, as in a namespace labelled greenlight.dev/inject=enabled", false)
+    .option("-o, --output <format>", "yaml or json", "yaml")
+    .addHelpText(
+      "after",
+      `
+Only Deployments annotated greenlight.dev/inject: "true" are changed (every Deployment with --all, unless
+annotated "false"); other documents are written back unchanged and in order. Comments are kept.
+Warnings go to stderr; the result goes to stdout.
+
+Examples:
+  greenlight inject -f deploy.yaml > injected.yaml
+  kubectl get deploy myapp -o yaml | greenlight inject -f - | kubectl apply -f -
+  greenlight inject -f deploy.yaml --all -o json | jq '.[0].spec.template.metadata.labels'`,
+    )
+    .action(async (flags: InjectFlags) => {
+      if (flags.output !== "yaml" && flags.output !== "json") {
+        throw new CliError(`-o ${flags.output} is not supported: use -o yaml or -o json`);
+      }
+      const input = await readInput(flags.file);
+      const outcome = injectYaml(input.name, input.text, Boolean(flags.all));
+      for (const warning of outcome.warnings) process.stderr.write(`warning: ${warning}\n`);
+      if (flags.output === "json") {
+        const objects = parseDocuments(input.name, outcome.text).map((document) => document.toJS());
+        process.stdout.write(`${JSON.stringify(objects, null, 2)}\n`);
+      } else {
+        process.stdout.write(outcome.text);
+      }
+    });
+}

@@ -1,0 +1,14 @@
+// The annotation table in docs/ARCHITECTURE.md and the contract in code list the same keys.
+import { readFile } from "node:fs/promises";
+import { describe, expect, it } from "vitest";
+import { KEYS } from "../../functions/contract/annotations.ts";
+import { CHECK_PREFIX } from "../../functions/contract/checks.ts";
+
+describe("docs/ARCHITECTURE.md annotation contract", () => {
+  it("documents every key of the contract and no other", async () => {
+    const doc = await readFile(new URL("../../docs/ARCHITECTURE.md", import.meta.url), "utf8");
+    const section = doc.slice(doc.indexOf("## The annotation contract"));
+    const documented = [...section.matchAll(/^\| `([a-z0-9.<>-]+)` \|/gm)].map((m) => m[1]);
+    expect(documented.sort()).toEqual([...Object.keys(KEYS), `${CHECK_PREFIX}<name>`].sort());
+  });
+});

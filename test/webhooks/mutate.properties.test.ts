@@ -303,6 +303,17 @@ function mutate(g: Generated) {
 // ---- properties on the decision ---------------------------------------------------------------------------------
 
 describe("mutateReview properties", () => {
+  it("never changes the review it was given (the patch is a diff of copies)", () => {
+    fc.assert(
+      fc.property(generated, (g) => {
+        const before = JSON.stringify(g.review);
+        mutateReview(g.review, { scope: g.scope });
+        expect(JSON.stringify(g.review)).toBe(before);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it("is idempotent: the patched object reviewed again yields no patch and the same warnings", () => {
     fc.assert(
       fc.property(generated, (g) => {

@@ -11,7 +11,16 @@ import {
   setOwnedLabel,
 } from "./labels.ts";
 import { injectProbes, readProbeSettings } from "./probes.ts";
-import { isObject, type JsonObject, listAt, mapAt, optionalMap, ShapeError, stringMap } from "./shape.ts";
+import {
+  isObject,
+  type JsonObject,
+  readList,
+  readMap,
+  readStringMap,
+  ShapeError,
+  writableMap,
+  writableStringMap,
+} from "./shape.ts";
 
 /** How the Deployment reached us: its own annotation opts it in, or its namespace's label opts in all. */
 export type OptInScope = "annotation" | "namespace";
@@ -29,7 +38,7 @@ export function decideOptIn(annotations: Annotations, scope: OptInScope): OptIn 
 }
 
 export interface Injection {
-  /** A mutated deep copy; the input is never changed. */
+  /** The mutated object: changed paths are copies, the rest is shared with the input, which is never changed. */
   object: JsonObject;
   injected: boolean;
   warnings: string[];
@@ -45,30 +54,30 @@ export function markerOf(object: unknown): string | undefined {
 /** Throws ShapeError when the object is not shaped like a Deployment where it matters. */
 export function injectDeployment(input: unknown, scope: OptInScope, oldObject?: unknown): Injection {
   if (!isObject(input)) throw new ShapeError("object", "an object");
-  const object = structuredClone(input);
-  const metadata = mapAt(object, "metadata", "metadata");
-  const annotations = stringMap(metadata, "annotations", "metadata.annotations", false) ?? {};
+  const object: JsonObject = { ...input };
+  const metadata = writableMap(object, "metadata", "metadata");
+  const annotations = readStringMap(metadata, "annotations", "metadata.annotations") ?? {};
   const optIn = decideOptIn(annotations, scope);
   if (!optIn.inject) return { object: input, injected: false, warnings: optIn.warnings };
 
   const warnings = [...optIn.warnings];
-  const spec = mapAt(object, "spec", "spec");
-  const template = mapAt(spec, "template", "spec.template");
-  const templateMetadata = mapAt(template, "metadata", "spec.template.metadata");
-  const podSpec = mapAt(template, "spec", "spec.template.spec");
-  const selector = optionalMap(spec, "selector", "spec.selector");
-  const pinned = selector ? stringMap(selector, "matchLabels", "spec.selector.matchLabels", false) : undefined;
-  const expressions = selector ? listAt(selector, "matchExpressions", "spec.selector.matchExpressions") : [];
+  const spec = writableMap(object, "spec", "spec");
+  const template = writableMap(spec, "template", "spec.template");
+  const templateMetadata = writableMap(template, "metadata", "spec.template.metadata");
+  const podSpec = writableMap(template, "spec", "spec.template.spec");
+  const selector = readMap(spec, "selector", "spec.selector");
+  const pinned = selector ? readStringMap(selector, "matchLabels", "spec.selector.matchLabels") : undefined;
+  const expressions = selector ? readList(selector, "matchExpressions", "spec.selector.matchExpressions") : [];
 
-  const existingLabels = stringMap(metadata, "labels", "metadata.labels", false);
-  const existingTemplateLabels = stringMap(templateMetadata, "labels", "spec.template.metadata.labels", false);
-  const containers = listAt(podSpec, "containers", "spec.template.spec.containers");
+  const labels = writableStringMap(metadata, "labels", "metadata.labels");
+  const templateLabels = writableStringMap(templateMetadata, "labels", "spec.template.metadata.labels");
+  const containers = readList(podSpec, "containers", "spec.template.spec.containers");
   const first = containers[0];
   const firstImage = isObject(first) && typeof first.image === "string" ? first.image : undefined;
   const name = [metadata.name, metadata.generateName].find((n): n is string => typeof n === "string");
 
   const chosen: Record<InjectedLabel, ReturnType<typeof chooseApp>> = {
-    app: chooseApp(annotations, [existingLabels, existingTemplateLabels], name),
+    app: chooseApp(annotations, [labels, templateLabels], name),
     version: chooseVersion(annotations, firstImage),
   };
   const owned = parseMarker(annotations[annotationName("injected")] ?? markerOf(oldObject));
@@ -82,7 +91,6 @@ export function injectDeployment(input: unknown, scope: OptInScope, oldObject?: 
     const outcomes: LabelOutcome[] = [];
     const pinnedValue = pinned?.[key];
     const pinnedByExpression = expressions.some((e) => isObject(e) && e.key === key);
-    const templateLabels = stringMap(templateMetadata, "labels", "spec.template.metadata.labels", true);
     if ((pinnedValue !== undefined && pinnedValue !== value) || (pinnedValue === undefined && pinnedByExpression)) {
       // Changing a selector-bound template label would make the API server reject the Deployment.
       warnings.push(
@@ -94,7 +102,6 @@ export function injectDeployment(input: unknown, scope: OptInScope, oldObject?: 
         warnings.push(`template label ${key}=${templateLabels[key]} kept; greenlight would set ${value}`);
       outcomes.push(outcome);
     }
-    const labels = stringMap(metadata, "labels", "metadata.labels", true);
     const outcome = setOwnedLabel(labels, key, value, owned[key]);
     if (outcome === "foreign") warnings.push(`label ${key}=${labels[key]} kept; greenlight would set ${value}`);
     outcomes.push(outcome);
@@ -104,7 +111,7 @@ export function injectDeployment(input: unknown, scope: OptInScope, oldObject?: 
   const probes = readProbeSettings(annotations);
   warnings.push(...probes.warnings, ...injectProbes(podSpec, probes));
 
-  const writableAnnotations = stringMap(metadata, "annotations", "metadata.annotations", true);
+  const writableAnnotations = writableStringMap(metadata, "annotations", "metadata.annotations");
   writableAnnotations[annotationName("injected")] = formatMarker(nowOwned) || "none";
   return { object, injected: true, warnings };
 }

@@ -1,6 +1,6 @@
 // Adds httpGet liveness and readiness probes to containers that lack them; existing probes are never changed.
 import { type Annotations, type PortRef, readAnnotation } from "../../functions/contract/annotations.ts";
-import { isObject, type JsonObject, listAt, ShapeError } from "./shape.ts";
+import { isObject, type JsonObject, readList, ShapeError, writableList } from "./shape.ts";
 
 export const PROBE_DEFAULTS = {
   livenessPath: "/health",
@@ -40,7 +40,7 @@ function probePort(
   field: string,
   wanted: PortRef | undefined,
 ): { port: PortRef } | { missing: string } {
-  const ports = listAt(container, "ports", `${field}.ports`);
+  const ports = readList(container, "ports", `${field}.ports`);
   if (typeof wanted === "number") return { port: wanted };
   if (typeof wanted === "string") {
     const named = ports.some((port) => isObject(port) && port.name === wanted);
@@ -54,13 +54,15 @@ function probePort(
   return { port: first.containerPort };
 }
 
-/** Mutates the containers of a pod spec in place; returns the warnings for containers it had to skip. */
+/** Adds probes to the containers of a pod spec (a copy); returns the warnings for containers it had to skip. */
 export function injectProbes(podSpec: JsonObject, settings: ProbeSettings): string[] {
   const warnings: string[] = [];
-  const containers = listAt(podSpec, "containers", "spec.template.spec.containers");
-  containers.forEach((container, index) => {
+  const containers = writableList(podSpec, "containers", "spec.template.spec.containers");
+  containers.forEach((original, index) => {
     const field = `spec.template.spec.containers[${index}]`;
-    if (!isObject(container)) throw new ShapeError(field, "an object");
+    if (!isObject(original)) throw new ShapeError(field, "an object");
+    const container: JsonObject = { ...original };
+    containers[index] = container;
     const missingLiveness = container.livenessProbe === undefined || container.livenessProbe === null;
     const missingReadiness = container.readinessProbe === undefined || container.readinessProbe === null;
     if (!missingLiveness && !missingReadiness) return;

@@ -1,4 +1,5 @@
-// Safe access to the parts of a Deployment the mutation touches; a wrong shape becomes a ShapeError naming the field.
+// Access to the parts of a Deployment the mutation touches: reads check the shape (a wrong one becomes a ShapeError
+// naming the field), writes copy on the way down, so the input is never changed and untouched subtrees stay shared.
 
 export type JsonObject = Record<string, unknown>;
 
@@ -15,51 +16,51 @@ export class ShapeError extends Error {
 export const isObject = (value: unknown): value is JsonObject =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
-/** The map at `parent[key]`, created empty when absent (the diff later turns that into an `add`). */
-export function mapAt(parent: JsonObject, key: string, field: string): JsonObject {
-  const value = parent[key];
-  if (value === undefined || value === null) {
-    const created: JsonObject = {};
-    parent[key] = created;
-    return created;
-  }
-  if (!isObject(value)) throw new ShapeError(field, "an object");
-  return value;
-}
-
-/** The map at `parent[key]` when present, without creating it. */
-export function optionalMap(parent: JsonObject, key: string, field: string): JsonObject | undefined {
+/** The map at `parent[key]` when present, without creating or copying it. */
+export function readMap(parent: JsonObject, key: string, field: string): JsonObject | undefined {
   const value = parent[key];
   if (value === undefined || value === null) return undefined;
   if (!isObject(value)) throw new ShapeError(field, "an object");
   return value;
 }
 
-/** A map of strings (labels, annotations, matchLabels); a non-string value is a shape error. */
-export function stringMap(parent: JsonObject, key: string, field: string, create: true): Record<string, string>;
-export function stringMap(
-  parent: JsonObject,
-  key: string,
-  field: string,
-  create: false,
-): Record<string, string> | undefined;
-export function stringMap(
-  parent: JsonObject,
-  key: string,
-  field: string,
-  create: boolean,
-): Record<string, string> | undefined {
-  const map = create ? mapAt(parent, key, field) : optionalMap(parent, key, field);
-  if (!map) return undefined;
+/**
+ * A shallow copy of the map at `parent[key]` (a new empty one when absent), stored back into `parent`, which must
+ * itself be a copy. Sharing everything below it is what keeps the later diff cheap: compare() skips equal references.
+ */
+export function writableMap(parent: JsonObject, key: string, field: string): JsonObject {
+  const copy: JsonObject = { ...readMap(parent, key, field) };
+  parent[key] = copy;
+  return copy;
+}
+
+function checkStrings(map: JsonObject, field: string): Record<string, string> {
   for (const [name, value] of Object.entries(map)) {
     if (typeof value !== "string") throw new ShapeError(`${field}["${name}"]`, "a string");
   }
   return map as Record<string, string>;
 }
 
-export function listAt(parent: JsonObject, key: string, field: string): unknown[] {
+/** A map of strings (labels, annotations, matchLabels) when present; a non-string value is a shape error. */
+export function readStringMap(parent: JsonObject, key: string, field: string): Record<string, string> | undefined {
+  const map = readMap(parent, key, field);
+  return map && checkStrings(map, field);
+}
+
+export function writableStringMap(parent: JsonObject, key: string, field: string): Record<string, string> {
+  return checkStrings(writableMap(parent, key, field), field);
+}
+
+export function readList(parent: JsonObject, key: string, field: string): readonly unknown[] {
   const value = parent[key];
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw new ShapeError(field, "a list");
   return value;
+}
+
+/** A shallow copy of the list at `parent[key]`, stored back into `parent` (a copy). */
+export function writableList(parent: JsonObject, key: string, field: string): unknown[] {
+  const copy = [...readList(parent, key, field)];
+  parent[key] = copy;
+  return copy;
 }

@@ -4,7 +4,6 @@ import { access, chmod, mkdir, stat, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { dnsLabelProblem, generateWebhookCertificates, subjectAltNameProblem } from "../../webhooks/certs/certs.ts";
 import {
   buildWebhookConfigurations,
   DEFAULT_FAILURE_POLICY,
@@ -140,6 +139,10 @@ interface RawCertsOptions {
 
 /** Generates everything and writes it; throws CliError for anything the user can fix. */
 export async function writeWebhookCerts(opts: CertsOptions): Promise<CertsResult> {
+  // node-forge is loaded on use, so every other command starts without it.
+  const { dnsLabelProblem, generateWebhookCertificates, subjectAltNameProblem } = await import(
+    "../../webhooks/certs/certs.ts"
+  );
   const dir = resolve(opts.out);
   const { namespace, source } = opts.namespace
     ? { namespace: opts.namespace, source: "flag" as const }

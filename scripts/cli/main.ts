@@ -1,5 +1,6 @@
 // Entry of the greenlight CLI: builds the command tree and turns every failure into one line on stderr.
 import { Command, CommanderError } from "commander";
+import packageJson from "../../package.json" with { type: "json" };
 import { registerCertsCommand } from "./certs.ts";
 import { CliError } from "./errors.ts";
 import { registerInjectCommand } from "./inject.ts";
@@ -9,7 +10,7 @@ import { registerWebhookCommand } from "./webhook.ts";
 export function buildProgram(): Command {
   const program = new Command("greenlight")
     .description("Progressive delivery for Kubernetes: admission webhooks, canary promotion, edge feature flags.")
-    .version("0.1.0")
+    .version(packageJson.version)
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) });
@@ -17,6 +18,19 @@ export function buildProgram(): Command {
   registerValidateCommand(program);
   registerWebhookCommand(program);
   registerCertsCommand(program);
+  program.addHelpText(
+    "after",
+    `
+Every command takes --help. Errors are one line on stderr with a non-zero exit code; data goes to stdout
+(-o json where it is data), so commands pipe.
+
+Examples:
+  greenlight inject -f deploy.yaml | kubectl apply -f -
+  greenlight validate -f deploy.yaml
+  greenlight webhook serve --port 8080
+  greenlight webhook replay -f review.json --patch
+  greenlight certs --out .greenlight/certs -n greenlight-system`,
+  );
   return program;
 }
 

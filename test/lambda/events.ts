@@ -1,5 +1,6 @@
 // Synthetic API Gateway events and AdmissionReviews shared by the Lambda handler and bundle tests.
 import type { ApiGatewayEvent, LambdaContext } from "../../webhooks/lambda.ts";
+import { reviewOf } from "../fixtures/review.ts";
 
 /** The handler reads nothing from the context; an empty one stands in for what Lambda passes. */
 export const lambdaContext = (): LambdaContext => ({}) as LambdaContext;
@@ -25,25 +26,7 @@ export function deploymentReview(uid: string, annotations: Record<string, string
       },
     },
   };
-  return {
-    apiVersion: "admission.k8s.io/v1",
-    kind: "AdmissionReview",
-    request: {
-      uid,
-      kind: { group: "apps", version: "v1", kind: "Deployment" },
-      resource: { group: "apps", version: "v1", resource: "deployments" },
-      requestKind: { group: "apps", version: "v1", kind: "Deployment" },
-      requestResource: { group: "apps", version: "v1", resource: "deployments" },
-      name: "myapp",
-      namespace: "shop",
-      operation: "CREATE",
-      userInfo: { username: "kubernetes-admin", groups: ["system:masters", "system:authenticated"] },
-      object: deployment,
-      oldObject: null,
-      dryRun: false,
-      options: { apiVersion: "meta.k8s.io/v1", kind: "CreateOptions", fieldManager: "kubectl-client-side-apply" },
-    },
-  };
+  return reviewOf(deployment, { uid }) as unknown as Record<string, unknown>;
 }
 
 /** HTTP API (payload v2). `stage` other than `$default` puts `/<stage>` in front of rawPath, as AWS does. */

@@ -9,6 +9,7 @@ import fc from "fast-check";
 import jsonPatch, { type Operation } from "fast-json-patch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWebhookApp } from "../../webhooks/http/app.ts";
+import { reviewOf } from "../fixtures/review.ts";
 
 /** FUZZ_SEED=<seed> picks another (still reproducible) run; FUZZ_RUNS shortens or lengthens it. */
 const SEED = Number(process.env.FUZZ_SEED ?? 0x9e3779b1);
@@ -199,32 +200,10 @@ function deploymentObject(): Record<string, unknown> {
 }
 
 function review(operation: "CREATE" | "UPDATE", object: unknown, oldObject: unknown): Record<string, unknown> {
-  const gvk = { group: "apps", version: "v1", kind: "Deployment" };
-  const gvr = { group: "apps", version: "v1", resource: "deployments" };
-  return {
-    kind: "AdmissionReview",
-    apiVersion: "admission.k8s.io/v1",
-    request: {
-      uid: "7c1e9a52-3b0f-4d7e-8a16-5f2c9e04b1d8",
-      kind: gvk,
-      resource: gvr,
-      requestKind: gvk,
-      requestResource: gvr,
-      name: "checkout",
-      namespace: "shop",
-      operation,
-      userInfo: { username: "kubernetes-admin", groups: ["kubeadm:cluster-admins", "system:authenticated"] },
-      object,
-      oldObject,
-      dryRun: false,
-      options: {
-        kind: operation === "CREATE" ? "CreateOptions" : "UpdateOptions",
-        apiVersion: "meta.k8s.io/v1",
-        fieldManager: "kubectl-client-side-apply",
-        fieldValidation: "Strict",
-      },
-    },
-  };
+  return reviewOf(object, { operation, oldObject, uid: "7c1e9a52-3b0f-4d7e-8a16-5f2c9e04b1d8" }) as unknown as Record<
+    string,
+    unknown
+  >;
 }
 
 const CREATE_REVIEW = review("CREATE", deploymentObject(), null);

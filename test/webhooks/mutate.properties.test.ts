@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AdmissionReview, AdmissionReviewResponse } from "../../webhooks/admission/review.ts";
 import { createWebhookApp } from "../../webhooks/http/app.ts";
 import { mutateReview } from "../../webhooks/mutate/mutate.ts";
+import { reviewOf } from "../fixtures/review.ts";
 import {
   applyOps,
   at,
@@ -200,24 +201,9 @@ const deployment = fc
     ) as JsonObject;
   });
 
-const reviewOf = (object: Json, operation: "CREATE" | "UPDATE", uid: string): AdmissionReview => {
-  const review: AdmissionReview = {
-    apiVersion: "admission.k8s.io/v1",
-    kind: "AdmissionReview",
-    request: {
-      uid,
-      kind: { group: "apps", version: "v1", kind: "Deployment" },
-      resource: { group: "apps", version: "v1", resource: "deployments" },
-      operation,
-      name: (at(object, "metadata", "name") as string | undefined) ?? "",
-      namespace: (at(object, "metadata", "namespace") as string | undefined) ?? "default",
-      object,
-      dryRun: false,
-    },
-  };
-  if (operation === "UPDATE") review.request.oldObject = structuredClone(object);
-  return review;
-};
+// On UPDATE the old object is the same Deployment as stored, as for a `kubectl apply` that changes nothing else.
+const reviewFor = (object: Json, operation: "CREATE" | "UPDATE", uid: string): AdmissionReview =>
+  reviewOf(object, { operation, uid, oldObject: operation === "UPDATE" ? structuredClone(object) : undefined });
 
 const generated: fc.Arbitrary<Generated> = fc
   .record({
@@ -226,7 +212,7 @@ const generated: fc.Arbitrary<Generated> = fc
     uid: fc.uuid(),
     scope: fc.constantFrom("annotation" as const, "namespace" as const),
   })
-  .map(({ object, operation, uid, scope }) => ({ review: reviewOf(object, operation, uid), scope }));
+  .map(({ object, operation, uid, scope }) => ({ review: reviewFor(object, operation, uid), scope }));
 
 // ---- independent oracles for what the contract says greenlight chooses ------------------------------------------
 
@@ -491,12 +477,12 @@ describe("mutateReview properties", () => {
         }
         const first = containersOf(object)[0] as JsonObject;
         first.image = `ghcr.io/acme/app:${from}`;
-        const created = mutate({ review: reviewOf(object, "CREATE", g.review.request.uid), scope: "annotation" });
+        const created = mutate({ review: reviewFor(object, "CREATE", g.review.request.uid), scope: "annotation" });
         expect(at(created.patched, "spec", "template", "metadata", "labels", "version")).toBe(from);
 
         const bumped = structuredClone(created.patched) as JsonObject;
         (containersOf(bumped)[0] as JsonObject).image = `ghcr.io/acme/app:${to}`;
-        const update = reviewOf(bumped, "UPDATE", g.review.request.uid);
+        const update = reviewFor(bumped, "UPDATE", g.review.request.uid);
         update.request.oldObject = created.patched;
         const next = mutate({ review: update, scope: "annotation" });
         expect(at(next.patched, "metadata", "labels", "version")).toBe(to);
@@ -542,7 +528,7 @@ const anyRequest = fc.oneof(
   fc
     .tuple(generated, fc.nat(), fc.jsonValue({ maxDepth: 2 }))
     .map(([g, choice, junk]) =>
-      reviewOf(corrupt(g.review.request.object as JsonObject, choice, junk as Json), "CREATE", g.review.request.uid),
+      reviewFor(corrupt(g.review.request.object as JsonObject, choice, junk as Json), "CREATE", g.review.request.uid),
     ),
   fc
     .record(

@@ -1,0 +1,194 @@
+// One canary through one run: read its VirtualService, ask the core what to do, write once (guarded), record events.
+import type { V1Deployment } from "@kubernetes/client-node";
+import jsonPatch, { type Operation } from "fast-json-patch";
+import { chooseApp } from "../../webhooks/mutate/labels.ts";
+import { analyse, type CheckResult, type MetricsReader } from "../canary/checks.ts";
+import { type CanaryDecision, type CanaryEvent, decideCanary, planCanary } from "../canary/decide.ts";
+import { readCanarySettings } from "../canary/settings.ts";
+import { type CanaryPhase, formatStatus, parseStatus, STATUS_ANNOTATION } from "../canary/status.ts";
+import {
+  type DestinationRule,
+  type LocatedRoutes,
+  locateRoutes,
+  readWeights,
+  sameHost,
+  type VirtualService,
+  type Weights,
+  withWeights,
+} from "../canary/virtual-service.ts";
+import { type IstioReader, type KubeClients, KubeError, recordEvent, toKubeError } from "./kube.ts";
+
+export interface CanaryContext {
+  clients: KubeClients;
+  istio: IstioReader;
+  reader: MetricsReader;
+  now: Date;
+  dryRun: boolean;
+}
+
+export type CanaryOutcome =
+  | "written" // weights and/or status changed in one guarded patch
+  | "unchanged" // nothing to do this run
+  | "conflict" // another run wrote first; this one backed off
+  | "dry-run" // would have written `patch`
+  | "skipped" // misconfigured: see `problem`
+  | "error"; // an API or unexpected failure: see `problem`
+
+export interface CanaryReport {
+  namespace: string;
+  deployment: string;
+  virtualService?: string;
+  version?: string;
+  phase?: CanaryPhase;
+  weights?: Weights;
+  outcome: CanaryOutcome;
+  events: CanaryEvent[];
+  checks?: CheckResult[];
+  problem?: string;
+  /** Settings that could not be parsed (defaults used), in the validator's words. */
+  warnings: string[];
+  patch?: Operation[];
+  apiCalls?: number;
+}
+
+const escapePointer = (segment: string) => segment.replace(/~/g, "~0").replace(/\//g, "~1");
+const STATUS_POINTER = `/metadata/annotations/${escapePointer(STATUS_ANNOTATION)}`;
+
+/** The DestinationRule for the VirtualService's hosts that lets the routes be located. */
+function locate(
+  vs: VirtualService,
+  rules: readonly DestinationRule[],
+  version: string,
+): { located: LocatedRoutes } | { problem: string } {
+  const hosts = (vs.spec?.http ?? []).flatMap((route) => (route.route ?? []).map((r) => r.destination?.host ?? ""));
+  const candidates = rules.filter((rule) => hosts.some((host) => host && sameHost(host, rule.spec?.host ?? "")));
+  if (candidates.length === 0) {
+    return { problem: `no DestinationRule for host ${hosts[0] ?? "?"} in ${vs.metadata?.namespace}` };
+  }
+  let problem = "";
+  for (const rule of candidates) {
+    const found = locateRoutes(vs, rule, version);
+    if (found.located) return { located: found.located };
+    problem ||= found.problem;
+  }
+  return { problem };
+}
+
+/**
+ * The JSON Patch that moves `before` to `after`, led by `test` ops on what this run read (the status annotation, or
+ * the resourceVersion when there was none), so two overlapping runs can never both write: the loser gets a 422.
+ */
+export function guardedPatch(
+  before: VirtualService,
+  after: VirtualService,
+  priorStatus: string | undefined,
+): Operation[] {
+  const guard: Operation =
+    priorStatus !== undefined
+      ? { op: "test", path: STATUS_POINTER, value: priorStatus }
+      : { op: "test", path: "/metadata/resourceVersion", value: before.metadata?.resourceVersion };
+  return [guard, ...jsonPatch.compare(before, after)];
+}
+
+function isAvailable(deployment: V1Deployment): boolean {
+  const available = deployment.status?.conditions?.find((c) => c.type === "Available");
+  return available?.status === "True" && (deployment.status?.readyReplicas ?? 0) > 0;
+}
+
+/** What a canary Deployment asks for: its names, version label and parsed settings. */
+export function readCanary(deployment: V1Deployment) {
+  const namespace = deployment.metadata?.namespace ?? "default";
+  const name = deployment.metadata?.name ?? "?";
+  const annotations = deployment.metadata?.annotations ?? {};
+  const templateLabels = deployment.spec?.template?.metadata?.labels ?? {};
+  const app = chooseApp(annotations, [deployment.metadata?.labels, templateLabels], name).value ?? name;
+  const { settings, problems } = readCanarySettings(annotations, app);
+  return { namespace, name, app, version: templateLabels.version, settings, problems };
+}
+
+export async function stepCanary(context: CanaryContext, deployment: V1Deployment): Promise<CanaryReport> {
+  const { namespace, name, app, version, settings, problems } = readCanary(deployment);
+  const report: CanaryReport = {
+    namespace,
+    deployment: name,
+    virtualService: settings.virtualService,
+    outcome: "unchanged",
+    events: [],
+    warnings: problems,
+  };
+  if (!version) {
+    return { ...report, outcome: "skipped", problem: "the pod template has no version label (opt in to injection)" };
+  }
+  report.version = version;
+
+  try {
+    const [vs, rules] = await Promise.all([
+      context.istio.getVirtualService(namespace, settings.virtualService),
+      context.istio.listDestinationRules(namespace),
+    ]);
+    const found = locate(vs, rules, version);
+    if ("problem" in found) return { ...report, outcome: "skipped", problem: found.problem };
+    const { located } = found;
+    const priorRaw = vs.metadata?.annotations?.[STATUS_ANNOTATION];
+    const prior = parseStatus(priorRaw);
+    if (prior.problem)
+      report.warnings.push(`${STATUS_ANNOTATION} on ${namespace}/${settings.virtualService}: ${prior.problem}`);
+
+    const input = {
+      deployment: { namespace, name, version, available: isAvailable(deployment) },
+      settings,
+      currentWeights: readWeights(vs, located),
+      ...(located.stableVersion ? { stableVersion: located.stableVersion } : {}),
+      ...(prior.status ? { status: prior.status } : {}),
+      now: context.now,
+    };
+    let checks: CheckResult[] | undefined;
+    if (planCanary(input).analyse) {
+      checks = await analyse(
+        context.reader,
+        { namespace, deployment: name, version, service: located.canary.host ?? app },
+        settings,
+      );
+    }
+    const decision: CanaryDecision = decideCanary({ ...input, ...(checks ? { checks } : {}) });
+    Object.assign(report, {
+      phase: decision.status.phase,
+      weights: decision.weights ?? input.currentWeights,
+      events: decision.events,
+      ...(checks ? { checks } : {}),
+    });
+    if (!decision.changed) return report;
+
+    const next = withWeights(vs, located, decision.weights ?? input.currentWeights, settings.headerRoute);
+    next.metadata = {
+      ...next.metadata,
+      annotations: { ...next.metadata?.annotations, [STATUS_ANNOTATION]: formatStatus(decision.status) },
+    };
+    const patch = guardedPatch(vs, next, priorRaw);
+    if (context.dryRun) return { ...report, outcome: "dry-run", patch };
+
+    try {
+      await context.istio.patchVirtualService(namespace, settings.virtualService, patch);
+    } catch (error) {
+      const failure = toKubeError(error, `writing ${namespace}/${settings.virtualService}`);
+      if (failure.isConflict) {
+        // The other run's decision stands; emitting ours would describe a step that did not happen.
+        return { ...report, events: [], outcome: "conflict", problem: failure.message };
+      }
+      throw failure;
+    }
+    for (const event of decision.events) {
+      const failed = await recordEvent(
+        context.clients,
+        { namespace, name, ...(deployment.metadata?.uid ? { uid: deployment.metadata.uid } : {}) },
+        { type: event.type, reason: event.reason, action: event.reason.replace(/^Canary/, ""), note: event.message },
+        context.now,
+      );
+      if (failed) report.warnings.push(failed.message);
+    }
+    return { ...report, outcome: "written" };
+  } catch (error) {
+    const failure = error instanceof KubeError ? error : toKubeError(error, `canary ${namespace}/${name}`);
+    return { ...report, outcome: "error", problem: failure.message };
+  }
+}

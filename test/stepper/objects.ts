@@ -1,0 +1,80 @@
+// The seed's canary objects, as greenlight expects them: a canary Deployment, its DestinationRule and VirtualService.
+import type { JsonObject } from "../kube/fake-apiserver.ts";
+
+export const NAMESPACE = "production";
+
+export function canaryDeployment(
+  options: { name?: string; version?: string; annotations?: Record<string, string>; available?: boolean } = {},
+): JsonObject {
+  const name = options.name ?? "myapp-v2";
+  const version = options.version ?? "v2.0";
+  const labels = { app: "myapp", version };
+  const available = options.available ?? true;
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: {
+      name,
+      namespace: NAMESPACE,
+      labels,
+      annotations: {
+        "greenlight.dev/strategy": "canary",
+        "greenlight.dev/virtual-service": "myapp",
+        "greenlight.dev/steps": "10,50",
+        "greenlight.dev/interval": "1m",
+        "greenlight.dev/header-route": "x-canary-test=true",
+        ...options.annotations,
+      },
+    },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: { containers: [{ name: "myapp", image: `myapp:${version}`, ports: [{ containerPort: 8080 }] }] },
+      },
+    },
+    status: {
+      observedGeneration: 1,
+      replicas: 2,
+      readyReplicas: available ? 2 : 0,
+      availableReplicas: available ? 2 : 0,
+      conditions: [{ type: "Available", status: available ? "True" : "False" }],
+    },
+  };
+}
+
+export function destinationRule(): JsonObject {
+  return {
+    apiVersion: "networking.istio.io/v1",
+    kind: "DestinationRule",
+    metadata: { name: "myapp", namespace: NAMESPACE },
+    spec: {
+      host: "myapp",
+      subsets: [
+        { name: "v1", labels: { version: "v1.0" } },
+        { name: "v2", labels: { version: "v2.0" } },
+      ],
+    },
+  };
+}
+
+export function virtualService(weights: { stable: number; canary: number } = { stable: 100, canary: 0 }): JsonObject {
+  return {
+    apiVersion: "networking.istio.io/v1",
+    kind: "VirtualService",
+    metadata: { name: "myapp", namespace: NAMESPACE },
+    spec: {
+      hosts: ["myapp.example.com"],
+      gateways: ["myapp-gateway"],
+      http: [
+        {
+          route: [
+            { destination: { host: "myapp", subset: "v1" }, weight: weights.stable },
+            { destination: { host: "myapp", subset: "v2" }, weight: weights.canary },
+          ],
+        },
+      ],
+    },
+  };
+}

@@ -1,0 +1,153 @@
+// One stepper pass at a time against the fake API server with the real client-node: steps, guards, drift, dry run.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { MetricsReader } from "../../functions/canary/checks.ts";
+import { createKubeClients, type KubeClients } from "../../functions/stepper/kube.ts";
+import { runStep } from "../../functions/stepper/run.ts";
+import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../kube/fake-apiserver.ts";
+import { canaryDeployment, destinationRule, NAMESPACE, virtualService } from "./objects.ts";
+
+/** A reader answering like Prometheus for a healthy canary: 100 requests, no errors, 100 ms latency. */
+const healthy: MetricsReader = {
+  async query(promql) {
+    if (promql.includes("_bucket")) return [100];
+    if (promql.includes("response_code=~")) return [0];
+    return [100];
+  },
+};
+
+const MINUTE = 60_000;
+const start = new Date("2026-11-26T10:00:00Z");
+const at = (minutes: number) => new Date(start.getTime() + minutes * MINUTE);
+
+let api: FakeApiServer;
+let clients: KubeClients;
+
+beforeAll(async () => {
+  api = await startFakeApiServer();
+  clients = createKubeClients(api.kubeConfig(), "test-run");
+});
+afterAll(() => api.close());
+beforeEach(() => {
+  api.reset();
+  api.put(canaryDeployment());
+  api.put(destinationRule());
+  api.put(virtualService());
+});
+
+const vs = () =>
+  api.get("networking.istio.io/v1", "VirtualService", NAMESPACE, "myapp") as JsonObject & {
+    metadata: { annotations?: Record<string, string> };
+    spec: { http: { match?: unknown; route: { weight: number }[] }[] };
+  };
+const weightsNow = () => {
+  const weighted = vs().spec.http.find((route) => !route.match);
+  return weighted?.route.map((r) => r.weight);
+};
+const status = () => JSON.parse(vs().metadata.annotations?.["greenlight.dev/status"] ?? "{}");
+interface RecordedEvent {
+  reason: string;
+  note: string;
+  eventTime: string;
+}
+/** The Events greenlight recorded, oldest first. */
+const recorded = () =>
+  (api.list("events.k8s.io/v1", "Event", NAMESPACE) as unknown as RecordedEvent[]).sort((a, b) =>
+    a.eventTime.localeCompare(b.eventTime),
+  );
+const events = () => recorded().map((e) => e.reason);
+
+describe("runStep against the fake API server", () => {
+  it("walks a healthy canary through every step to promotion, one step per interval", async () => {
+    const run = (minutes: number) => runStep({ clients, reader: healthy, now: at(minutes) });
+    expect((await run(0)).canaries[0]).toMatchObject({ outcome: "written", phase: "Waiting" });
+    expect((await run(0.1)).canaries[0]).toMatchObject({ outcome: "written", phase: "Progressing" });
+    expect(weightsNow()).toEqual([90, 10]);
+    // The header route is kept first, above the weighted route.
+    expect(vs().spec.http[0]?.match).toEqual([{ headers: { "x-canary-test": { exact: "true" } } }]);
+    expect((await run(0.5)).canaries[0]?.outcome).toBe("unchanged");
+    expect(weightsNow()).toEqual([90, 10]);
+    await run(1.2);
+    expect(weightsNow()).toEqual([50, 50]);
+    const last = await run(2.3);
+    expect(last.canaries[0]).toMatchObject({ outcome: "written", phase: "Promoted" });
+    expect(weightsNow()).toEqual([0, 100]);
+    expect(events()).toEqual(["CanaryWaiting", "CanaryStep", "CanaryStep", "CanaryPromoted"]);
+    // Later runs leave a promoted canary alone: no write, no event.
+    const writesBefore = api.calls.filter((c) => c.verb === "patch").length;
+    expect((await run(10)).canaries[0]?.outcome).toBe("unchanged");
+    expect(api.calls.filter((c) => c.verb === "patch").length).toBe(writesBefore);
+  });
+
+  it("lets exactly one of two overlapping runs step: the other's guarded patch fails and it backs off", async () => {
+    await runStep({ clients, reader: healthy, now: at(0) });
+    await runStep({ clients, reader: healthy, now: at(0.1) });
+    api.setLatency(30);
+    const [a, b] = await Promise.all([
+      runStep({ clients, reader: healthy, now: at(1.5) }),
+      runStep({ clients, reader: healthy, now: at(1.5) }),
+    ]);
+    api.setLatency(0);
+    const outcomes = [a.canaries[0]?.outcome, b.canaries[0]?.outcome].sort();
+    expect(outcomes).toEqual(["conflict", "written"]);
+    expect(weightsNow()).toEqual([50, 50]);
+    expect(events().filter((reason) => reason === "CanaryStep")).toHaveLength(2);
+    const rejected = api.calls.filter((c) => c.verb === "patch" && c.status === 422);
+    expect(rejected).toHaveLength(1);
+  });
+
+  it("pauses with an event naming the difference when the weights were edited by hand", async () => {
+    await runStep({ clients, reader: healthy, now: at(0) });
+    await runStep({ clients, reader: healthy, now: at(0.1) });
+    const edited = vs();
+    const weighted = edited.spec.http.find((route) => !route.match);
+    if (weighted) weighted.route = weighted.route.map((r, i) => ({ ...r, weight: i === 0 ? 63 : 37 }));
+    api.put(edited);
+    const report = await runStep({ clients, reader: healthy, now: at(1.5) });
+    expect(report.canaries[0]).toMatchObject({ outcome: "written", phase: "Paused" });
+    expect(weightsNow()).toEqual([63, 37]);
+    const note = recorded().at(-1);
+    expect(note?.reason).toBe("CanaryPaused");
+    expect(note?.note).toMatch(/37/);
+    // Still paused, and still at 37, on the next runs.
+    await runStep({ clients, reader: healthy, now: at(3) });
+    expect(weightsNow()).toEqual([63, 37]);
+    expect(status().phase).toBe("Paused");
+  });
+
+  it("falls back to networking.istio.io/v1beta1 when v1 is not served", async () => {
+    api.setServed("networking.istio.io/v1", false);
+    try {
+      const report = await runStep({ clients, reader: healthy, now: at(0) });
+      expect(report.canaries[0]).toMatchObject({ outcome: "written", phase: "Waiting" });
+      expect(api.calls.some((c) => c.version === "v1beta1" && c.verb === "patch" && c.status === 200)).toBe(true);
+    } finally {
+      api.setServed("networking.istio.io/v1", true);
+    }
+  });
+
+  it("with dryRun returns the guarded patch and writes nothing", async () => {
+    const report = await runStep({ clients, reader: healthy, now: at(0), dryRun: true });
+    const canary = report.canaries[0];
+    expect(canary?.outcome).toBe("dry-run");
+    expect(canary?.patch?.[0]).toMatchObject({ op: "test", path: "/metadata/resourceVersion" });
+    expect(api.calls.filter((c) => c.verb === "patch" || c.verb === "create")).toHaveLength(0);
+  });
+
+  it("skips a Deployment without a version label and one whose VirtualService is missing, saying why", async () => {
+    api.put(canaryDeployment({ name: "other", annotations: { "greenlight.dev/virtual-service": "absent" } }));
+    const report = await runStep({ clients, reader: healthy, now: at(0) });
+    const other = report.canaries.find((c) => c.deployment === "other");
+    expect(other).toMatchObject({ outcome: "error" });
+    expect(other?.problem).toMatch(/absent.*not found/);
+    expect(report.canaries.find((c) => c.deployment === "myapp-v2")?.outcome).toBe("written");
+  });
+
+  it("makes at most one write to the VirtualService per canary per run", async () => {
+    for (let minute = 0; minute < 5; minute += 0.6) {
+      const before = api.calls.length;
+      await runStep({ clients, reader: healthy, now: at(minute) });
+      const writes = api.calls.slice(before).filter((c) => c.verb === "patch" && c.resource === "virtualservices");
+      expect(writes.length).toBeLessThanOrEqual(1);
+    }
+  });
+});

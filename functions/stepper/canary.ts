@@ -16,6 +16,7 @@ import {
   type Weights,
   withWeights,
 } from "../canary/virtual-service.ts";
+import { readAnnotation } from "../contract/annotations.ts";
 import { type IstioReader, type KubeClients, KubeError, recordEvent, toKubeError } from "./kube.ts";
 
 export interface CanaryContext {
@@ -55,7 +56,7 @@ const escapePointer = (segment: string) => segment.replace(/~/g, "~0").replace(/
 const STATUS_POINTER = `/metadata/annotations/${escapePointer(STATUS_ANNOTATION)}`;
 
 /** The DestinationRule for the VirtualService's hosts that lets the routes be located. */
-function locate(
+export function locate(
   vs: VirtualService,
   rules: readonly DestinationRule[],
   version: string,
@@ -93,6 +94,12 @@ export function guardedPatch(
 function isAvailable(deployment: V1Deployment): boolean {
   const available = deployment.status?.conditions?.find((c) => c.type === "Available");
   return available?.status === "True" && (deployment.status?.readyReplicas ?? 0) > 0;
+}
+
+/** Deployments annotated `greenlight.dev/strategy: canary` (an invalid strategy value is not one). */
+export function isCanary(deployment: V1Deployment): boolean {
+  const strategy = readAnnotation(deployment.metadata?.annotations, "strategy");
+  return strategy.present && strategy.ok && strategy.value === "canary";
 }
 
 /** What a canary Deployment asks for: its names, version label and parsed settings. */

@@ -1,8 +1,7 @@
 // One pass of the scheduled function: every canary Deployment stepped once, with bounded concurrency and a deadline.
 import type { V1Deployment } from "@kubernetes/client-node";
 import type { MetricsReader } from "../canary/checks.ts";
-import { readAnnotation } from "../contract/annotations.ts";
-import { type CanaryReport, readCanary, stepCanary } from "./canary.ts";
+import { type CanaryReport, isCanary, readCanary, stepCanary } from "./canary.ts";
 import { IstioReader, type KubeClients, listDeployments, toKubeError } from "./kube.ts";
 
 export interface RunOptions {
@@ -27,11 +26,6 @@ export interface RunReport {
   /** A failure of the whole pass (listing Deployments); the canaries were not touched. */
   error?: string;
 }
-
-const isCanary = (deployment: V1Deployment): boolean => {
-  const strategy = readAnnotation(deployment.metadata?.annotations, "strategy");
-  return strategy.present && strategy.ok && strategy.value === "canary";
-};
 
 const keyOf = (deployment: V1Deployment) => `${deployment.metadata?.namespace}/${deployment.metadata?.name}`;
 

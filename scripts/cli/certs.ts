@@ -11,6 +11,7 @@ import {
   type WebhookTarget,
 } from "../../webhooks/config/configurations.ts";
 import { renderYamlDocuments } from "../../webhooks/config/render.ts";
+import { kubeconfigNamespace } from "./cluster.ts";
 import { CliError } from "./errors.ts";
 
 export const DEFAULT_NAMESPACE = "greenlight-system";
@@ -252,17 +253,8 @@ export function formatSummary(result: CertsResult): string {
 
 /** The current kubeconfig context's namespace; never throws, since a laptop without a cluster may still want certs. */
 export async function namespaceFromKubeconfig(): Promise<{ namespace: string; source: "kubeconfig" | "default" }> {
-  try {
-    // Loaded lazily: the client is heavy, and only this fallback needs it.
-    const { KubeConfig } = await import("@kubernetes/client-node");
-    const kc = new KubeConfig();
-    kc.loadFromDefault();
-    const namespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
-    if (namespace) return { namespace, source: "kubeconfig" };
-  } catch {
-    // An unreadable kubeconfig is no reason to refuse: fall through to the default.
-  }
-  return { namespace: DEFAULT_NAMESPACE, source: "default" };
+  const namespace = await kubeconfigNamespace();
+  return namespace ? { namespace, source: "kubeconfig" } : { namespace: DEFAULT_NAMESPACE, source: "default" };
 }
 
 function parseWebhookUrl(raw: string): URL {

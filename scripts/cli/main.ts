@@ -1,6 +1,7 @@
 // Entry of the greenlight CLI: builds the command tree and turns every failure into one line on stderr.
 import { Command, CommanderError } from "commander";
 import packageJson from "../../package.json" with { type: "json" };
+import { registerCanaryCommands } from "./canary.ts";
 import { registerCertsCommand } from "./certs.ts";
 import { CliError } from "./errors.ts";
 import { registerInjectCommand } from "./inject.ts";
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerValidateCommand(program);
   registerWebhookCommand(program);
   registerCertsCommand(program);
+  registerCanaryCommands(program);
   program.addHelpText(
     "after",
     `
@@ -29,7 +31,9 @@ Examples:
   greenlight validate -f deploy.yaml
   greenlight webhook serve --port 8080
   greenlight webhook replay -f review.json --patch
-  greenlight certs --out .greenlight/certs -n greenlight-system`,
+  greenlight certs --out .greenlight/certs -n greenlight-system
+  greenlight step --once --dry-run -n production
+  greenlight canary status -A`,
   );
   return program;
 }

@@ -1,0 +1,54 @@
+// Where the stepper finds its cluster, its Prometheus and its limits: environment first, defaults second.
+import { KubeConfig } from "@kubernetes/client-node";
+import { createPrometheusReader, prometheusUrlFromEnv } from "../canary/prometheus.ts";
+import { createKubeClients } from "./kube.ts";
+import type { RunOptions } from "./run.ts";
+
+export interface StepperEnv {
+  /** A kubeconfig as text or base64 (for Lambda, from a secret); else KUBECONFIG, ~/.kube/config or in-cluster. */
+  GREENLIGHT_KUBECONFIG?: string;
+  /** Comma-separated namespaces to watch; empty: all. */
+  GREENLIGHT_NAMESPACES?: string;
+  GREENLIGHT_CONCURRENCY?: string;
+  PROMETHEUS_URL?: string;
+  [name: string]: string | undefined;
+}
+
+export function loadKubeConfig(env: StepperEnv = process.env): KubeConfig {
+  const config = new KubeConfig();
+  const inline = env.GREENLIGHT_KUBECONFIG?.trim();
+  if (inline) {
+    const text = /^[A-Za-z0-9+/=\s]+$/.test(inline) ? Buffer.from(inline, "base64").toString("utf8") : inline;
+    try {
+      config.loadFromString(text);
+    } catch (error) {
+      throw new Error(`GREENLIGHT_KUBECONFIG is not a kubeconfig (YAML or base64 of it): ${(error as Error).message}`);
+    }
+    return config;
+  }
+  config.loadFromDefault();
+  if (!config.getCurrentCluster()) {
+    throw new Error("no cluster: set KUBECONFIG, GREENLIGHT_KUBECONFIG, or run in a cluster with a ServiceAccount");
+  }
+  return config;
+}
+
+export const namespacesFromEnv = (env: StepperEnv = process.env): string[] =>
+  (env.GREENLIGHT_NAMESPACES ?? "")
+    .split(",")
+    .map((namespace) => namespace.trim())
+    .filter(Boolean);
+
+/** Everything `runStep` needs, built from the environment. */
+export function runOptionsFromEnv(env: StepperEnv = process.env): Omit<RunOptions, "now" | "deadline"> {
+  const concurrency = Number(env.GREENLIGHT_CONCURRENCY ?? 16);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new Error(`GREENLIGHT_CONCURRENCY=${env.GREENLIGHT_CONCURRENCY} is not a positive integer`);
+  }
+  return {
+    clients: createKubeClients(loadKubeConfig(env), env.AWS_LAMBDA_LOG_STREAM_NAME ?? env.HOSTNAME ?? "greenlight"),
+    reader: createPrometheusReader({ url: prometheusUrlFromEnv(env) }),
+    namespaces: namespacesFromEnv(env),
+    concurrency,
+  };
+}

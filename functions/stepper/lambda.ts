@@ -1,0 +1,39 @@
+// The scheduled Lambda: one stepper pass per invocation (EventBridge `rate(1 minute)`), stopping new work in time.
+
+import { runOptionsFromEnv } from "./config.ts";
+import type { RunReport } from "./run.ts";
+import { runStep } from "./run.ts";
+
+/** Time kept back from the Lambda's limit: canaries already started finish, no new one starts. */
+export const DEADLINE_MARGIN_MS = 10_000;
+
+interface ScheduledContext {
+  getRemainingTimeInMillis?: () => number;
+}
+
+let options: ReturnType<typeof runOptionsFromEnv> | undefined;
+
+export async function handler(_event: unknown, context: ScheduledContext = {}): Promise<RunReport> {
+  options ??= runOptionsFromEnv();
+  const remaining = context.getRemainingTimeInMillis?.() ?? 60_000;
+  const report = await runStep({ ...options, deadline: new Date(Date.now() + remaining - DEADLINE_MARGIN_MS) });
+  // One JSON line per run: CloudWatch Logs Insights can query it.
+  console.log(
+    JSON.stringify({
+      msg: "greenlight step",
+      startedAt: report.startedAt,
+      canaries: report.canaries.map(({ namespace, deployment, phase, weights, outcome, problem }) => ({
+        namespace,
+        deployment,
+        phase,
+        weights,
+        outcome,
+        problem,
+      })),
+      deferred: report.deferred.length,
+      error: report.error,
+    }),
+  );
+  if (report.error) throw new Error(report.error);
+  return report;
+}

@@ -1,0 +1,207 @@
+// `greenlight step`, `greenlight canary status` and `greenlight canary analyze`: the scheduled pass, by hand.
+import type { Command } from "commander";
+import { parseDuration } from "../../functions/contract/values.ts";
+import { addNamespaceOptions, type NamespaceFlags, resolveNamespaces } from "./cluster.ts";
+import { CliError } from "./errors.ts";
+import { formatTable } from "./table.ts";
+
+const outputFormat = (raw: string): "text" | "json" => {
+  if (raw !== "text" && raw !== "json") throw new CliError(`-o ${raw} is not supported: use -o text or -o json`);
+  return raw;
+};
+
+const weightsText = (weights?: { stable: number; canary: number }) =>
+  weights ? `${weights.stable}/${weights.canary}` : "-";
+
+/** The clients and reader of the scheduled function, built from the same environment variables. */
+async function connect() {
+  const { runOptionsFromEnv } = await import("../../functions/stepper/config.ts");
+  try {
+    return runOptionsFromEnv();
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}`);
+  }
+}
+
+interface StepFlags extends NamespaceFlags {
+  once?: boolean;
+  dryRun?: boolean;
+  every: string;
+  output: string;
+}
+
+async function step(flags: StepFlags): Promise<void> {
+  const format = outputFormat(flags.output);
+  const every = parseDuration(flags.every);
+  if (!every.ok) throw new CliError(`--every ${flags.every}: ${every.problem}`);
+  const namespaces = await resolveNamespaces(flags);
+  const options = await connect();
+  const { runStep } = await import("../../functions/stepper/run.ts");
+  let failed = false;
+  for (;;) {
+    const report = await runStep({
+      ...options,
+      namespaces,
+      dryRun: Boolean(flags.dryRun),
+      onProgress: (canary) => process.stderr.write(`  ${canary.namespace}/${canary.deployment}: ${canary.outcome}\n`),
+    });
+    if (format === "json") {
+      process.stdout.write(`${JSON.stringify(report)}\n`);
+    } else {
+      process.stdout.write(
+        formatTable(
+          ["NAMESPACE", "DEPLOYMENT", "PHASE", "WEIGHTS", "OUTCOME", "NOTE"],
+          report.canaries.map((c) => [
+            c.namespace,
+            c.deployment,
+            c.phase ?? "-",
+            weightsText(c.weights),
+            c.outcome,
+            c.problem ?? c.events.map((e) => e.message).join("; "),
+          ]),
+        ),
+      );
+      if (flags.dryRun) {
+        for (const canary of report.canaries.filter((c) => c.patch)) {
+          process.stdout.write(
+            `\n# ${canary.namespace}/${canary.virtualService}\n${JSON.stringify(canary.patch, null, 2)}\n`,
+          );
+        }
+      }
+      if (report.canaries.length === 0 && !report.error) {
+        process.stdout.write("no Deployment annotated greenlight.dev/strategy: canary\n");
+      }
+    }
+    if (report.error) throw new CliError(report.error);
+    failed = report.canaries.some((c) => c.outcome === "error");
+    if (flags.once) break;
+    await new Promise((resolve) => setTimeout(resolve, every.value * 1000));
+  }
+  if (failed) throw new CliError("some canaries could not be stepped (see NOTE)");
+}
+
+async function status(flags: NamespaceFlags & { output: string }): Promise<void> {
+  const format = outputFormat(flags.output);
+  const namespaces = await resolveNamespaces(flags);
+  const { clients } = await connect();
+  const { readStandings } = await import("../../functions/stepper/status.ts");
+  const rows = await readStandings(clients, namespaces).catch((error: Error) => {
+    throw new CliError(error.message);
+  });
+  if (format === "json") {
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(
+    formatTable(
+      ["NAMESPACE", "CANARY", "VERSION", "WEIGHTS", "PHASE", "STEP", "LAST CHECKS"],
+      rows.map((row) => [
+        row.namespace,
+        row.deployment,
+        row.version ?? "-",
+        weightsText(row.weights),
+        row.phase ?? "-",
+        row.step ? `${row.step.index}/${row.step.of}` : "-",
+        row.problem ??
+          (row.lastChecks.map((check) => `${check.name} ${check.outcome}`).join(", ") || row.reason || "-"),
+      ]),
+    ),
+  );
+}
+
+async function analyze(name: string, flags: { namespace?: string; output: string }): Promise<void> {
+  const format = outputFormat(flags.output);
+  const [namespace = "default"] = await resolveNamespaces(flags);
+  const { clients, reader } = await connect();
+  const { analyseDeployment } = await import("../../functions/stepper/analyze.ts");
+  const { formatNumber } = await import("../../functions/canary/checks.ts");
+  const analysis = await analyseDeployment(clients, reader, namespace, name).catch((error: Error) => {
+    throw new CliError(error.message);
+  });
+  for (const warning of analysis.warnings) process.stderr.write(`warning: ${warning}\n`);
+  if (format === "json") {
+    process.stdout.write(`${JSON.stringify(analysis, null, 2)}\n`);
+  } else {
+    process.stdout.write(
+      formatTable(
+        ["CHECK", "VALUE", "THRESHOLD", "OUTCOME", "DETAIL"],
+        analysis.checks.map((check) => [
+          check.name,
+          check.value === undefined ? "-" : formatNumber(check.value),
+          `${check.comparison === "max" ? "<=" : ">="} ${formatNumber(check.threshold)}`,
+          check.outcome,
+          check.detail ?? "",
+        ]),
+      ),
+    );
+  }
+  if (analysis.checks.some((check) => check.outcome === "fail")) {
+    throw new CliError(`${namespace}/${name}: a check failed`, 1);
+  }
+  if (analysis.checks.some((check) => check.outcome !== "pass")) {
+    throw new CliError(`${namespace}/${name}: inconclusive (no data or errors)`, 2);
+  }
+}
+
+const ENVIRONMENT = `
+Environment: KUBECONFIG (or GREENLIGHT_KUBECONFIG with the kubeconfig itself), PROMETHEUS_URL
+(default http://127.0.0.1:9090).`;
+
+export function registerCanaryCommands(program: Command): void {
+  addNamespaceOptions(
+    program
+      .command("step")
+      .description("Run one pass of the scheduled function: step, hold, promote or roll back every canary"),
+    "canaries",
+  )
+    .option("--once", "run one pass and exit (default: repeat every --every)")
+    .option("--dry-run", "print the guarded JSON Patches it would send; write nothing, record no events")
+    .option("--every <duration>", "time between passes without --once", "1m")
+    .option("-o, --output <format>", "text or json (one JSON report per pass)", "text")
+    .addHelpText(
+      "after",
+      `
+The same code as the Lambda handler and the CronJob. Exit status: 0 when every canary was handled,
+1 when a pass failed or a canary could not be stepped.
+${ENVIRONMENT}
+
+Examples:
+  greenlight step --once --dry-run -n production
+  greenlight step -A --every 30s
+  greenlight step --once -A -o json | jq '.canaries[] | select(.outcome == "error")'`,
+    )
+    .action((flags: StepFlags) => step(flags));
+
+  const canary = program.command("canary").description("Inspect canaries");
+  addNamespaceOptions(
+    canary.command("status").description("Show every canary: weights, phase, step and last checks"),
+    "canaries",
+  )
+    .option("-o, --output <format>", "text or json", "text")
+    .addHelpText(
+      "after",
+      `${ENVIRONMENT}
+
+Examples:
+  greenlight canary status -A
+  greenlight canary status -n production -o json`,
+    )
+    .action((flags: NamespaceFlags & { output: string }) => status(flags));
+  canary
+    .command("analyze")
+    .description("Run a canary's checks once and print each with value, threshold and outcome")
+    .argument("<deployment>", "the canary Deployment")
+    .option("-n, --namespace <namespace>", "its namespace (default: the kubeconfig context's, else default)")
+    .option("-o, --output <format>", "text or json", "text")
+    .addHelpText(
+      "after",
+      `
+Exit status: 0 when every check passes, 1 when one fails, 2 when any has no data or errored.
+${ENVIRONMENT}
+
+Examples:
+  greenlight canary analyze myapp-v2 -n production
+  PROMETHEUS_URL=http://localhost:9090 greenlight canary analyze myapp-v2 -o json`,
+    )
+    .action((name: string, flags: { namespace?: string; output: string }) => analyze(name, flags));
+}

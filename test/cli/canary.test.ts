@@ -1,0 +1,95 @@
+// `greenlight step`, `canary status` and `canary analyze` as the real binary, against the fake API server.
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
+import { canaryDeployment, destinationRule, NAMESPACE, virtualService } from "../stepper/objects.ts";
+import { runCli } from "./run.ts";
+
+let api: FakeApiServer;
+let env: NodeJS.ProcessEnv;
+
+/** A port nothing listens on: Prometheus "down". */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return typeof address === "object" && address ? address.port : 9;
+}
+
+beforeAll(async () => {
+  api = await startFakeApiServer();
+  const dir = await mkdtemp(join(tmpdir(), "greenlight-kube-"));
+  const kubeconfig = join(dir, "config");
+  await writeFile(kubeconfig, api.kubeConfig().exportConfig());
+  env = { KUBECONFIG: kubeconfig, PROMETHEUS_URL: `http://127.0.0.1:${await closedPort()}` };
+});
+afterAll(() => api.close());
+beforeEach(() => {
+  api.reset();
+  api.put(canaryDeployment());
+  api.put(destinationRule());
+  api.put(virtualService());
+});
+
+const writes = () => api.calls.filter((call) => call.verb === "patch" || call.verb === "create");
+
+describe("greenlight step", () => {
+  it("--dry-run prints the guarded patch and writes nothing", async () => {
+    const result = await runCli(["step", "--once", "--dry-run", "-n", NAMESPACE], undefined, env);
+    expect(result.stderr).not.toMatch(/^greenlight:/m);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/myapp-v2\s+Waiting\s+100\/0\s+dry-run/);
+    expect(result.stdout).toContain('"op": "test"');
+    expect(writes()).toHaveLength(0);
+  });
+
+  it("steps for real and reports JSON with -o json; canary status then shows it", async () => {
+    const result = await runCli(["step", "--once", "-n", NAMESPACE, "-o", "json"], undefined, env);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.canaries[0]).toMatchObject({ deployment: "myapp-v2", outcome: "written", phase: "Waiting" });
+    const status = await runCli(["canary", "status", "-A", "-o", "json"], undefined, env);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)[0]).toMatchObject({
+      namespace: NAMESPACE,
+      deployment: "myapp-v2",
+      phase: "Waiting",
+      weights: { stable: 100, canary: 0 },
+    });
+    const table = await runCli(["canary", "status", "-n", NAMESPACE], undefined, env);
+    expect(table.stdout).toMatch(/^NAMESPACE\s+CANARY\s+VERSION\s+WEIGHTS\s+PHASE/);
+    expect(table.stdout).toMatch(/production\s+myapp-v2\s+v2\.0\s+100\/0\s+Waiting/);
+  });
+
+  it("fails with one line when there is no cluster", async () => {
+    const result = await runCli(["step", "--once", "-n", NAMESPACE], undefined, {
+      KUBECONFIG: "/nonexistent/kubeconfig",
+      HOME: "/nonexistent",
+      KUBERNETES_SERVICE_HOST: "",
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(/^greenlight: /);
+  });
+});
+
+describe("greenlight canary analyze", () => {
+  it("prints every check and exits 2 when Prometheus cannot answer", async () => {
+    const result = await runCli(["canary", "analyze", "myapp-v2", "-n", NAMESPACE], undefined, env);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toMatch(/^CHECK\s+VALUE\s+THRESHOLD\s+OUTCOME/);
+    expect(result.stdout).toMatch(/error-rate\s+-\s+<= 0\.01\s+error/);
+    expect(result.stdout).toMatch(/unreachable|ECONNREFUSED/);
+    expect(result.stderr.trim()).toBe("greenlight: production/myapp-v2: inconclusive (no data or errors)");
+  });
+
+  it("names a missing Deployment", async () => {
+    const result = await runCli(["canary", "analyze", "nope", "-n", NAMESPACE], undefined, env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^greenlight: reading Deployment production\/nope: .*not found/);
+  });
+});

@@ -7,6 +7,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeApiServer } from "../kube/fake-apiserver.ts";
+import { canaryDeployment, destinationRule, NAMESPACE, virtualService } from "../stepper/objects.ts";
 import { deploymentReview, httpApiEvent } from "./events.ts";
 
 const run = promisify(execFile);
@@ -123,10 +125,12 @@ describe("osls package", () => {
 
   const resourcesOfType = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type);
 
+  const functionWith = (handler: string) =>
+    resourcesOfType("AWS::Lambda::Function").find((f) => f.Properties.Handler === handler);
+
   it("declares the webhook Lambda on nodejs20.x arm64 with its handler", () => {
-    const functions = resourcesOfType("AWS::Lambda::Function");
-    expect(functions).toHaveLength(1);
-    expect(functions[0]?.Properties).toMatchObject({
+    expect(resourcesOfType("AWS::Lambda::Function")).toHaveLength(2);
+    expect(functionWith("webhooks/lambda.handler")?.Properties).toMatchObject({
       Handler: "webhooks/lambda.handler",
       Runtime: "nodejs20.x",
       Architectures: ["arm64"],
@@ -136,6 +140,16 @@ describe("osls package", () => {
     });
     const logs = resourcesOfType("AWS::Logs::LogGroup");
     expect(logs[0]?.Properties).toMatchObject({ RetentionInDays: 14 });
+  });
+
+  it("declares the stepper on a one-minute schedule, one pass at a time", () => {
+    expect(functionWith("functions/stepper/lambda.handler")?.Properties).toMatchObject({
+      Runtime: "nodejs20.x",
+      Timeout: 55,
+      ReservedConcurrentExecutions: 1,
+    });
+    const rules = resourcesOfType("AWS::Events::Rule");
+    expect(rules.map((rule) => rule.Properties.ScheduleExpression)).toEqual(["rate(1 minute)"]);
   });
 
   it("routes the five webhook paths through one HTTP API", () => {
@@ -201,5 +215,48 @@ describe("osls package", () => {
     const patch = Buffer.from(answer.response.patch ?? "", "base64").toString("utf8");
     expect(patch).toContain("v2.0");
     expect(patch).toMatch(/livenessProbe|readinessProbe/);
+  });
+
+  it("loads the bundled stepper in plain Node and runs a pass against a cluster", async () => {
+    const api = await startFakeApiServer();
+    try {
+      api.put(canaryDeployment());
+      api.put(destinationRule());
+      api.put(virtualService());
+      const unpacked = join(work, "stepper");
+      await extract(join(outDir, "stepper.zip"), unpacked);
+      expect(await filesUnder(unpacked)).toEqual(["functions/stepper/lambda.mjs"]);
+      const runner = join(work, "runner.mjs");
+      const eventsFile = join(work, "scheduled.json");
+      await writeFile(runner, RUNNER);
+      await writeFile(eventsFile, JSON.stringify([{ source: "aws.events", "detail-type": "Scheduled Event" }]));
+      const { stdout } = await run(
+        process.execPath,
+        [runner, join(unpacked, "functions/stepper/lambda.mjs"), eventsFile],
+        {
+          cwd: work,
+          env: {
+            PATH: process.env.PATH ?? "",
+            GREENLIGHT_KUBECONFIG: Buffer.from(api.kubeConfig().exportConfig()).toString("base64"),
+            PROMETHEUS_URL: "http://127.0.0.1:9",
+          },
+        },
+      );
+      // The handler logs one JSON line per pass; the runner's result comes after it.
+      const [logLine = "", result = ""] = stdout.split("\n");
+      expect(JSON.parse(logLine)).toMatchObject({ msg: "greenlight step", deferred: 0 });
+      const [report] = JSON.parse(result) as { canaries: { deployment: string; outcome: string; phase: string }[] }[];
+      expect(report?.canaries).toEqual([
+        expect.objectContaining({ deployment: "myapp-v2", outcome: "written", phase: "Waiting" }),
+      ]);
+      const status = (
+        api.get("networking.istio.io/v1", "VirtualService", NAMESPACE, "myapp") as {
+          metadata: { annotations: Record<string, string> };
+        }
+      ).metadata.annotations["greenlight.dev/status"];
+      expect(JSON.parse(status ?? "{}").phase).toBe("Waiting");
+    } finally {
+      await api.close();
+    }
   });
 });

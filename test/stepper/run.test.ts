@@ -151,3 +151,25 @@ describe("runStep against the fake API server", () => {
     }
   });
 });
+
+describe("the Istio canary example in manifests/examples", () => {
+  it("is understood by the stepper as it stands: one canary, routes located, header route kept first", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { parseAllDocuments } = await import("yaml");
+    const text = await readFile(new URL("../../manifests/examples/istio-canary.yaml", import.meta.url), "utf8");
+    api.reset();
+    for (const document of parseAllDocuments(text)) {
+      const object = (Array.isArray(document) ? {} : document.toJS()) as JsonObject & { kind?: string };
+      if (object.kind === "Deployment") {
+        object.status = { readyReplicas: 2, availableReplicas: 2, conditions: [{ type: "Available", status: "True" }] };
+      }
+      api.put(object);
+    }
+    await runStep({ clients, reader: healthy, now: at(0) });
+    const report = await runStep({ clients, reader: healthy, now: at(0.1) });
+    expect(report.canaries).toHaveLength(1);
+    expect(report.canaries[0]).toMatchObject({ deployment: "myapp-v2", outcome: "written", phase: "Progressing" });
+    expect(vs().spec.http[0]?.match).toBeDefined();
+    expect(weightsNow()).toEqual([90, 10]);
+  });
+});

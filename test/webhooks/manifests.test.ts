@@ -7,7 +7,10 @@ import jsonPatch, { type Operation } from "fast-json-patch";
 import { MutatingWebhookConfiguration } from "kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration";
 import { ValidatingWebhookConfiguration } from "kubernetes-models/admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration";
 import { Deployment, type IDeployment } from "kubernetes-models/apps/v1/Deployment";
+import { CronJob } from "kubernetes-models/batch/v1/CronJob";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
+import { ClusterRole } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole";
+import { ClusterRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { type IService, Service } from "kubernetes-models/v1/Service";
 import { type IServiceAccount, ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
@@ -35,6 +38,10 @@ const validators: Record<string, (obj: KubeObject) => void> = {
     new PodDisruptionBudget(o as ConstructorParameters<typeof PodDisruptionBudget>[0]).validate(),
   MutatingWebhookConfiguration: (o) =>
     new MutatingWebhookConfiguration(o as ConstructorParameters<typeof MutatingWebhookConfiguration>[0]).validate(),
+  CronJob: (o) => new CronJob(o as ConstructorParameters<typeof CronJob>[0]).validate(),
+  ClusterRole: (o) => new ClusterRole(o as ConstructorParameters<typeof ClusterRole>[0]).validate(),
+  ClusterRoleBinding: (o) =>
+    new ClusterRoleBinding(o as ConstructorParameters<typeof ClusterRoleBinding>[0]).validate(),
   ValidatingWebhookConfiguration: (o) =>
     new ValidatingWebhookConfiguration(o as ConstructorParameters<typeof ValidatingWebhookConfiguration>[0]).validate(),
 };

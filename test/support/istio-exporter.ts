@@ -1,0 +1,402 @@
+// A metrics endpoint that serves Istio-style request metrics for simulated workloads, controllable over HTTP.
+/*
+ * What it serves (`GET /metrics`, Prometheus text format 0.0.4), for every configured workload and for both
+ * reporters ("destination", as the canary's own sidecar reports, and "source", as the ingress gateway does):
+ * - `istio_requests_total{reporter, destination_workload_namespace, destination_workload, destination_version,
+ *   destination_service_name, destination_service, destination_app, response_code, ...}`: counters for "200" and
+ *   "503"; the 503 share is the configured `errorRate`. A 503 series appears once the workload has had an error rate
+ *   above 0 (as in Istio, a series exists once it was incremented); the 200 series exists from `set` on, even with
+ *   no traffic (a workload whose traffic stopped).
+ * - `istio_request_duration_milliseconds_bucket{..., le}` / `_sum` / `_count` with Istio's default buckets, shaped so
+ *   that `histogram_quantile(0.95, ...)` gives back `latencyMs` (see `latencyDistribution`); p99 lands at the upper
+ *   bound of that bucket or the next one.
+ *
+ * Deterministic: every counter is `value at the last change + rate * (now - last change)`, so it grows linearly
+ * between `set` calls and `rate()` over any window that starts after the last change is exactly the configured
+ * rate, whenever the scrapes happen. Changing a workload keeps its counters (they never go down).
+ *
+ * Control, from any process (vitest workers): `POST /control` with JSON `{"set": Workload}`, `{"remove": WorkloadKey}`
+ * or `{"reset": true}`; `GET /control` lists the workloads. `exporterControl(url)` is the client for tests.
+ * Workloads are keyed by namespace, deployment and version: tests sharing one exporter use their own namespaces.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
+
+/** Istio's default buckets for `istio_request_duration_milliseconds`. */
+export const ISTIO_DURATION_BUCKETS_MS: readonly number[] = [
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
+];
+
+export interface WorkloadKey {
+  namespace: string;
+  /** The Deployment's name: Istio's `destination_workload`. */
+  deployment: string;
+  /** The pods' `version` label: Istio's `destination_version`. */
+  version: string;
+}
+
+export interface Workload extends WorkloadKey {
+  /** The Kubernetes Service in front of it (`destination_service_name`); default: the deployment's name. */
+  service?: string;
+  /** Requests per second, >= 0. */
+  rps: number;
+  /** Share of responses that are 503, in [0, 1]. */
+  errorRate: number;
+  /** The p95 latency the histogram yields, in milliseconds (> 0). */
+  latencyMs: number;
+}
+
+const QUANTILE = 0.95;
+const UPPER_SHARE = 0.99;
+
+/**
+ * Cumulative share of requests at or below each of Istio's bucket bounds, chosen so that Prometheus's
+ * `histogram_quantile(0.95, ...)` (linear interpolation inside the bucket holding the 95th percentile) returns
+ * `p95Ms`: with `lo < p95 <= hi` the bucket's bounds and `f = (p95 - lo) / (hi - lo)`, the shares `a` at `lo` and `b`
+ * at `hi` satisfy `a + (b - a) * f = 0.95`. `b` is 0.99 where possible (p99 then is `hi`); below `lo` the requests
+ * are spread evenly, above `hi` they fall in the next bucket.
+ */
+export function latencyDistribution(p95Ms: number): number[] {
+  const bounds = ISTIO_DURATION_BUCKETS_MS;
+  const last = bounds.length - 1;
+  const target = Math.min(Math.max(p95Ms, Number.MIN_VALUE), bounds[last] ?? 0);
+  const k = Math.max(
+    0,
+    bounds.findIndex((bound) => bound >= target),
+  );
+  const hi = bounds[k] ?? 0;
+  const lo = k === 0 ? 0 : (bounds[k - 1] ?? 0);
+  const f = (target - lo) / (hi - lo);
+  let below: number;
+  let atHi: number;
+  if (k === 0) {
+    // Nothing can lie below 0 ms: all of the first share goes to the first bucket.
+    below = 0;
+    atHi = Math.min(1, QUANTILE / f);
+  } else if (f < 1 && (QUANTILE - UPPER_SHARE * f) / (1 - f) >= 0) {
+    below = (QUANTILE - UPPER_SHARE * f) / (1 - f);
+    atHi = UPPER_SHARE;
+  } else {
+    below = 0.5;
+    atHi = below + (QUANTILE - below) / f;
+  }
+  return bounds.map((bound, index) => {
+    if (index < k) return below * (bound / lo);
+    if (index === k) return atHi;
+    return 1;
+  });
+}
+
+/** Mean latency of `latencyDistribution`'s piecewise-uniform shape (for `_sum`). */
+export function meanLatency(cumulative: readonly number[]): number {
+  let mean = 0;
+  let previousShare = 0;
+  let previousBound = 0;
+  ISTIO_DURATION_BUCKETS_MS.forEach((bound, index) => {
+    const share = cumulative[index] ?? 1;
+    mean += (share - previousShare) * ((previousBound + bound) / 2);
+    previousShare = share;
+    previousBound = bound;
+  });
+  return mean + (1 - previousShare) * previousBound;
+}
+
+const CODES = ["200", "503"] as const;
+type Code = (typeof CODES)[number];
+
+/** Per response code: requests, cumulative bucket counts (one per bound), latency sum. */
+interface CodeCounters {
+  requests: number;
+  buckets: number[];
+  sum: number;
+}
+
+interface Simulated {
+  workload: Required<Workload>;
+  /** Counter values at `since` (ms on the simulation clock). */
+  base: Record<Code, CodeCounters>;
+  since: number;
+  /** Codes whose series exist: once a series was incremented it stays. */
+  seen: Set<Code>;
+}
+
+const keyOf = (key: WorkloadKey): string => `${key.namespace}/${key.deployment}/${key.version}`;
+
+const zeroCounters = (): CodeCounters => ({
+  requests: 0,
+  buckets: ISTIO_DURATION_BUCKETS_MS.map(() => 0),
+  sum: 0,
+});
+
+/** Per-second rates of every counter of one code under a workload's settings. */
+function ratesOf(workload: Required<Workload>, code: Code): CodeCounters {
+  const share = code === "200" ? 1 - workload.errorRate : workload.errorRate;
+  const requests = workload.rps * share;
+  const cumulative = latencyDistribution(workload.latencyMs);
+  return {
+    requests,
+    buckets: cumulative.map((fraction) => requests * fraction),
+    sum: requests * meanLatency(cumulative),
+  };
+}
+
+function countersAt(entry: Simulated, code: Code, now: number): CodeCounters {
+  const elapsed = Math.max(0, now - entry.since) / 1000;
+  const base = entry.base[code];
+  const rates = ratesOf(entry.workload, code);
+  return {
+    requests: base.requests + rates.requests * elapsed,
+    buckets: base.buckets.map((value, index) => value + (rates.buckets[index] ?? 0) * elapsed),
+    sum: base.sum + rates.sum * elapsed,
+  };
+}
+
+/** Checks a workload from a caller (possibly JSON from another process); throws one line naming the field. */
+export function validateWorkload(input: unknown): Required<Workload> {
+  const value = (input ?? {}) as Record<string, unknown>;
+  const text = (field: string, optional = false): string => {
+    const raw = value[field];
+    if (optional && raw === undefined) return "";
+    if (typeof raw !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(raw)) {
+      throw new Error(`workload.${field} must be a Kubernetes-style name, got ${JSON.stringify(raw)}`);
+    }
+    return raw;
+  };
+  const number = (field: string, check: (n: number) => boolean, accepted: string): number => {
+    const raw = value[field];
+    if (typeof raw !== "number" || !Number.isFinite(raw) || !check(raw)) {
+      throw new Error(`workload.${field} must be ${accepted}, got ${JSON.stringify(raw)}`);
+    }
+    return raw;
+  };
+  const deployment = text("deployment");
+  return {
+    namespace: text("namespace"),
+    deployment,
+    version: text("version"),
+    service: text("service", true) || deployment,
+    rps: number("rps", (n) => n >= 0, "a number >= 0"),
+    errorRate: number("errorRate", (n) => n >= 0 && n <= 1, "a number in [0, 1]"),
+    latencyMs: number("latencyMs", (n) => n > 0, "a number of milliseconds > 0"),
+  };
+}
+
+function validateKey(input: unknown): WorkloadKey {
+  const value = (input ?? {}) as Record<string, unknown>;
+  for (const field of ["namespace", "deployment", "version"]) {
+    if (typeof value[field] !== "string") throw new Error(`workload.${field} must be a string`);
+  }
+  return { namespace: String(value.namespace), deployment: String(value.deployment), version: String(value.version) };
+}
+
+/** The simulation without HTTP: `render()` is the /metrics body at the clock's current time. */
+export class IstioTrafficSimulation {
+  readonly #workloads = new Map<string, Simulated>();
+  readonly #now: () => number;
+
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
+  }
+
+  /** Adds a workload or changes its traffic from now on; its counters carry on from their current values. */
+  set(input: Workload): void {
+    const workload = validateWorkload(input);
+    const now = this.#now();
+    const existing = this.#workloads.get(keyOf(workload));
+    const base = existing
+      ? { "200": countersAt(existing, "200", now), "503": countersAt(existing, "503", now) }
+      : { "200": zeroCounters(), "503": zeroCounters() };
+    const seen = new Set<Code>(existing?.seen ?? ["200"]);
+    if (workload.errorRate > 0) seen.add("503");
+    this.#workloads.set(keyOf(workload), { workload, base, since: now, seen });
+  }
+
+  /** Drops a workload's series (Prometheus marks them stale at the next scrape). */
+  remove(key: WorkloadKey): boolean {
+    return this.#workloads.delete(keyOf(key));
+  }
+
+  reset(): void {
+    this.#workloads.clear();
+  }
+
+  list(): Workload[] {
+    return [...this.#workloads.values()].map((entry) => ({ ...entry.workload }));
+  }
+
+  render(): string {
+    const now = this.#now();
+    const requests: string[] = [];
+    const durations: string[] = [];
+    for (const entry of this.#workloads.values()) {
+      for (const code of CODES) {
+        if (!entry.seen.has(code)) continue;
+        const counters = countersAt(entry, code, now);
+        for (const reporter of ["destination", "source"] as const) {
+          const labels = istioLabels(entry.workload, reporter, code);
+          requests.push(`istio_requests_total{${labels}} ${counters.requests}`);
+          ISTIO_DURATION_BUCKETS_MS.forEach((bound, index) => {
+            durations.push(
+              `istio_request_duration_milliseconds_bucket{${labels},le="${bound}"} ${counters.buckets[index]}`,
+            );
+          });
+          durations.push(`istio_request_duration_milliseconds_bucket{${labels},le="+Inf"} ${counters.requests}`);
+          durations.push(`istio_request_duration_milliseconds_sum{${labels}} ${counters.sum}`);
+          durations.push(`istio_request_duration_milliseconds_count{${labels}} ${counters.requests}`);
+        }
+      }
+    }
+    return [
+      "# HELP istio_requests_total Total requests.",
+      "# TYPE istio_requests_total counter",
+      ...requests,
+      "# HELP istio_request_duration_milliseconds Request duration in milliseconds.",
+      "# TYPE istio_request_duration_milliseconds histogram",
+      ...durations,
+      "",
+    ].join("\n");
+  }
+}
+
+const escapeLabel = (value: string): string => value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+
+/** The labels Istio's standard metrics carry (the subset greenlight and dashboards select on). */
+function istioLabels(workload: Required<Workload>, reporter: "destination" | "source", code: Code): string {
+  const { namespace, deployment, version, service } = workload;
+  const labels: Record<string, string> = {
+    reporter,
+    source_workload: "istio-ingressgateway",
+    source_workload_namespace: "istio-system",
+    destination_workload: deployment,
+    destination_workload_namespace: namespace,
+    destination_version: version,
+    destination_app: service,
+    destination_canonical_service: service,
+    destination_canonical_revision: version,
+    destination_service: `${service}.${namespace}.svc.cluster.local`,
+    destination_service_name: service,
+    destination_service_namespace: namespace,
+    request_protocol: "http",
+    response_code: code,
+    response_flags: "-",
+    connection_security_policy: reporter === "destination" ? "mutual_tls" : "unknown",
+  };
+  return Object.entries(labels)
+    .map(([name, value]) => `${name}="${escapeLabel(value)}"`)
+    .join(",");
+}
+
+export interface IstioExporter {
+  /** `http://127.0.0.1:<port>`; Prometheus scrapes `${url}/metrics`. */
+  url: string;
+  metricsUrl: string;
+  set(workload: Workload): void;
+  remove(key: WorkloadKey): boolean;
+  list(): Workload[];
+  close(): Promise<void>;
+}
+
+const CONTROL_BODY_LIMIT = 64 * 1024;
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > CONTROL_BODY_LIMIT) throw new Error("control body too large");
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function reply(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { "content-type": "application/json" });
+  response.end(JSON.stringify(body));
+}
+
+/** Applies one control message; returns the workloads afterwards. */
+function control(simulation: IstioTrafficSimulation, message: unknown): Workload[] {
+  const body = (message ?? {}) as Record<string, unknown>;
+  if ("set" in body) simulation.set(validateWorkload(body.set));
+  else if ("remove" in body) simulation.remove(validateKey(body.remove));
+  else if (body.reset === true) simulation.reset();
+  else throw new Error('control body must be {"set": workload}, {"remove": key} or {"reset": true}');
+  return simulation.list();
+}
+
+/** Starts the exporter on 127.0.0.1 (a free port unless given). */
+export async function startIstioExporter(options: { port?: number; now?: () => number } = {}): Promise<IstioExporter> {
+  const simulation = new IstioTrafficSimulation(options.now);
+  const server = createServer((request, response) => {
+    const path = new URL(request.url ?? "/", "http://exporter").pathname;
+    if (path === "/metrics" && request.method === "GET") {
+      response.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+      response.end(simulation.render());
+      return;
+    }
+    if (path === "/control" && request.method === "GET") return reply(response, 200, { workloads: simulation.list() });
+    if (path === "/control" && request.method === "POST") {
+      readBody(request)
+        .then((text) => reply(response, 200, { workloads: control(simulation, JSON.parse(text)) }))
+        .catch((error: unknown) =>
+          reply(response, 400, { error: error instanceof Error ? error.message : String(error) }),
+        );
+      return;
+    }
+    reply(response, 404, { error: `no route ${request.method} ${path}: use GET /metrics or GET|POST /control` });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    metricsUrl: `${url}/metrics`,
+    set: (workload) => simulation.set(workload),
+    remove: (key) => simulation.remove(key),
+    list: () => simulation.list(),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export interface ExporterControl {
+  set(workload: Workload): Promise<void>;
+  remove(key: WorkloadKey): Promise<void>;
+  reset(): Promise<void>;
+  list(): Promise<Workload[]>;
+}
+
+/** A client for a running exporter's `/control`, usable from any test worker. */
+export function exporterControl(url: string): ExporterControl {
+  const send = async (body: unknown): Promise<Workload[]> => {
+    const response = await fetch(`${url}/control`, {
+      method: body === undefined ? "GET" : "POST",
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? null : JSON.stringify(body),
+      signal: AbortSignal.timeout(5_000),
+    });
+    const answer = (await response.json()) as { workloads?: Workload[]; error?: string };
+    if (!response.ok) throw new Error(`exporter control at ${url} refused: ${answer.error ?? response.status}`);
+    return answer.workloads ?? [];
+  };
+  return {
+    set: async (workload) => {
+      await send({ set: workload });
+    },
+    remove: async (key) => {
+      await send({ remove: key });
+    },
+    reset: async () => {
+      await send({ reset: true });
+    },
+    list: () => send(undefined),
+  };
+}

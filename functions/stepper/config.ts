@@ -2,7 +2,7 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { createPrometheusReader, prometheusUrlFromEnv } from "../canary/prometheus.ts";
 import { createKubeClients } from "./kube.ts";
-import type { RunOptions } from "./run.ts";
+import { DEFAULT_CONCURRENCY, type RunOptions } from "./run.ts";
 
 export interface StepperEnv {
   /** A kubeconfig as text or base64 (for Lambda, from a secret); else KUBECONFIG, ~/.kube/config or in-cluster. */
@@ -41,7 +41,7 @@ export const namespacesFromEnv = (env: StepperEnv = process.env): string[] =>
 
 /** Everything `runStep` needs, built from the environment. */
 export function runOptionsFromEnv(env: StepperEnv = process.env): Omit<RunOptions, "now" | "deadline"> {
-  const concurrency = Number(env.GREENLIGHT_CONCURRENCY ?? 16);
+  const concurrency = Number(env.GREENLIGHT_CONCURRENCY ?? DEFAULT_CONCURRENCY);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new Error(`GREENLIGHT_CONCURRENCY=${env.GREENLIGHT_CONCURRENCY} is not a positive integer`);
   }

@@ -4,6 +4,9 @@ import type { MetricsReader } from "../canary/checks.ts";
 import { type CanaryReport, isCanary, readCanary, stepCanary } from "./canary.ts";
 import { IstioReader, type KubeClients, listDeployments, toKubeError } from "./kube.ts";
 
+/** Canaries stepped at once by default: API calls are latency-bound, and 32 in flight is light for an API server. */
+export const DEFAULT_CONCURRENCY = 32;
+
 export interface RunOptions {
   clients: KubeClients;
   reader: MetricsReader;
@@ -86,7 +89,7 @@ export async function runStep(options: RunOptions): Promise<RunReport> {
       options.onProgress?.(result);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 16) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY) }, worker));
   report.canaries.sort((a, b) => `${a.namespace}/${a.deployment}`.localeCompare(`${b.namespace}/${b.deployment}`));
   return report;
 }

@@ -10,6 +10,7 @@
 import {
   type Annotations,
   annotationName,
+  defaultOf,
   describeProblem,
   type HeaderRoute,
   type Key,
@@ -51,14 +52,15 @@ export interface CanarySettings {
 
 export const DEFAULT_STEPS: readonly number[] = [5, 15, 25, 35, 45, 55, 65, 75, 85, 95];
 
+/** The contract's documented defaults, parsed once: docs/ARCHITECTURE.md and the stepper read the same text. */
 export const CANARY_DEFAULTS = {
-  intervalSeconds: 300,
-  threshold: 2,
-  maxInconclusive: 3,
-  maxErrorRate: 0.01,
-  maxLatencyP95Ms: 500,
-  maxLatencyP99Ms: 1000,
-  minRequests: 10,
+  intervalSeconds: defaultOf("interval"),
+  threshold: defaultOf("threshold"),
+  maxInconclusive: defaultOf("max-inconclusive"),
+  maxErrorRate: defaultOf("max-error-rate"),
+  maxLatencyP95Ms: defaultOf("max-latency-p95"),
+  maxLatencyP99Ms: defaultOf("max-latency-p99"),
+  minRequests: defaultOf("min-requests"),
 } as const;
 
 /** `w, 2w, ...` up to `max`, with `max` itself last when it is not a multiple of `w`. */

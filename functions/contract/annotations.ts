@@ -195,6 +195,17 @@ export function readAnnotation<K extends Key>(annotations: Annotations | undefin
     : { present: true, ok: false, problem: parsed.problem };
 }
 
+/**
+ * The documented default of a key, parsed with the key's own parser, so the number the stepper uses and the text
+ * the docs show cannot drift apart. Only for keys whose default is a value (not prose such as "the app name").
+ */
+export function defaultOf<K extends Key>(key: K): ValueOf<K> {
+  const spec = KEYS[key] as KeySpec<ValueOf<K>>;
+  const parsed = spec.default === undefined ? undefined : spec.parse(spec.default);
+  if (!parsed?.ok) throw new Error(`${annotationName(key)} has no parseable default`);
+  return parsed.value;
+}
+
 /** The problem text as every surface prints it: `greenlight.dev/steps: "5,3" is invalid: ...`. */
 export const describeProblem = (key: string, raw: string, problem: string): string =>
   `${annotationName(key)}: ${JSON.stringify(raw)} is invalid: ${problem}`;

@@ -142,6 +142,21 @@ describe("runStep against the fake API server", () => {
     expect(report.canaries.find((c) => c.deployment === "myapp-v2")?.outcome).toBe("written");
   });
 
+  it("starts no canary after its deadline and defers them to the next run", async () => {
+    api.put(canaryDeployment({ name: "second", annotations: { "greenlight.dev/virtual-service": "other" } }));
+    const report = await runStep({ clients, reader: healthy, now: at(0), deadline: new Date(Date.now() - 1) });
+    expect(report.canaries).toEqual([]);
+    expect(report.deferred.map((d) => d.deployment).sort()).toEqual(["myapp-v2", "second"]);
+    expect(api.calls.filter((c) => c.verb !== "list")).toEqual([]);
+  });
+
+  it("answers a failed listing with a run error and touches no canary", async () => {
+    api.failNext({ verb: "list", resource: "deployments" }, 500);
+    const report = await runStep({ clients, reader: healthy, now: at(0) });
+    expect(report.error).toMatch(/^listing Deployments: /);
+    expect(report.canaries).toEqual([]);
+  });
+
   it("makes at most one write to the VirtualService per canary per run", async () => {
     for (let minute = 0; minute < 5; minute += 0.6) {
       const before = api.calls.length;

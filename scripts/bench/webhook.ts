@@ -1,0 +1,640 @@
+// Benchmarks POST /mutate against a bare express app that echoes the same JSON body: the cost greenlight adds.
+// Each server runs alone in a child process of its own (serve.ts), with the Node flags production uses. Load comes
+// from autocannon (closed loop: throughput, and its bursty fixed rate) and from pace.ts (open loop, evenly paced:
+// the latency target), each also in a child process, so the harness's own work and GC touch no measurement.
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import type autocannon from "autocannon";
+import type { BenchContext } from "./index.ts";
+import {
+  BODY_LIMIT,
+  type GcPauses,
+  type PacedResult,
+  parseLine,
+  type ServerKind,
+  type ServerMessage,
+  type ServerReport,
+} from "./protocol.ts";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, "../..");
+const CONNECTIONS = 10;
+const FIXED_RATE = 500;
+export const TARGETS = { ratio: 0.7, p99AtFixedRateMs: 10 } as const;
+
+/**
+ * The Node flags production runs the webhook with: none. The Deployment runs `greenlight webhook serve` (plain
+ * `node`, tsx registered from scripts/greenlight.mjs) and the Lambda runtime nodejs20.x sets no NODE_OPTIONS.
+ * `npm run bench -- --server-node-flag=...` tries others; the section then says so.
+ */
+export const PRODUCTION_NODE_FLAGS: readonly string[] = [];
+
+/** A closed-loop autocannon run against one server. Latencies in ms, as autocannon reports them. */
+export interface CannonRun {
+  label: string;
+  connections: number;
+  rate?: number;
+  /** Mean of autocannon's per-second samples. */
+  requestsPerSecond: number;
+  total: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  /** Non-2xx answers, connection errors and timeouts: all should be 0. */
+  failures: number;
+  /** What the server process measured in itself during the run. */
+  server: ServerReport;
+}
+
+/** An open-loop, evenly paced run (pace.ts) against one server. */
+export interface PacedRun extends PacedResult {
+  label: string;
+  server: ServerReport;
+}
+
+export interface WebhookBench {
+  bodyBytes: number;
+  patchOps: number;
+  /** The Node flags the server processes ran with. */
+  nodeFlags: readonly string[];
+  greenlight: CannonRun;
+  echo: CannonRun;
+  /** autocannon at FIXED_RATE over CONNECTIONS connections: each connection's quota goes out back to back. */
+  bursty: CannonRun;
+  /** Evenly paced at FIXED_RATE over a pool of CONNECTIONS: the run the p99 target is judged on. */
+  paced: PacedRun;
+  /** The same paced load on the echo: the floor this machine sets. */
+  pacedEcho: PacedRun;
+  ratio: number;
+  ratioMet: boolean;
+  p99Met: boolean;
+}
+
+/** A CREATE review as the API server sends it for `kubectl apply`: defaults filled in, managedFields, last-applied. */
+export function deploymentReview(): Record<string, unknown> {
+  const labels = { "app.kubernetes.io/name": "checkout", "app.kubernetes.io/part-of": "shop" };
+  const applied = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { annotations: { "greenlight.dev/inject": "true" }, labels, name: "checkout", namespace: "shop" },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: { "app.kubernetes.io/name": "checkout" } },
+      template: { metadata: { labels } },
+    },
+  };
+  const object = {
+    kind: "Deployment",
+    apiVersion: "apps/v1",
+    metadata: {
+      name: "checkout",
+      namespace: "shop",
+      uid: "0b6c5d1e-93a4-4f57-bb0e-6e2f4a81c9d2",
+      generation: 1,
+      creationTimestamp: "2025-11-26T10:00:00Z",
+      labels,
+      annotations: {
+        "greenlight.dev/inject": "true",
+        "greenlight.dev/strategy": "canary",
+        "kubectl.kubernetes.io/last-applied-configuration": `${JSON.stringify(applied)}\n`,
+      },
+      managedFields: [
+        {
+          manager: "kubectl-client-side-apply",
+          operation: "Update",
+          apiVersion: "apps/v1",
+          time: "2025-11-26T10:00:00Z",
+          fieldsType: "FieldsV1",
+          fieldsV1: { "f:metadata": { "f:annotations": { ".": {}, "f:greenlight.dev/inject": {} } }, "f:spec": {} },
+        },
+      ],
+    },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: { "app.kubernetes.io/name": "checkout" } },
+      template: {
+        metadata: { creationTimestamp: null, labels },
+        spec: {
+          containers: [
+            {
+              name: "checkout",
+              image: "registry.example.com/shop/checkout:v2.4.1",
+              ports: [{ name: "http", containerPort: 8080, protocol: "TCP" }],
+              env: [{ name: "LOG_LEVEL", value: "info" }],
+              resources: { limits: { memory: "256Mi" }, requests: { cpu: "100m", memory: "128Mi" } },
+              terminationMessagePath: "/dev/termination-log",
+              terminationMessagePolicy: "File",
+              imagePullPolicy: "IfNotPresent",
+            },
+            {
+              name: "envoy",
+              image: "envoyproxy/envoy:v1.31.0",
+              ports: [{ name: "admin", containerPort: 9901, protocol: "TCP" }],
+              readinessProbe: {
+                httpGet: { path: "/ready", port: 9901, scheme: "HTTP" },
+                timeoutSeconds: 1,
+                periodSeconds: 5,
+                successThreshold: 1,
+                failureThreshold: 3,
+              },
+              resources: {},
+              terminationMessagePath: "/dev/termination-log",
+              terminationMessagePolicy: "File",
+              imagePullPolicy: "IfNotPresent",
+            },
+          ],
+          restartPolicy: "Always",
+          terminationGracePeriodSeconds: 30,
+          dnsPolicy: "ClusterFirst",
+          securityContext: {},
+          schedulerName: "default-scheduler",
+        },
+      },
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: "25%", maxSurge: "25%" } },
+      revisionHistoryLimit: 10,
+      progressDeadlineSeconds: 600,
+    },
+    status: {},
+  };
+  const gvk = { group: "apps", version: "v1", kind: "Deployment" };
+  const gvr = { group: "apps", version: "v1", resource: "deployments" };
+  return {
+    kind: "AdmissionReview",
+    apiVersion: "admission.k8s.io/v1",
+    request: {
+      uid: "5d0c3f8e-2a71-4b9c-8e46-1f7a9b2c6d30",
+      kind: gvk,
+      resource: gvr,
+      requestKind: gvk,
+      requestResource: gvr,
+      name: "checkout",
+      namespace: "shop",
+      operation: "CREATE",
+      userInfo: { username: "kubernetes-admin", groups: ["kubeadm:cluster-admins", "system:authenticated"] },
+      object,
+      oldObject: null,
+      dryRun: false,
+      options: { kind: "CreateOptions", apiVersion: "meta.k8s.io/v1", fieldManager: "kubectl-client-side-apply" },
+    },
+  };
+}
+
+/** A server child as the harness holds it: `mark` starts a measured run, `report` ends it. */
+interface ServerChild {
+  pid: number;
+  url(route: string): string;
+  mark(): Promise<void>;
+  report(): Promise<ServerReport>;
+  /** `work` between a `mark` and a `report`. */
+  measure<T>(work: () => Promise<T>): Promise<[T, ServerReport]>;
+  stop(): Promise<void>;
+}
+
+/** Starts `serve.ts <kind>` and waits until it listens. Its stdin stays open: closing it stops the child too. */
+async function startServer(kind: ServerKind, nodeFlags: readonly string[]): Promise<ServerChild> {
+  // Only the flags given reach the server: a NODE_OPTIONS in the harness's environment would add others.
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", path.join(HERE, "serve.ts"), kind], {
+    cwd: ROOT,
+    env,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString("utf8")).slice(-4000);
+  });
+  const waiting: Array<{ resolve: (message: ServerMessage) => void; reject: (error: Error) => void }> = [];
+  let failure: Error | undefined;
+  const fail = (error: Error) => {
+    failure ??= error;
+    for (const waiter of waiting.splice(0)) waiter.reject(failure);
+  };
+  // A dead child's stdin fails to write; the exit below says why.
+  child.stdin.on("error", () => {});
+  const exited = new Promise<void>((resolve) => {
+    child.once("error", (error) => {
+      fail(error);
+      resolve();
+    });
+    child.once("exit", (code, signal) => {
+      fail(new Error(`the ${kind} server exited (${signal ?? `code ${code}`}): ${stderr.trim()}`));
+      resolve();
+    });
+  });
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    const message = parseLine(line);
+    // The protocol is ours (protocol.ts); anything without an event is a stray print.
+    if (message !== undefined && typeof message.event === "string") waiting.shift()?.resolve(message as ServerMessage);
+  });
+  const next = <E extends ServerMessage["event"]>(event: E, timeoutMs = 30_000) =>
+    new Promise<Extract<ServerMessage, { event: E }>>((resolve, reject) => {
+      if (failure) {
+        reject(failure);
+        return;
+      }
+      const waiter: (typeof waiting)[number] = {
+        resolve: (message) => {
+          clearTimeout(timer);
+          if (message.event === event) resolve(message as Extract<ServerMessage, { event: E }>);
+          else reject(new Error(`the ${kind} server sent "${message.event}", expected "${event}"`));
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      const timer = setTimeout(() => {
+        waiting.splice(waiting.indexOf(waiter), 1);
+        reject(new Error(`the ${kind} server sent no "${event}" in time`));
+      }, timeoutMs);
+      waiting.push(waiter);
+    });
+  const command = (line: string) => child.stdin.write(`${line}\n`);
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+  };
+
+  const mark = async () => {
+    const marked = next("marked");
+    command("mark");
+    await marked;
+  };
+  const report = async () => {
+    const reported = next("report");
+    command("report");
+    return (await reported).report;
+  };
+  try {
+    const listening = await next("listening");
+    return {
+      pid: listening.pid,
+      url: (route) => `http://127.0.0.1:${listening.port}${route}`,
+      mark,
+      report,
+      async measure(work) {
+        await mark();
+        const result = await work();
+        return [result, await report()];
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Runs `work` against a fresh `kind` server, alone on the machine, and stops the server afterwards. */
+async function withServer<T>(
+  kind: ServerKind,
+  nodeFlags: readonly string[],
+  work: (server: ServerChild) => Promise<T>,
+): Promise<T> {
+  const server = await startServer(kind, nodeFlags);
+  try {
+    return await work(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
+ * Runs a Node script in a child process and returns the last line of its stdout, parsed as JSON. `onMessage` sees
+ * every JSON line as it arrives, the last one included.
+ */
+function runChild(
+  name: string,
+  args: string[],
+  onMessage: (message: Record<string, unknown>) => void = () => {},
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const lines: string[] = [];
+    let stderr = "";
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      lines.push(line);
+      const message = parseLine(line);
+      if (message !== undefined) onMessage(message);
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+    });
+    child.once("error", reject);
+    child.once("close", (code) => {
+      const last = lines.filter((line) => line.trim() !== "").at(-1) ?? "";
+      const parsed = parseLine(last.trim());
+      if (code !== 0 || parsed === undefined) {
+        reject(new Error(`${name} exited with ${code}: ${stderr.trim() || lines.join("\n").trim()}`));
+        return;
+      }
+      resolve(parsed);
+    });
+  });
+}
+
+const AUTOCANNON = createRequire(import.meta.url).resolve("autocannon/autocannon.js");
+
+function cannon(
+  url: string,
+  bodyFile: string,
+  seconds: number,
+  { rate, connections = CONNECTIONS }: { rate?: number; connections?: number } = {},
+): Promise<autocannon.Result> {
+  const args = [AUTOCANNON, "--json", "-c", String(connections), "-d", String(seconds), "-m", "POST"];
+  args.push("-H", "content-type=application/json", "-i", bodyFile);
+  if (rate !== undefined) args.push("-R", String(rate));
+  args.push(url);
+  return runChild("autocannon", args) as Promise<autocannon.Result>;
+}
+
+async function cannonRun(
+  server: ServerChild,
+  label: string,
+  url: string,
+  bodyFile: string,
+  seconds: number,
+  rate?: number,
+): Promise<CannonRun> {
+  const [result, report] = await server.measure(() =>
+    cannon(url, bodyFile, seconds, rate === undefined ? {} : { rate }),
+  );
+  const run: CannonRun = {
+    label,
+    connections: result.connections,
+    requestsPerSecond: result.requests.mean,
+    total: result.requests.total,
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    p999: result.latency.p99_9,
+    max: result.latency.max,
+    failures: result.non2xx + result.errors + result.timeouts,
+    server: report,
+  };
+  if (rate !== undefined) run.rate = rate;
+  return run;
+}
+
+async function pacedRun(
+  server: ServerChild,
+  label: string,
+  url: string,
+  bodyFile: string,
+  seconds: number,
+): Promise<PacedRun> {
+  const args = ["--import", "tsx", path.join(HERE, "pace.ts"), "--url", url, "--body", bodyFile];
+  args.push("--rate", String(FIXED_RATE), "--connections", String(CONNECTIONS), "--duration", String(seconds));
+  // The server's figures cover the measured window only: pace.ts says when its warm-up is over.
+  let marked: Promise<void> | undefined;
+  const result = (await runChild("pace.ts", args, (message) => {
+    if (message.event === "measuring") marked = server.mark();
+  })) as PacedResult;
+  if (marked === undefined) throw new Error("pace.ts never started its measured window");
+  await marked;
+  return { label, ...result, server: await server.report() };
+}
+
+async function post(url: string, body: string): Promise<unknown> {
+  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
+  if (response.status !== 200) throw new Error(`${url} answered ${response.status}: ${await response.text()}`);
+  return (await response.json()) as unknown;
+}
+
+/** One request before the load: /mutate must answer 200 and actually inject. Returns the patch's length. */
+async function checkMutate(url: string, body: string): Promise<number> {
+  const answer = (await post(url, body)) as { response?: { allowed?: boolean; patch?: string } };
+  if (answer.response?.allowed !== true || typeof answer.response.patch !== "string") {
+    throw new Error(`/mutate did not inject the benchmark Deployment: ${JSON.stringify(answer)}`);
+  }
+  const ops: unknown = JSON.parse(Buffer.from(answer.response.patch, "base64").toString("utf8"));
+  return Array.isArray(ops) ? ops.length : 0;
+}
+
+async function checkEcho(url: string, body: string): Promise<void> {
+  if (JSON.stringify(await post(url, body)) !== body) throw new Error("the echo server did not echo the body");
+}
+
+const gcLine = (gc: GcPauses) =>
+  `${gc.count} GC pauses (${gc.major} major), ${gc.totalMs.toFixed(0)} ms in all, longest ${gc.longestMs.toFixed(1)} ms`;
+
+export async function benchWebhook(context: BenchContext): Promise<WebhookBench> {
+  const { log, duration } = context;
+  const nodeFlags = context.serverNodeFlags;
+  const body = JSON.stringify(deploymentReview());
+  const directory = await mkdtemp(path.join(os.tmpdir(), "greenlight-bench-"));
+  const bodyFile = path.join(directory, "review.json");
+  await writeFile(bodyFile, body);
+  const warmup = Math.min(3, Math.max(1, Math.round(duration / 3)));
+  const logCannon = (run: CannonRun) =>
+    log(
+      `webhook:   ${run.requestsPerSecond.toFixed(0)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, max ${run.max} ms; ` +
+        `server: ${gcLine(run.server.gc)}, event loop ${(run.server.eventLoopUtilization * 100).toFixed(0)}% busy`,
+    );
+  const logPaced = (run: PacedRun) =>
+    log(
+      `webhook:   ${run.achievedRate.toFixed(0)} req/s, p50 ${run.latency.p50.toFixed(2)} ms, p99 ` +
+        `${run.latency.p99.toFixed(2)} ms, p99.9 ${run.latency.p999.toFixed(2)} ms, max ${run.latency.max.toFixed(2)} ms; ` +
+        `send lag p99 ${run.sendLag.p99.toFixed(2)} ms; from send p99 ${run.fromSend.p99.toFixed(2)} ms; failures ${run.non2xx + run.errors + run.timeouts}; ` +
+        `server: ${gcLine(run.server.gc)}`,
+    );
+  try {
+    log(`webhook: server Node flags: ${nodeFlags.length > 0 ? nodeFlags.join(" ") : "none (as in production)"}`);
+    const mutate = await withServer("greenlight", nodeFlags, async (server) => {
+      const url = server.url("/mutate");
+      const patchOps = await checkMutate(url, body);
+      log(`webhook: ${body.length}-byte review, ${patchOps}-op patch; greenlight at ${url}, pid ${server.pid}`);
+      log(`webhook: warming up greenlight (${warmup} s)`);
+      await cannon(url, bodyFile, warmup);
+      log(`webhook: greenlight POST /mutate, autocannon, ${CONNECTIONS} connections, ${duration} s`);
+      const throughput = await cannonRun(server, "greenlight POST /mutate", url, bodyFile, duration);
+      logCannon(throughput);
+      log(`webhook: greenlight, autocannon -R ${FIXED_RATE} -c ${CONNECTIONS} (bursty), ${duration} s`);
+      const bursty = await cannonRun(server, "greenlight POST /mutate", url, bodyFile, duration, FIXED_RATE);
+      logCannon(bursty);
+      log(`webhook: greenlight, paced ${FIXED_RATE} req/s over ${CONNECTIONS} connections, ${duration} s`);
+      const paced = await pacedRun(server, "greenlight POST /mutate", url, bodyFile, duration);
+      logPaced(paced);
+      return { patchOps, throughput, bursty, paced };
+    });
+    const echo = await withServer("echo", nodeFlags, async (server) => {
+      const url = server.url("/echo");
+      await checkEcho(url, body);
+      log(`webhook: echo at ${url}, pid ${server.pid}; warming up (${warmup} s)`);
+      await cannon(url, bodyFile, warmup);
+      log(`webhook: echo, autocannon, ${CONNECTIONS} connections, ${duration} s`);
+      const throughput = await cannonRun(server, "express echo of the same body", url, bodyFile, duration);
+      logCannon(throughput);
+      log(`webhook: echo, paced ${FIXED_RATE} req/s over ${CONNECTIONS} connections, ${duration} s`);
+      const paced = await pacedRun(server, "express echo of the same body", url, bodyFile, duration);
+      logPaced(paced);
+      return { throughput, paced };
+    });
+
+    const ratio =
+      echo.throughput.requestsPerSecond > 0
+        ? mutate.throughput.requestsPerSecond / echo.throughput.requestsPerSecond
+        : 0;
+    return {
+      bodyBytes: Buffer.byteLength(body),
+      patchOps: mutate.patchOps,
+      nodeFlags,
+      greenlight: mutate.throughput,
+      echo: echo.throughput,
+      bursty: mutate.bursty,
+      paced: mutate.paced,
+      pacedEcho: echo.paced,
+      ratio,
+      ratioMet: ratio >= TARGETS.ratio,
+      p99Met: mutate.paced.latency.p99 < TARGETS.p99AtFixedRateMs && mutate.paced.achievedRate >= FIXED_RATE * 0.98,
+    };
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+/** autocannon reports latencies in whole milliseconds: 0 means under one. */
+const ms = (value: number) => (value === 0 ? "< 1 ms" : `${Number.isInteger(value) ? value : value.toFixed(2)} ms`);
+/** pace.ts measures to the microsecond. */
+const fine = (value: number) => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+const count = (value: number) => Math.round(value).toLocaleString("en-US");
+const mark = (met: boolean) => (met ? "met" : "**not met**");
+const gcCell = (gc: GcPauses) =>
+  `${gc.count} (${gc.major} major), ${gc.totalMs.toFixed(0)} ms, longest ${gc.longestMs.toFixed(1)} ms`;
+const busy = (report: ServerReport) => `${(report.eventLoopUtilization * 100).toFixed(0)}%`;
+/** Requests that came due while the server was paused for GC, roughly: pause time over the interval. */
+const dueInGc = (run: PacedRun) => run.server.gc.totalMs / (1000 / run.rate);
+const share = (run: PacedRun) => `${((100 * dueInGc(run)) / Math.max(1, run.scheduled)).toFixed(1)} %`;
+const pacedFailures = (run: PacedRun) => run.non2xx + run.errors + run.timeouts;
+
+export function renderWebhookSection(result: WebhookBench, context: BenchContext): string {
+  const { greenlight, echo, bursty, paced, pacedEcho } = result;
+  const failures = [
+    ...[greenlight, echo, bursty].map((run) => [`${run.label}${run.rate ? " (bursty)" : ""}`, run.failures] as const),
+    ...[paced, pacedEcho].map((run) => [`${run.label} (paced)`, pacedFailures(run)] as const),
+  ].filter(([, failed]) => failed > 0);
+  const errorSamples = [...new Set([...paced.errorSamples, ...pacedEcho.errorSamples])];
+  const flags = result.nodeFlags.length > 0 ? result.nodeFlags.map((flag) => `\`${flag}\``).join(" ") : "none";
+  const throughputRow = (run: CannonRun, ratio: string) =>
+    `| ${run.label} | ${count(run.requestsPerSecond)} | ${ms(run.p50)} | ${ms(run.p99)} | ${ratio} | ` +
+    `${gcCell(run.server.gc)} | ${busy(run.server)} |`;
+  const pacedRow = (load: string, run: PacedRun) =>
+    `| ${load} | ${count(run.achievedRate)} | ${fine(run.latency.p50)} | ${fine(run.latency.p90)} | ` +
+    `${fine(run.latency.p99)} | ${fine(run.latency.p999)} | ${fine(run.latency.max)} | ${gcCell(run.server.gc)} |`;
+  const burstyRow = (load: string, run: CannonRun) =>
+    `| ${load} | ${count(run.requestsPerSecond)} | ${ms(run.p50)} | ${ms(run.p90)} | ${ms(run.p99)} | ` +
+    `${ms(run.p999)} | ${ms(run.max)} | ${gcCell(run.server.gc)} |`;
+  return [
+    "## Webhook: POST /mutate against a bare express echo",
+    "",
+    `Measured with \`${context.command}\` on ${context.date}: ${context.duration} s per run after a warm-up.`,
+    `Machine: ${context.machine}.`,
+    ...(context.busy
+      ? [
+          "",
+          "The load average was high at the start (other work on the machine, or a run that had just ended): the " +
+            "servers and the load generators may have had only part of its cores, which lowers throughput and " +
+            "lengthens tail latencies. Rerun on a quiet machine before reading much into a missed target.",
+        ]
+      : []),
+    ...(result.nodeFlags.length > 0
+      ? [
+          "",
+          `**The servers ran with the Node flags ${flags}, which production does not use:** these numbers are an ` +
+            "experiment, not the webhook as shipped.",
+        ]
+      : []),
+    "",
+    `The body is a ${count(result.bodyBytes)}-byte CREATE review of a Deployment annotated ` +
+      '`greenlight.dev/inject: "true"` with two containers (the app without probes, an Envoy sidecar with a ' +
+      "readiness probe), with the defaults, managedFields and last-applied annotation an API server request carries. " +
+      `Every answer carries a JSON Patch of ${result.patchOps} operations (labels, probes, marker). The echo is ` +
+      `express with the same JSON body parser (limit ${BODY_LIMIT}) answering with the parsed body: the floor for ` +
+      "any express webhook, so the ratio is what greenlight's own work costs.",
+    "",
+    "Each server runs alone, in a process of its own started as `node --import tsx scripts/bench/serve.ts " +
+      `greenlight\` (then \`echo\`), with the Node flags production uses (${flags}); the other server is not ` +
+      "running meanwhile. The harness and each load generator run in processes of their own as well, so none of " +
+      "their work or garbage collection lands in the server. The server process counts its own GC pauses " +
+      "(perf_hooks `gc` entries: count, of which major mark-compacts, total and longest pause) and its event-loop " +
+      "use over each run (for the paced runs, over exactly the measured window), and reports them to the harness " +
+      "at the end of the run.",
+    "",
+    `### Throughput, ${CONNECTIONS} connections (autocannon, closed loop)`,
+    "",
+    "| target | req/s (mean) | p50 | p99 | ratio to echo | server GC pauses | server event loop busy |",
+    "| --- | ---: | ---: | ---: | ---: | --- | ---: |",
+    throughputRow(greenlight, result.ratio.toFixed(2)),
+    throughputRow(echo, "1.00"),
+    "",
+    "Each of the connections sends its next request as soon as the last one is answered, so this is the most " +
+      "each server answers on this machine (it shares the cores with autocannon).",
+    "",
+    `### Latency at ${FIXED_RATE} req/s`,
+    "",
+    "| load | req/s achieved | p50 | p90 | p99 | p99.9 | max | server GC pauses |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    pacedRow(`**paced**, ${CONNECTIONS} connections: greenlight POST /mutate`, paced),
+    pacedRow(`paced, ${CONNECTIONS} connections: express echo (the floor)`, pacedEcho),
+    burstyRow(`autocannon \`-R ${FIXED_RATE} -c ${CONNECTIONS}\`, **bursty**: greenlight POST /mutate`, bursty),
+    "",
+    `**Paced** (\`scripts/bench/pace.ts\`, open loop, in the manner of wrk2): one request is due every ` +
+      `${(1000 / FIXED_RATE).toFixed(0)} ms whatever happened to the ones before, sent over a keep-alive pool of ` +
+      `${CONNECTIONS} connections (node:http Agent, \`maxSockets: ${CONNECTIONS}\`, idle sockets taken in turn). ` +
+      "Latency runs from each request's *scheduled* send time to the end of its answer, so a stall is charged for " +
+      "every request it held up (no coordinated omission), and so is any wait for a free connection. A 1 s paced " +
+      `warm-up precedes the measured ${context.duration} s (${count(paced.scheduled)} requests). The generator's own ` +
+      `lateness (actual minus scheduled send time) is part of those latencies: p50 ${fine(paced.sendLag.p50)}, ` +
+      `p99 ${fine(paced.sendLag.p99)}, max ${fine(paced.sendLag.max)} on the greenlight run (Node timers fire up ` +
+      "to about 1 ms late, more when the generator is descheduled or collecting), with " +
+      `${gcLine(paced.generatorGc)} in the generator. Measured from the actual send instead, as a closed-loop ` +
+      `tool would, the greenlight run's p99 is ${fine(paced.fromSend.p99)} and its max ${fine(paced.fromSend.max)}.`,
+    "",
+    `At this rate the tail follows the server's garbage collection. In the measured window greenlight paused for ` +
+      `GC ${paced.server.gc.count} times, ${paced.server.gc.totalMs.toFixed(0)} ms in all (longest ` +
+      `${paced.server.gc.longestMs.toFixed(1)} ms): with a request due every ${(1000 / FIXED_RATE).toFixed(0)} ms, ` +
+      `about ${count(dueInGc(paced))} of the ${count(paced.scheduled)} requests (${share(paced)}) came due during a ` +
+      `pause and waited at least for its end (the echo: about ${count(dueInGc(pacedEcho))}, ${share(pacedEcho)}). ` +
+      (dueInGc(paced) > paced.scheduled / 100
+        ? "That is more than the 1 % a p99 leaves out: GC pauses alone can account for the p99."
+        : "That is less than the 1 % a p99 leaves out, so GC pauses alone do not set the p99.") +
+      ` The p99 of a ${context.duration} s run rests on its ${count(paced.scheduled / 100)} slowest requests, that ` +
+      "is on a handful of pauses and scheduling stalls: on a small shared machine it moves by a few milliseconds " +
+      "from run to run, so read it beside the echo's from the same run.",
+    "",
+    `**Bursty** (autocannon \`-R ${FIXED_RATE} -c ${CONNECTIONS}\`): autocannon's \`overallRate\` is not an even ` +
+      `pace. Each connection gets a quota of ${FIXED_RATE / CONNECTIONS} requests per second and spends it back to ` +
+      `back at the start of the second, then idles, so the load arrives as bursts of ${CONNECTIONS} requests in ` +
+      "flight, each waiting behind the others. Its latency runs from the actual send, and its coordinated-omission " +
+      "correction (on by default) assumes an interval of ceil(1 / per-connection rate) = 1 ms, so every answer that " +
+      "took L ms also records synthetic samples of L - 1, L - 2, ... 1 ms, which thickens the tail. The row shows " +
+      "what a plain `autocannon -R` run says; it is not the load shape the target describes.",
+    "",
+    "### Targets",
+    "",
+    `- throughput at least ${TARGETS.ratio.toFixed(2)} of the echo: ${result.ratio.toFixed(2)}, ${mark(result.ratioMet)}`,
+    `- p99 under ${TARGETS.p99AtFixedRateMs} ms at ${FIXED_RATE} req/s, judged on the paced run: ` +
+      `${fine(paced.latency.p99)} at ${count(paced.achievedRate)} req/s achieved, ${mark(result.p99Met)} ` +
+      `(the bursty autocannon run, for comparison: p99 ${ms(bursty.p99)})`,
+    failures.length === 0
+      ? "- every request answered 200 (no non-2xx, errors or timeouts)"
+      : `- **failed requests** (non-2xx, errors or timeouts): ${failures.map(([label, failed]) => `${label}: ${failed}`).join(", ")}` +
+        (errorSamples.length > 0 ? `; first errors: ${errorSamples.join("; ")}` : ""),
+    "",
+    "All processes bind or connect to 127.0.0.1 and share the machine's " +
+      `${os.cpus().length} cores (one server, one load generator and the idle harness at a time): absolute numbers ` +
+      "are lower than on a dedicated server, and the ratio is the figure to compare.",
+  ].join("\n");
+}

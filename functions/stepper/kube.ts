@@ -106,7 +106,7 @@ export async function listDeployments(clients: KubeClients, namespaces?: readonl
  */
 export class IstioReader {
   private version: (typeof ISTIO_VERSIONS)[number] | undefined;
-  private readonly ruleLists = new Map<string, Promise<DestinationRule[]>>();
+  private readonly lists = new Map<string, Promise<unknown[]>>();
 
   constructor(private readonly clients: KubeClients) {}
 
@@ -130,40 +130,44 @@ export class IstioReader {
     throw toKubeError(lastError, what);
   }
 
-  getVirtualService(namespace: string, name: string): Promise<VirtualService> {
-    return this.withVersion(
-      `reading VirtualService ${namespace}/${name}`,
-      async (version) =>
-        (await this.clients.custom.getNamespacedCustomObject({
-          group: ISTIO_GROUP,
-          version,
-          namespace,
-          plural: "virtualservices",
-          name,
-        })) as VirtualService,
-    );
-  }
-
-  /** DestinationRules of a namespace, listed once per run however many canaries live there. */
-  listDestinationRules(namespace: string): Promise<DestinationRule[]> {
-    let list = this.ruleLists.get(namespace);
+  /** One list per kind and namespace per run, however many canaries live there (calls are the cost of a run). */
+  private listNamespaced<T>(plural: "virtualservices" | "destinationrules", namespace: string): Promise<T[]> {
+    const key = `${plural}/${namespace}`;
+    let list = this.lists.get(key) as Promise<T[]> | undefined;
     if (!list) {
       list = this.withVersion(
-        `listing DestinationRules in ${namespace}`,
+        `listing ${plural} in ${namespace}`,
         async (version) =>
           (
             (await this.clients.custom.listNamespacedCustomObject({
               group: ISTIO_GROUP,
               version,
               namespace,
-              plural: "destinationrules",
-            })) as { items: DestinationRule[] }
+              plural,
+            })) as { items: T[] }
           ).items,
       );
-      this.ruleLists.set(namespace, list);
-      list.catch(() => this.ruleLists.delete(namespace));
+      this.lists.set(key, list);
+      list.catch(() => this.lists.delete(key));
     }
     return list;
+  }
+
+  async getVirtualService(namespace: string, name: string): Promise<VirtualService> {
+    const found = (await this.listNamespaced<VirtualService>("virtualservices", namespace)).find(
+      (vs) => vs.metadata?.name === name,
+    );
+    if (!found) {
+      throw new KubeError(
+        `reading VirtualService ${namespace}/${name}: virtualservices.${ISTIO_GROUP} "${name}" not found`,
+        404,
+      );
+    }
+    return found;
+  }
+
+  listDestinationRules(namespace: string): Promise<DestinationRule[]> {
+    return this.listNamespaced<DestinationRule>("destinationrules", namespace);
   }
 
   async patchVirtualService(namespace: string, name: string, patch: Operation[]): Promise<VirtualService> {

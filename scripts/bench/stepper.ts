@@ -150,7 +150,7 @@ export function renderStepperSection(results: PassResult[], context: BenchContex
       "own Deployment, DestinationRule and VirtualService. Prometheus answers at once (a stub reader): this measures the " +
       "stepper and its API traffic, not PromQL. Three passes per size: the first (every canary enters Waiting), the " +
       "first step, and a pass one interval later (analysis, then the second step). Each pass lists Deployments once, " +
-      "reads each VirtualService once, lists each namespace's DestinationRules once, writes each VirtualService at " +
+      "lists each namespace's VirtualServices and DestinationRules once, writes each VirtualService at " +
       "most once and records one Event per change.",
     "",
     "| canaries | pass | wall time | API calls per canary | most writes to one VirtualService | outcomes |",

@@ -196,6 +196,22 @@ export function readAnnotation<K extends Key>(annotations: Annotations | undefin
 }
 
 /**
+ * The value of an annotation, or undefined when it is absent or invalid; an invalid one adds the warning every
+ * surface uses for a value it falls back from: `greenlight.dev/<key> ignored: <what is accepted>`.
+ */
+export function readOrWarn<K extends Key>(
+  annotations: Annotations | undefined,
+  key: K,
+  warnings: string[],
+): ValueOf<K> | undefined {
+  const read = readAnnotation(annotations, key);
+  if (!read.present) return undefined;
+  if (read.ok) return read.value;
+  warnings.push(`${annotationName(key)} ignored: ${read.problem}`);
+  return undefined;
+}
+
+/**
  * The documented default of a key, parsed with the key's own parser, so the number the stepper uses and the text
  * the docs show cannot drift apart. Only for keys whose default is a value (not prose such as "the app name").
  */

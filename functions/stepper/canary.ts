@@ -1,7 +1,6 @@
 // One canary through one run: read its VirtualService, ask the core what to do, write once (guarded), record events.
 import type { V1Deployment } from "@kubernetes/client-node";
 import jsonPatch, { type Operation } from "fast-json-patch";
-import { chooseApp } from "../../webhooks/mutate/labels.ts";
 import { analyse, type CheckResult, type MetricsReader } from "../canary/checks.ts";
 import { type CanaryDecision, type CanaryEvent, decideCanary, planCanary } from "../canary/decide.ts";
 import { readCanarySettings } from "../canary/settings.ts";
@@ -17,6 +16,7 @@ import {
   withWeights,
 } from "../canary/virtual-service.ts";
 import { readAnnotation } from "../contract/annotations.ts";
+import { chooseApp } from "../contract/workload.ts";
 import { type IstioReader, type KubeClients, KubeError, recordEvent, toKubeError } from "./kube.ts";
 
 export interface CanaryContext {

@@ -1,8 +1,7 @@
 // The mutation itself: decides whether a Deployment opted in, then injects labels, probes and the marker.
-import { type Annotations, annotationName, readAnnotation } from "../../functions/contract/annotations.ts";
+import { type Annotations, annotationName, readOrWarn } from "../../functions/contract/annotations.ts";
+import { chooseApp, chooseVersion } from "../../functions/contract/workload.ts";
 import {
-  chooseApp,
-  chooseVersion,
   formatMarker,
   INJECTED_LABELS,
   type InjectedLabel,
@@ -28,13 +27,10 @@ export type OptInScope = "annotation" | "namespace";
 export type OptIn = { inject: true; warnings: string[] } | { inject: false; warnings: string[] };
 
 export function decideOptIn(annotations: Annotations, scope: OptInScope): OptIn {
-  const read = readAnnotation(annotations, "inject");
-  if (read.present && !read.ok) {
-    // A typo like "yes" must not silently mean "no" in an annotation-scoped namespace, nor "yes" in a labelled one.
-    return { inject: scope === "namespace", warnings: [`${annotationName("inject")} ignored: ${read.problem}`] };
-  }
-  const value = read.present ? read.value : undefined;
-  return { inject: scope === "namespace" ? value !== false : value === true, warnings: [] };
+  // An invalid value (a typo like "yes") counts as absent: a labelled namespace injects, any other does not.
+  const warnings: string[] = [];
+  const value = readOrWarn(annotations, "inject", warnings);
+  return { inject: scope === "namespace" ? value !== false : value === true, warnings };
 }
 
 export interface Injection {

@@ -1,58 +1,7 @@
-// Chooses the app and version labels for a Deployment and writes them where greenlight may write them.
-import { type Annotations, annotationName, readAnnotation } from "../../functions/contract/annotations.ts";
-import { versionFromImage } from "../../functions/contract/image.ts";
-import { isLabelValue, sanitizeLabelValue } from "../../functions/contract/syntax.ts";
+// Writes the app and version labels where greenlight may write them, and remembers which ones it owns.
 
 export type InjectedLabel = "app" | "version";
 export const INJECTED_LABELS: readonly InjectedLabel[] = ["app", "version"];
-
-export interface Chosen {
-  value?: string;
-  warnings: string[];
-}
-
-const invalid = (key: string, problem: string) => `${annotationName(key)} ignored: ${problem}`;
-
-/** app: the annotation, then label app.kubernetes.io/name, then label app, then the Deployment name. */
-export function chooseApp(
-  annotations: Annotations,
-  labelSources: readonly (Readonly<Record<string, string>> | undefined)[],
-  name: string | undefined,
-): Chosen {
-  const warnings: string[] = [];
-  const fromAnnotation = readAnnotation(annotations, "app");
-  if (fromAnnotation.present) {
-    if (fromAnnotation.ok) return { value: fromAnnotation.value, warnings };
-    warnings.push(invalid("app", fromAnnotation.problem));
-  }
-  for (const labelKey of ["app.kubernetes.io/name", "app"]) {
-    for (const labels of labelSources) {
-      const value = labels?.[labelKey];
-      if (value && isLabelValue(value)) return { value, warnings };
-    }
-  }
-  const fromName = sanitizeLabelValue(name ?? "");
-  if (fromName) return { value: fromName, warnings };
-  warnings.push("no app label: the Deployment has no name, app label or greenlight.dev/app annotation");
-  return { warnings };
-}
-
-/** version: the annotation, then the first container's image tag (digest -> sha-<12 hex>, no tag -> latest). */
-export function chooseVersion(annotations: Annotations, firstImage: string | undefined): Chosen {
-  const warnings: string[] = [];
-  const fromAnnotation = readAnnotation(annotations, "version");
-  if (fromAnnotation.present) {
-    if (fromAnnotation.ok) return { value: fromAnnotation.value, warnings };
-    warnings.push(invalid("version", fromAnnotation.problem));
-  }
-  if (firstImage === undefined) {
-    warnings.push("no version label: the first container has no image");
-    return { warnings };
-  }
-  const derived = versionFromImage(firstImage);
-  if (derived.note) warnings.push(derived.note);
-  return { value: derived.version, warnings };
-}
 
 /** The marker `greenlight.dev/injected: app=myapp,version=v2` records the label values greenlight owns. */
 export function parseMarker(marker: string | undefined): Partial<Record<InjectedLabel, string>> {

@@ -1,5 +1,5 @@
 // Adds httpGet liveness and readiness probes to containers that lack them; existing probes are never changed.
-import { type Annotations, type PortRef, readAnnotation } from "../../functions/contract/annotations.ts";
+import { type Annotations, type PortRef, readOrWarn } from "../../functions/contract/annotations.ts";
 import { isObject, type JsonObject, readList, ShapeError, writableList } from "./shape.ts";
 
 export const PROBE_DEFAULTS = {
@@ -18,16 +18,10 @@ export interface ProbeSettings {
 
 export function readProbeSettings(annotations: Annotations): ProbeSettings {
   const warnings: string[] = [];
-  const pick = <T>(read: ReturnType<typeof readAnnotation>, key: string, fallback: T): T => {
-    if (!read.present) return fallback;
-    if (read.ok) return read.value as T;
-    warnings.push(`greenlight.dev/${key} ignored: ${read.problem}`);
-    return fallback;
-  };
-  const port = pick<PortRef | undefined>(readAnnotation(annotations, "probe-port"), "probe-port", undefined);
+  const port = readOrWarn(annotations, "probe-port", warnings);
   const settings: ProbeSettings = {
-    livenessPath: pick(readAnnotation(annotations, "liveness-path"), "liveness-path", PROBE_DEFAULTS.livenessPath),
-    readinessPath: pick(readAnnotation(annotations, "readiness-path"), "readiness-path", PROBE_DEFAULTS.readinessPath),
+    livenessPath: readOrWarn(annotations, "liveness-path", warnings) ?? PROBE_DEFAULTS.livenessPath,
+    readinessPath: readOrWarn(annotations, "readiness-path", warnings) ?? PROBE_DEFAULTS.readinessPath,
     warnings,
   };
   if (port !== undefined) settings.port = port;

@@ -52,8 +52,7 @@ export interface CanaryReport {
   apiCalls?: number;
 }
 
-const escapePointer = (segment: string) => segment.replace(/~/g, "~0").replace(/\//g, "~1");
-const STATUS_POINTER = `/metadata/annotations/${escapePointer(STATUS_ANNOTATION)}`;
+const STATUS_POINTER = `/metadata/annotations/${jsonPatch.escapePathComponent(STATUS_ANNOTATION)}`;
 
 /** The DestinationRule for the VirtualService's hosts that lets the routes be located. */
 export function locate(
@@ -113,8 +112,15 @@ export function readCanary(deployment: V1Deployment) {
   return { namespace, name, app, version: templateLabels.version, settings, problems };
 }
 
-export async function stepCanary(context: CanaryContext, deployment: V1Deployment): Promise<CanaryReport> {
-  const { namespace, name, app, version, settings, problems } = readCanary(deployment);
+export type Canary = ReturnType<typeof readCanary>;
+
+/** `canary` is `readCanary(deployment)`, passed in when the caller has read it already. */
+export async function stepCanary(
+  context: CanaryContext,
+  deployment: V1Deployment,
+  canary: Canary = readCanary(deployment),
+): Promise<CanaryReport> {
+  const { namespace, name, app, version, settings, problems } = canary;
   const report: CanaryReport = {
     namespace,
     deployment: name,

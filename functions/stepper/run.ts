@@ -1,7 +1,7 @@
 // One pass of the scheduled function: every canary Deployment stepped once, with bounded concurrency and a deadline.
 import type { V1Deployment } from "@kubernetes/client-node";
 import type { MetricsReader } from "../canary/checks.ts";
-import { type CanaryReport, isCanary, readCanary, stepCanary } from "./canary.ts";
+import { type Canary, type CanaryReport, isCanary, readCanary, stepCanary } from "./canary.ts";
 import { IstioReader, type KubeClients, listDeployments, toKubeError } from "./kube.ts";
 
 /** Canaries stepped at once by default: API calls are latency-bound, and 32 in flight is light for an API server. */
@@ -30,15 +30,19 @@ export interface RunReport {
   error?: string;
 }
 
-const keyOf = (deployment: V1Deployment) => `${deployment.metadata?.namespace}/${deployment.metadata?.name}`;
+interface Found {
+  deployment: V1Deployment;
+  canary: Canary;
+}
+
+const keyOf = ({ canary }: Found) => `${canary.namespace}/${canary.name}`;
 
 /** Two Deployments stepping one VirtualService would fight over its weights: neither is stepped. */
-function claimsOf(deployments: V1Deployment[]): Map<string, string[]> {
+function claimsOf(found: readonly Found[]): Map<string, string[]> {
   const claims = new Map<string, string[]>();
-  for (const deployment of deployments) {
-    const { namespace, settings } = readCanary(deployment);
-    const key = `${namespace}/${settings.virtualService}`;
-    claims.set(key, [...(claims.get(key) ?? []), keyOf(deployment)]);
+  for (const item of found) {
+    const key = `${item.canary.namespace}/${item.canary.settings.virtualService}`;
+    claims.set(key, [...(claims.get(key) ?? []), keyOf(item)]);
   }
   return claims;
 }
@@ -46,14 +50,17 @@ function claimsOf(deployments: V1Deployment[]): Map<string, string[]> {
 export async function runStep(options: RunOptions): Promise<RunReport> {
   const now = options.now ?? new Date();
   const report: RunReport = { startedAt: now.toISOString(), canaries: [], deferred: [] };
-  let deployments: V1Deployment[];
+  let found: Found[];
   try {
-    deployments = (await listDeployments(options.clients, options.namespaces)).filter(isCanary);
+    // Each canary's annotations are parsed once per run, here.
+    found = (await listDeployments(options.clients, options.namespaces))
+      .filter(isCanary)
+      .map((deployment) => ({ deployment, canary: readCanary(deployment) }));
   } catch (error) {
     return { ...report, error: toKubeError(error, "listing canaries").message };
   }
   const shared = new Map<string, string>();
-  for (const [vs, owners] of claimsOf(deployments)) {
+  for (const [vs, owners] of claimsOf(found)) {
     if (owners.length > 1) for (const owner of owners) shared.set(owner, `${vs} is claimed by ${owners.join(", ")}`);
   }
 
@@ -64,27 +71,25 @@ export async function runStep(options: RunOptions): Promise<RunReport> {
     now,
     dryRun: options.dryRun ?? false,
   };
-  const queue = [...deployments];
+  const queue = [...found];
   const worker = async () => {
-    for (let deployment = queue.shift(); deployment; deployment = queue.shift()) {
+    for (let item = queue.shift(); item; item = queue.shift()) {
+      const { deployment, canary } = item;
       if (options.deadline && Date.now() >= options.deadline.getTime()) {
-        report.deferred.push({
-          namespace: deployment.metadata?.namespace ?? "",
-          deployment: deployment.metadata?.name ?? "",
-        });
+        report.deferred.push({ namespace: canary.namespace, deployment: canary.name });
         continue;
       }
-      const conflict = shared.get(keyOf(deployment));
+      const conflict = shared.get(keyOf(item));
       const result: CanaryReport = conflict
         ? {
-            namespace: deployment.metadata?.namespace ?? "",
-            deployment: deployment.metadata?.name ?? "",
+            namespace: canary.namespace,
+            deployment: canary.name,
             outcome: "skipped",
             events: [],
             warnings: [],
             problem: `${conflict}: annotate only the canary Deployment with greenlight.dev/strategy: canary`,
           }
-        : await stepCanary(context, deployment);
+        : await stepCanary(context, deployment, canary);
       report.canaries.push(result);
       options.onProgress?.(result);
     }

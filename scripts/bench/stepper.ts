@@ -1,8 +1,8 @@
 // The stepper part of `npm run bench`: 10, 100 and 1000 canaries against the fake API server with 20 ms per call.
-import type { MetricsReader } from "../../functions/canary/checks.ts";
 import { createKubeClients } from "../../functions/stepper/kube.ts";
 import { DEFAULT_CONCURRENCY, runStep } from "../../functions/stepper/run.ts";
 import { type FakeApiServer, startFakeApiServer } from "../../test/kube/fake-apiserver.ts";
+import { healthyReader } from "../../test/stepper/objects.ts";
 import type { BenchContext } from "./index.ts";
 
 export const STEPPER_TARGET = { canaries: 1000, seconds: 10 } as const;
@@ -11,13 +11,7 @@ const LATENCY_MS = 20;
 const NAMESPACES = 10;
 
 /** Prometheus is not what this measures: a healthy answer, at once, for every query. */
-const healthy: MetricsReader = {
-  async query(promql) {
-    if (promql.includes("_bucket")) return [100];
-    if (promql.includes('response_code=~"5..')) return [0];
-    return [1000];
-  },
-};
+const healthy = healthyReader;
 
 function seed(api: FakeApiServer, count: number): void {
   for (let i = 0; i < count; i++) {

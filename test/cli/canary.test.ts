@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
-import { canaryDeployment, destinationRule, NAMESPACE, virtualService } from "../stepper/objects.ts";
+import { NAMESPACE, seedCanary } from "../stepper/objects.ts";
 import { runCli } from "./run.ts";
 
 let api: FakeApiServer;
@@ -30,9 +30,7 @@ beforeAll(async () => {
 afterAll(() => api.close());
 beforeEach(() => {
   api.reset();
-  api.put(canaryDeployment());
-  api.put(destinationRule());
-  api.put(virtualService());
+  seedCanary(api);
 });
 
 const writes = () => api.calls.filter((call) => call.verb === "patch" || call.verb === "create");

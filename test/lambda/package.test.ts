@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeApiServer } from "../kube/fake-apiserver.ts";
-import { canaryDeployment, destinationRule, NAMESPACE, virtualService } from "../stepper/objects.ts";
+import { NAMESPACE, seedCanary } from "../stepper/objects.ts";
 import { deploymentReview, httpApiEvent } from "./events.ts";
 
 const run = promisify(execFile);
@@ -220,9 +220,7 @@ describe("osls package", () => {
   it("loads the bundled stepper in plain Node and runs a pass against a cluster", async () => {
     const api = await startFakeApiServer();
     try {
-      api.put(canaryDeployment());
-      api.put(destinationRule());
-      api.put(virtualService());
+      seedCanary(api);
       const unpacked = join(work, "stepper");
       await extract(join(outDir, "stepper.zip"), unpacked);
       expect(await filesUnder(unpacked)).toEqual(["functions/stepper/lambda.mjs"]);

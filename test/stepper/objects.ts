@@ -1,5 +1,6 @@
 // The seed's canary objects, as greenlight expects them: a canary Deployment, its DestinationRule and VirtualService.
-import type { JsonObject } from "../kube/fake-apiserver.ts";
+import type { MetricsReader } from "../../functions/canary/checks.ts";
+import type { FakeApiServer, JsonObject } from "../kube/fake-apiserver.ts";
 
 export const NAMESPACE = "production";
 
@@ -78,3 +79,19 @@ export function virtualService(weights: { stable: number; canary: number } = { s
     },
   };
 }
+
+/** The seed's canary as the API server holds it: Deployment, DestinationRule and VirtualService at 100/0. */
+export function seedCanary(api: FakeApiServer): void {
+  api.put(canaryDeployment());
+  api.put(destinationRule());
+  api.put(virtualService());
+}
+
+/** A reader answering like Prometheus for a healthy canary: 100 requests, no errors, 100 ms latency. */
+export const healthyReader: MetricsReader = {
+  async query(promql) {
+    if (promql.includes("_bucket")) return [100];
+    if (promql.includes("response_code=~")) return [0];
+    return [100];
+  },
+};

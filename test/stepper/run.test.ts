@@ -1,19 +1,11 @@
 // One stepper pass at a time against the fake API server with the real client-node: steps, guards, drift, dry run.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { MetricsReader } from "../../functions/canary/checks.ts";
 import { createKubeClients, type KubeClients } from "../../functions/stepper/kube.ts";
 import { runStep } from "../../functions/stepper/run.ts";
 import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../kube/fake-apiserver.ts";
-import { canaryDeployment, destinationRule, NAMESPACE, virtualService } from "./objects.ts";
+import { canaryDeployment, healthyReader, NAMESPACE, seedCanary } from "./objects.ts";
 
-/** A reader answering like Prometheus for a healthy canary: 100 requests, no errors, 100 ms latency. */
-const healthy: MetricsReader = {
-  async query(promql) {
-    if (promql.includes("_bucket")) return [100];
-    if (promql.includes("response_code=~")) return [0];
-    return [100];
-  },
-};
+const healthy = healthyReader;
 
 const MINUTE = 60_000;
 const start = new Date("2026-11-26T10:00:00Z");
@@ -29,9 +21,7 @@ beforeAll(async () => {
 afterAll(() => api.close());
 beforeEach(() => {
   api.reset();
-  api.put(canaryDeployment());
-  api.put(destinationRule());
-  api.put(virtualService());
+  seedCanary(api);
 });
 
 const vs = () =>

@@ -7,7 +7,9 @@
 // - `readWeights(vs, located)`: the weights as they are now (a missing or non-numeric weight reads as 0).
 // - `withWeights(vs, located, weights, headerRoute?)`: a new VirtualService with the weights written and, when a
 //   header route is configured, a header-match route to the canary first; the input is never modified.
+
 import type { HeaderRoute } from "../contract/annotations.ts";
+import { isObject } from "../contract/objects.ts";
 
 /** Traffic shares in percent; whatever greenlight writes is two integers summing to 100. */
 export interface Weights {
@@ -88,9 +90,6 @@ export interface LocatedRoutes {
 }
 
 export type Located = { located: LocatedRoutes; problem?: undefined } | { located?: undefined; problem: string };
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 const nameOf = (object: { metadata?: ObjectMeta } | undefined): string => {
   const meta = object?.metadata;

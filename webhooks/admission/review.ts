@@ -1,5 +1,6 @@
 // AdmissionReview v1: checks that a body is one, and builds the responses the API server expects back.
 import type { Operation } from "fast-json-patch";
+import { isObject } from "../../functions/contract/objects.ts";
 
 export const ADMISSION_API_VERSION = "admission.k8s.io/v1";
 export const MAX_WARNING_LENGTH = 120;
@@ -46,25 +47,22 @@ export interface AdmissionReviewResponse {
 
 const OPERATIONS = ["CREATE", "UPDATE", "DELETE", "CONNECT"] as const;
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
 export type ReviewCheck = { ok: true; review: AdmissionReview } | { ok: false; message: string };
 
 /** Accepts a parsed JSON body; names the first field that keeps it from being an AdmissionReview v1 request. */
 export function parseAdmissionReview(body: unknown): ReviewCheck {
   const fail = (message: string): ReviewCheck => ({ ok: false, message });
-  if (!isRecord(body)) return fail("body must be a JSON object: an AdmissionReview");
+  if (!isObject(body)) return fail("body must be a JSON object: an AdmissionReview");
   if (body.kind !== "AdmissionReview") return fail('kind must be "AdmissionReview"');
   if (body.apiVersion !== ADMISSION_API_VERSION) {
     return fail(`apiVersion must be "${ADMISSION_API_VERSION}" (set admissionReviewVersions: ["v1"] in the webhook)`);
   }
   const request = body.request;
-  if (!isRecord(request)) return fail("request must be an object");
+  if (!isObject(request)) return fail("request must be an object");
   if (typeof request.uid !== "string" || request.uid === "") return fail("request.uid must be a non-empty string");
   const kind = request.kind;
   if (
-    !isRecord(kind) ||
+    !isObject(kind) ||
     typeof kind.kind !== "string" ||
     typeof kind.version !== "string" ||
     typeof kind.group !== "string"

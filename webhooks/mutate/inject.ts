@@ -1,5 +1,6 @@
 // The mutation itself: decides whether a Deployment opted in, then injects labels, probes and the marker.
 import { type Annotations, annotationName, readOrWarn } from "../../functions/contract/annotations.ts";
+import { annotationsOf } from "../../functions/contract/objects.ts";
 import { chooseApp, chooseVersion } from "../../functions/contract/workload.ts";
 import {
   formatMarker,
@@ -40,13 +41,6 @@ export interface Injection {
   warnings: string[];
 }
 
-/** The marker of the object before an UPDATE: a `kubectl replace` or a GitOps re-apply drops it from the new one. */
-export function markerOf(object: unknown): string | undefined {
-  if (!isObject(object) || !isObject(object.metadata) || !isObject(object.metadata.annotations)) return undefined;
-  const marker = object.metadata.annotations[annotationName("injected")];
-  return typeof marker === "string" ? marker : undefined;
-}
-
 /** Throws ShapeError when the object is not shaped like a Deployment where it matters. */
 export function injectDeployment(input: unknown, scope: OptInScope, oldObject?: unknown): Injection {
   if (!isObject(input)) throw new ShapeError("object", "an object");
@@ -76,7 +70,11 @@ export function injectDeployment(input: unknown, scope: OptInScope, oldObject?: 
     app: chooseApp(annotations, [labels, templateLabels], name),
     version: chooseVersion(annotations, firstImage),
   };
-  const owned = parseMarker(annotations[annotationName("injected")] ?? markerOf(oldObject));
+  const owned = parseMarker(
+    annotations[annotationName("injected")] ??
+      // `kubectl replace` or a GitOps re-apply drops the marker from the new object; the old one still has it.
+      annotationsOf(oldObject)?.[annotationName("injected")],
+  );
   const nowOwned: Partial<Record<InjectedLabel, string>> = {};
 
   for (const key of INJECTED_LABELS) {

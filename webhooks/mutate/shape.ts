@@ -1,7 +1,9 @@
 // Access to the parts of a Deployment the mutation touches: reads check the shape (a wrong one becomes a ShapeError
 // naming the field), writes copy on the way down, so the input is never changed and untouched subtrees stay shared.
 
-export type JsonObject = Record<string, unknown>;
+import { isObject, type JsonObject } from "../../functions/contract/objects.ts";
+
+export { isObject, type JsonObject };
 
 export class ShapeError extends Error {
   constructor(
@@ -12,9 +14,6 @@ export class ShapeError extends Error {
     this.name = "ShapeError";
   }
 }
-
-export const isObject = (value: unknown): value is JsonObject =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** The map at `parent[key]` when present, without creating or copying it. */
 export function readMap(parent: JsonObject, key: string, field: string): JsonObject | undefined {

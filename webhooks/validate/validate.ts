@@ -1,4 +1,6 @@
 // The validating webhook's decision: reject a Deployment whose greenlight annotations are wrong, naming each one.
+
+import { annotationsOf } from "../../functions/contract/objects.ts";
 import { validateAnnotations } from "../../functions/contract/validate.ts";
 import {
   type AdmissionReview,
@@ -7,15 +9,6 @@ import {
   denyResponse,
   isDeploymentWrite,
 } from "../admission/review.ts";
-import { isObject } from "../mutate/shape.ts";
-
-function annotationsOf(object: unknown): Record<string, string> | undefined {
-  if (!isObject(object) || !isObject(object.metadata) || !isObject(object.metadata.annotations)) return undefined;
-  const entries = Object.entries(object.metadata.annotations).filter(
-    (entry): entry is [string, string] => typeof entry[1] === "string",
-  );
-  return Object.fromEntries(entries);
-}
 
 export function validateReview(review: AdmissionReview): AdmissionReviewResponse {
   const { request } = review;

@@ -1,0 +1,185 @@
+// The flag vocabulary shared by the evaluator, the stores, the HTTP layer, the CLI and docs/flag.schema.json.
+/*
+ * Plain data only: no Node APIs here, so the evaluator runs unchanged in Node, Lambda and edge runtimes.
+ * A flag is boolean unless it has `variants`; then its value is the chosen variant's `value`.
+ */
+
+export type FlagState = "enabled" | "disabled" | "partial";
+
+export const CONDITION_OPS = [
+  "eq",
+  "neq",
+  "gt",
+  "gte",
+  "lt",
+  "lte",
+  "in",
+  "not_in",
+  "contains",
+  "starts_with",
+  "ends_with",
+  "matches",
+  "semver_eq",
+  "semver_gt",
+  "semver_lt",
+] as const;
+export type ConditionOp = (typeof CONDITION_OPS)[number];
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** One targeting test; every condition of a flag must hold. A context without `attribute` fails it. */
+export interface Condition {
+  attribute: string;
+  op: ConditionOp;
+  /**
+   * A string, number or boolean; a list of them for `in` / `not_in`; a string or a list of strings (any of them)
+   * for `contains` / `starts_with` / `ends_with`.
+   */
+  value: string | number | boolean | Array<string | number | boolean>;
+}
+
+export interface Variant {
+  value: JsonValue;
+  /** Relative weight (non-negative integer); weights need not add up to 100. */
+  weight: number;
+}
+
+export interface Flag {
+  key: string;
+  description?: string;
+  state: FlagState;
+  /** Segments the context's `segment` must be one of (`all` matches any); absent or empty: no segment test. */
+  segments?: string[];
+  /** Integer 0..100: the share of targeting keys that get the flag once targeting matched; default 100. */
+  percentage?: number;
+  /** Hashed with the targeting key for the split; default the key. Flags sharing a salt roll out to the same users. */
+  salt?: string;
+  /** ISO 8601 instants; outside [startTime, endTime) the flag is off (reason DISABLED). */
+  startTime?: string;
+  endTime?: string;
+  conditions?: Condition[];
+  /** Non-boolean and A/B flags: the values to choose from, by weight, once the flag is on. */
+  variants?: Record<string, Variant>;
+  /** Required with `variants`: served when the flag is off (disabled, targeting miss, outside the split). */
+  defaultVariant?: string;
+  /** Who to ask about this flag, and when it should be gone (ISO 8601 date): for `GET /admin/stale`. */
+  owner?: string;
+  expires?: string;
+}
+
+/** A flag as stored: the definition plus the rule-set version of its last write (its revision, used as ETag). */
+export interface StoredFlag {
+  flag: Flag;
+  revision: number;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+/** The whole rule set as one snapshot: `version` goes up by one on every write to any flag. */
+export interface RuleSet {
+  version: number;
+  flags: Record<string, StoredFlag>;
+}
+
+export type AuditAction = "put" | "delete";
+
+export interface AuditEntry {
+  /** Store-assigned, increasing (a Redis stream id, or a sequence number in the file store). */
+  id: string;
+  at: string;
+  actor: string;
+  action: AuditAction;
+  key: string;
+  /** The rule-set version this write produced. */
+  version: number;
+  /** The definition before and after the write (absent when there was none). */
+  before?: Flag;
+  after?: Flag;
+}
+
+export interface WriteOptions {
+  actor: string;
+  /** Only write when the flag's current revision equals this (0: only when the flag does not exist yet). */
+  ifMatch?: number;
+}
+
+export interface WriteResult {
+  version: number;
+  stored?: StoredFlag;
+}
+
+/** Everything a flag store does; the Upstash store and the embedded file store pass the same tests. */
+export interface FlagStore {
+  readonly kind: "upstash" | "file";
+  /** The rule-set version alone: one cheap call, so a cache can skip `load` when nothing changed. */
+  version(): Promise<number>;
+  /** A consistent snapshot of every flag and the version it belongs to. */
+  load(): Promise<RuleSet>;
+  get(key: string): Promise<StoredFlag | undefined>;
+  /** Creates or replaces; rejects with StoreConflictError when `ifMatch` does not hold. */
+  put(flag: Flag, options: WriteOptions): Promise<WriteResult>;
+  /** Rejects with StoreNotFoundError when there is no such flag, StoreConflictError when `ifMatch` does not hold. */
+  delete(key: string, options: WriteOptions): Promise<WriteResult>;
+  /** Newest first; `before` pages back from an entry id. */
+  audit(options?: { limit?: number; before?: string }): Promise<AuditEntry[]>;
+}
+
+export class StoreConflictError extends Error {
+  override readonly name = "StoreConflictError";
+  constructor(
+    readonly key: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`flag "${key}" is at revision ${actual}, not ${expected}: re-read it and retry with If-Match: ${actual}`);
+  }
+}
+
+export class StoreNotFoundError extends Error {
+  override readonly name = "StoreNotFoundError";
+  constructor(readonly key: string) {
+    super(`no flag "${key}"`);
+  }
+}
+
+/** The store could not be reached or answered nonsense; carries the underlying cause. */
+export class StoreUnavailableError extends Error {
+  override readonly name = "StoreUnavailableError";
+}
+
+// ---- evaluation ----------------------------------------------------------------------------------------------
+
+/** OFREP's evaluation context: `targetingKey` buckets percentage splits, `segment` meets `segments`. */
+export interface EvaluationContext {
+  targetingKey?: string;
+  segment?: string;
+  [attribute: string]: unknown;
+}
+
+export type EvaluationReason = "STATIC" | "DISABLED" | "DEFAULT" | "SPLIT" | "TARGETING_MATCH";
+
+/** OFREP error codes (https://openfeature.dev/specification/appendix-c). */
+export type OfrepErrorCode =
+  | "PARSE_ERROR"
+  | "TARGETING_KEY_MISSING"
+  | "INVALID_CONTEXT"
+  | "FLAG_NOT_FOUND"
+  | "GENERAL";
+
+export interface EvaluationSuccess {
+  key: string;
+  value: JsonValue;
+  reason: EvaluationReason;
+  variant: string;
+  metadata?: Record<string, string | number | boolean>;
+}
+
+export interface EvaluationFailure {
+  key: string;
+  errorCode: OfrepErrorCode;
+  errorDetails: string;
+}
+
+export type EvaluationResult = EvaluationSuccess | EvaluationFailure;
+
+export const isFailure = (result: EvaluationResult): result is EvaluationFailure => "errorCode" in result;

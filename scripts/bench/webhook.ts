@@ -2,28 +2,15 @@
 // Each server runs alone in a child process of its own (serve.ts), with the Node flags production uses. Load comes
 // from autocannon (closed loop: throughput, and its bursty fixed rate) and from pace.ts (open loop, evenly paced:
 // the latency target), each also in a child process, so the harness's own work and GC touch no measurement.
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import type autocannon from "autocannon";
+import { type CannonRun, CONNECTIONS, cannon, cannonRun, runChild, type ServerChild, withServer } from "./harness.ts";
 import type { BenchContext } from "./index.ts";
-import {
-  BODY_LIMIT,
-  type GcPauses,
-  type PacedResult,
-  parseLine,
-  type ServerKind,
-  type ServerMessage,
-  type ServerReport,
-} from "./protocol.ts";
+import { BODY_LIMIT, type GcPauses, type PacedResult, type ServerReport } from "./protocol.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, "../..");
-const CONNECTIONS = 10;
 const FIXED_RATE = 500;
 export const TARGETS = { ratio: 0.7, p99AtFixedRateMs: 10 } as const;
 
@@ -33,25 +20,6 @@ export const TARGETS = { ratio: 0.7, p99AtFixedRateMs: 10 } as const;
  * `npm run bench -- --server-node-flag=...` tries others; the section then says so.
  */
 export const PRODUCTION_NODE_FLAGS: readonly string[] = [];
-
-/** A closed-loop autocannon run against one server. Latencies in ms, as autocannon reports them. */
-export interface CannonRun {
-  label: string;
-  connections: number;
-  rate?: number;
-  /** Mean of autocannon's per-second samples. */
-  requestsPerSecond: number;
-  total: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-  /** Non-2xx answers, connection errors and timeouts: all should be 0. */
-  failures: number;
-  /** What the server process measured in itself during the run. */
-  server: ServerReport;
-}
 
 /** An open-loop, evenly paced run (pace.ts) against one server. */
 export interface PacedRun extends PacedResult {
@@ -184,208 +152,6 @@ export function deploymentReview(): Record<string, unknown> {
       options: { kind: "CreateOptions", apiVersion: "meta.k8s.io/v1", fieldManager: "kubectl-client-side-apply" },
     },
   };
-}
-
-/** A server child as the harness holds it: `mark` starts a measured run, `report` ends it. */
-interface ServerChild {
-  pid: number;
-  url(route: string): string;
-  mark(): Promise<void>;
-  report(): Promise<ServerReport>;
-  /** `work` between a `mark` and a `report`. */
-  measure<T>(work: () => Promise<T>): Promise<[T, ServerReport]>;
-  stop(): Promise<void>;
-}
-
-/** Starts `serve.ts <kind>` and waits until it listens. Its stdin stays open: closing it stops the child too. */
-async function startServer(kind: ServerKind, nodeFlags: readonly string[]): Promise<ServerChild> {
-  // Only the flags given reach the server: a NODE_OPTIONS in the harness's environment would add others.
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", path.join(HERE, "serve.ts"), kind], {
-    cwd: ROOT,
-    env,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString("utf8")).slice(-4000);
-  });
-  const waiting: Array<{ resolve: (message: ServerMessage) => void; reject: (error: Error) => void }> = [];
-  let failure: Error | undefined;
-  const fail = (error: Error) => {
-    failure ??= error;
-    for (const waiter of waiting.splice(0)) waiter.reject(failure);
-  };
-  // A dead child's stdin fails to write; the exit below says why.
-  child.stdin.on("error", () => {});
-  const exited = new Promise<void>((resolve) => {
-    child.once("error", (error) => {
-      fail(error);
-      resolve();
-    });
-    child.once("exit", (code, signal) => {
-      fail(new Error(`the ${kind} server exited (${signal ?? `code ${code}`}): ${stderr.trim()}`));
-      resolve();
-    });
-  });
-  createInterface({ input: child.stdout }).on("line", (line) => {
-    const message = parseLine(line);
-    // The protocol is ours (protocol.ts); anything without an event is a stray print.
-    if (message !== undefined && typeof message.event === "string") waiting.shift()?.resolve(message as ServerMessage);
-  });
-  const next = <E extends ServerMessage["event"]>(event: E, timeoutMs = 30_000) =>
-    new Promise<Extract<ServerMessage, { event: E }>>((resolve, reject) => {
-      if (failure) {
-        reject(failure);
-        return;
-      }
-      const waiter: (typeof waiting)[number] = {
-        resolve: (message) => {
-          clearTimeout(timer);
-          if (message.event === event) resolve(message as Extract<ServerMessage, { event: E }>);
-          else reject(new Error(`the ${kind} server sent "${message.event}", expected "${event}"`));
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      };
-      const timer = setTimeout(() => {
-        waiting.splice(waiting.indexOf(waiter), 1);
-        reject(new Error(`the ${kind} server sent no "${event}" in time`));
-      }, timeoutMs);
-      waiting.push(waiter);
-    });
-  const command = (line: string) => child.stdin.write(`${line}\n`);
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-  };
-
-  const mark = async () => {
-    const marked = next("marked");
-    command("mark");
-    await marked;
-  };
-  const report = async () => {
-    const reported = next("report");
-    command("report");
-    return (await reported).report;
-  };
-  try {
-    const listening = await next("listening");
-    return {
-      pid: listening.pid,
-      url: (route) => `http://127.0.0.1:${listening.port}${route}`,
-      mark,
-      report,
-      async measure(work) {
-        await mark();
-        const result = await work();
-        return [result, await report()];
-      },
-      stop,
-    };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-}
-
-/** Runs `work` against a fresh `kind` server, alone on the machine, and stops the server afterwards. */
-async function withServer<T>(
-  kind: ServerKind,
-  nodeFlags: readonly string[],
-  work: (server: ServerChild) => Promise<T>,
-): Promise<T> {
-  const server = await startServer(kind, nodeFlags);
-  try {
-    return await work(server);
-  } finally {
-    await server.stop();
-  }
-}
-
-/**
- * Runs a Node script in a child process and returns the last line of its stdout, parsed as JSON. `onMessage` sees
- * every JSON line as it arrives, the last one included.
- */
-function runChild(
-  name: string,
-  args: string[],
-  onMessage: (message: Record<string, unknown>) => void = () => {},
-): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    const lines: string[] = [];
-    let stderr = "";
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      lines.push(line);
-      const message = parseLine(line);
-      if (message !== undefined) onMessage(message);
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8");
-    });
-    child.once("error", reject);
-    child.once("close", (code) => {
-      const last = lines.filter((line) => line.trim() !== "").at(-1) ?? "";
-      const parsed = parseLine(last.trim());
-      if (code !== 0 || parsed === undefined) {
-        reject(new Error(`${name} exited with ${code}: ${stderr.trim() || lines.join("\n").trim()}`));
-        return;
-      }
-      resolve(parsed);
-    });
-  });
-}
-
-const AUTOCANNON = createRequire(import.meta.url).resolve("autocannon/autocannon.js");
-
-function cannon(
-  url: string,
-  bodyFile: string,
-  seconds: number,
-  { rate, connections = CONNECTIONS }: { rate?: number; connections?: number } = {},
-): Promise<autocannon.Result> {
-  const args = [AUTOCANNON, "--json", "-c", String(connections), "-d", String(seconds), "-m", "POST"];
-  args.push("-H", "content-type=application/json", "-i", bodyFile);
-  if (rate !== undefined) args.push("-R", String(rate));
-  args.push(url);
-  return runChild("autocannon", args) as Promise<autocannon.Result>;
-}
-
-async function cannonRun(
-  server: ServerChild,
-  label: string,
-  url: string,
-  bodyFile: string,
-  seconds: number,
-  rate?: number,
-): Promise<CannonRun> {
-  const [result, report] = await server.measure(() =>
-    cannon(url, bodyFile, seconds, rate === undefined ? {} : { rate }),
-  );
-  const run: CannonRun = {
-    label,
-    connections: result.connections,
-    requestsPerSecond: result.requests.mean,
-    total: result.requests.total,
-    p50: result.latency.p50,
-    p90: result.latency.p90,
-    p99: result.latency.p99,
-    p999: result.latency.p99_9,
-    max: result.latency.max,
-    failures: result.non2xx + result.errors + result.timeouts,
-    server: report,
-  };
-  if (rate !== undefined) run.rate = rate;
-  return run;
 }
 
 async function pacedRun(

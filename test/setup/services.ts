@@ -3,12 +3,13 @@
  * Started once per run because Prometheus's first scraped sample lands ~6 s after it starts; starting both takes
  * ~0.1 s, and nothing here waits for that first scrape (tests that need data call `waitForSamples`). Tests read
  * the URLs with `inject("prometheusUrl")` / `inject("exporterUrl")` and drive the exporter with `exporterControl`,
- * each in its own namespace. Installs Prometheus with apt-get when missing and running as root (see
- * test/support/prometheus.ts), or fails the run with one line saying what to install.
+ * each in its own namespace. Installs Prometheus and redis-server with apt-get when missing and running as root (see
+ * test/support/apt.ts), or fails the run with one line saying what to install.
  */
 import type { TestProject } from "vitest/node";
 import { startIstioExporter } from "../support/istio-exporter.ts";
 import { ensurePrometheusBinary, type RunningPrometheus, startPrometheus } from "../support/prometheus.ts";
+import { ensureRedisBinary } from "../support/redis.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -30,6 +31,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let prometheus: RunningPrometheus;
   try {
     ensurePrometheusBinary();
+    // Each flag store test file starts its own redis-server (milliseconds); the binary is checked once, here.
+    ensureRedisBinary();
     prometheus = await startPrometheus({ scrapeTargets: [exporter.metricsUrl], scrapeIntervalSeconds: 1 });
   } catch (error) {
     await exporter.close();

@@ -12,13 +12,14 @@
  *   about 6 s after start even with a 1 s scrape interval (the discovery manager batches target updates).
  * The Debian package may start a system Prometheus on :9090 when installed; nothing here uses or touches it.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { accessSync, closeSync, constants, openSync, readFileSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { type EnsureOptions, ensureBinary, findBinary, isExecutable } from "./apt.ts";
 
 export const INSTALL_HINT =
   "prometheus not found: run `sudo apt-get install -y prometheus` (Debian) and re-run npm test";
@@ -30,81 +31,17 @@ export function findPrometheusBinary(
   path = process.env.PATH ?? "",
   fallback = "/usr/bin/prometheus",
 ): string | undefined {
-  const candidates = [
-    ...path
-      .split(delimiter)
-      .filter(Boolean)
-      .map((dir) => join(dir, "prometheus")),
-    fallback,
-  ];
-  return candidates.find(isExecutable);
+  return findBinary("prometheus", path, fallback);
 }
 
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const progress = (line: string): void => {
-  process.stderr.write(`[test setup] ${line}\n`);
-};
-
-/** apt-get with its output on stderr (stdout belongs to the test reporter); throws one line when it fails. */
-function aptGet(args: string[]): void {
-  progress(`apt-get ${args.join(" ")}`);
-  const result = spawnSync("apt-get", ["-o", "DPkg::Lock::Timeout=300", ...args], {
-    stdio: ["ignore", 2, 2],
-    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-  });
-  if (result.error) throw new Error(`apt-get ${args[0]} could not run (${result.error.message}): ${INSTALL_HINT}`);
-  if (result.status !== 0) throw new Error(`apt-get ${args[0]} exited with ${result.status}: ${INSTALL_HINT}`);
-}
-
-/** Whether apt's package lists know a prometheus candidate, so that `apt-get update` can be skipped. */
-function aptHasCandidate(): boolean {
-  const policy = spawnSync("apt-cache", ["policy", "prometheus"], { encoding: "utf8" });
-  const candidate = /Candidate:\s*(\S+)/.exec(policy.stdout ?? "")?.[1];
-  return candidate !== undefined && candidate !== "(none)";
-}
-
-export interface EnsureOptions {
-  /** Directories to search, PATH-style; default `process.env.PATH`. */
-  searchPath?: string;
-  /** Checked after `searchPath`; default /usr/bin/prometheus (where Debian puts it). */
-  fallback?: string;
-  /** Whether apt-get may be run; default: running as root. */
-  isRoot?: boolean;
-}
+export type { EnsureOptions };
 
 /** The Prometheus binary, installed with apt-get when missing and running as root; otherwise a one-line error. */
 export function ensurePrometheusBinary(options: EnsureOptions = {}): string {
-  const find = () => findPrometheusBinary(options.searchPath, options.fallback);
-  const found = find();
-  if (found) return found;
-  if (!(options.isRoot ?? process.getuid?.() === 0)) throw new Error(INSTALL_HINT);
-  progress("prometheus is missing: installing Debian's package (once per machine)");
-  const install = ["install", "-y", "--no-install-recommends", "prometheus"];
-  if (!aptHasCandidate()) {
-    aptGet(["update"]);
-    aptGet(install);
-  } else {
-    try {
-      aptGet(install);
-    } catch {
-      // Package lists that are present but stale point at .debs the mirror no longer has: refresh once.
-      aptGet(["update"]);
-      aptGet(install);
-    }
-  }
-  const installed = find();
-  if (!installed)
-    throw new Error(`apt-get installed prometheus but no binary is on PATH or in /usr/bin: ${INSTALL_HINT}`);
-  progress(`prometheus installed at ${installed}`);
-  return installed;
+  return ensureBinary(
+    { binary: "prometheus", packageName: "prometheus", hint: INSTALL_HINT },
+    { ...options, fallback: options.fallback ?? "/usr/bin/prometheus" },
+  );
 }
 
 /** A port nobody listens on right now (Prometheus gets it a moment later; `startPrometheus` retries a lost race). */

@@ -1,0 +1,347 @@
+// The flag store on Upstash Redis (REST): one hash of flags, a version counter and an audit stream, no TTLs.
+/*
+ * Keys (prefix default "greenlight:flags"):
+ * - `<prefix>`          hash, field = flag key, value = the StoredFlag as JSON
+ * - `<prefix>:version`  integer, +1 on every write; a flag's revision is the version its last write produced
+ * - `<prefix>:audit`    stream, one entry per write (MAXLEN ~ auditMaxLen); every field value is JSON text
+ * Nothing gets a TTL, and nothing lists keys (no KEYS/SCAN): every command names its keys.
+ *
+ * Reads: `version()` is one GET (the cache's cheap "anything new?"), `load()` one /multi-exec of GET version +
+ * HGETALL so the flags and the version they belong to come from one instant, `get()` one HGET.
+ * Writes are one Lua script each (EVALSHA, EVAL when Redis answers NOSCRIPT). A /multi-exec would be atomic too,
+ * but it cannot check anything first: over REST there is no WATCH spanning requests, so If-Match could not be
+ * enforced without a lost-update race. The script compares the flag's revision with If-Match, INCRs the version,
+ * HSETs (or HDELs) the flag with revision = the new version and XADDs the audit entry, as one atomic step.
+ *
+ * The client may or may not JSON-parse what it reads (`automaticDeserialization`, on by default): every read here
+ * accepts both forms, and audit fields are stored as JSON text so that parsing them is lossless (an actor "123"
+ * stays a string either way). `createUpstashClient` builds a client that does not parse, fails fast and sends no
+ * telemetry. Every failure to reach Upstash or to make sense of its answer is a StoreUnavailableError.
+ * Edge-safe: @upstash/redis speaks fetch; no Node APIs here.
+ */
+import { Redis } from "@upstash/redis";
+import {
+  auditLimit,
+  causeMessage,
+  checkFlag,
+  checkKey,
+  checkWriteOptions,
+  DEFAULT_AUDIT_MAX_LEN,
+  isProblem,
+  positiveInteger,
+  storedFlagOf,
+} from "./store-errors.ts";
+import {
+  type AuditEntry,
+  type Flag,
+  type FlagStore,
+  type RuleSet,
+  StoreConflictError,
+  type StoredFlag,
+  StoreNotFoundError,
+  StoreUnavailableError,
+  type WriteOptions,
+  type WriteResult,
+} from "./types.ts";
+
+export const DEFAULT_UPSTASH_PREFIX = "greenlight:flags";
+
+export interface UpstashStoreOptions {
+  /** Key prefix; default "greenlight:flags". */
+  prefix?: string;
+  /** Audit entries kept (approximately: Redis trims whole stream nodes); default 10000. */
+  auditMaxLen?: number;
+}
+
+/*
+ * KEYS: hash, version, audit. ARGV: action ("put" | "delete"), field (the flag key), ifMatch ("" = none),
+ * flag JSON (put), actor JSON, at JSON, key JSON, audit max length.
+ * The stored JSON is assembled as text rather than re-encoded with cjson, which would turn an empty list into {}.
+ * A value that does not decode has revision -1: writes without If-Match may replace it, none with If-Match match.
+ */
+const WRITE_SCRIPT = `
+local current = redis.call('HGET', KEYS[1], ARGV[2])
+local revision = 0
+if current then
+  local ok, decoded = pcall(cjson.decode, current)
+  if ok and type(decoded) == 'table' and type(decoded.revision) == 'number' then
+    revision = decoded.revision
+  else
+    revision = -1
+  end
+end
+if ARGV[1] == 'delete' and not current then return {'missing'} end
+if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= revision then return {'conflict', revision} end
+local version = redis.call('INCR', KEYS[2])
+local fields = {'actor', ARGV[5], 'action', '"' .. ARGV[1] .. '"', 'key', ARGV[7], 'version', tostring(version), 'at', ARGV[6]}
+if current then
+  table.insert(fields, 'before')
+  table.insert(fields, current)
+end
+if ARGV[1] == 'put' then
+  local stored = '{"flag":' .. ARGV[4] .. ',"revision":' .. version .. ',"updatedAt":' .. ARGV[6] .. ',"updatedBy":' .. ARGV[5] .. '}'
+  redis.call('HSET', KEYS[1], ARGV[2], stored)
+  table.insert(fields, 'after')
+  table.insert(fields, stored)
+else
+  redis.call('HDEL', KEYS[1], ARGV[2])
+end
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], '*', unpack(fields))
+return {'ok', version}
+`;
+
+const STREAM_ID = /^\d+-\d+$/;
+
+const show = (value: unknown): string => JSON.stringify(value)?.slice(0, 80) ?? String(value);
+
+/** A value read back: the client may have JSON-parsed it already (automaticDeserialization) or not. */
+function decoded(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+/** The version counter's value as read: null before the first write; a string, or a number if parsed. */
+function versionOf(value: unknown, where: string): number {
+  if (value === null || value === undefined) return 0;
+  const number = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof number === "number" && Number.isSafeInteger(number) && number >= 0) return number;
+  throw new StoreUnavailableError(`${where} holds ${show(value)}, not a non-negative integer`);
+}
+
+/** HGETALL as read: a flat [field, value, ...] list (raw), or an object / null (parsed by the client). */
+function hashEntries(value: unknown): Array<[string, unknown]> {
+  if (value === null || value === undefined) return [];
+  if (Array.isArray(value)) {
+    const entries: Array<[string, unknown]> = [];
+    for (let i = 0; i + 1 < value.length; i += 2) entries.push([String(value[i]), value[i + 1]]);
+    return entries;
+  }
+  if (typeof value === "object") return Object.entries(value);
+  throw new StoreUnavailableError(`HGETALL answered ${show(value)}, not a hash`);
+}
+
+/** XREVRANGE as read: [[id, [field, value, ...]], ...] (raw), or { id: { field: value } } (parsed by the client). */
+function streamEntries(value: unknown): Array<[string, Record<string, unknown>]> {
+  if (Array.isArray(value)) {
+    return value.map((item): [string, Record<string, unknown>] => {
+      const [id, fields] = Array.isArray(item) ? item : [];
+      const record: Record<string, unknown> = {};
+      if (Array.isArray(fields))
+        for (let i = 0; i + 1 < fields.length; i += 2) record[String(fields[i])] = fields[i + 1];
+      return [String(id), record];
+    });
+  }
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value as Record<string, Record<string, unknown>>);
+  }
+  throw new StoreUnavailableError(`XREVRANGE answered ${show(value)}, not a stream range`);
+}
+
+/** An audit entry from its stream fields, or undefined when it is not one of ours. */
+function auditEntryOf(id: string, raw: Record<string, unknown>): AuditEntry | undefined {
+  // Raw fields are all JSON text; a parsing client has decoded them already (then `version` is a number).
+  const fields =
+    typeof raw.version === "string" ? Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, decoded(v)])) : raw;
+  const { actor, action, key, version, at, before, after } = fields;
+  if (typeof actor !== "string" || typeof key !== "string" || typeof at !== "string") return undefined;
+  if ((action !== "put" && action !== "delete") || !Number.isSafeInteger(version)) return undefined;
+  const flagOf = (value: unknown): Flag | undefined => {
+    if (value === undefined) return undefined;
+    const stored = storedFlagOf(value, key);
+    return isProblem(stored) ? undefined : stored.flag;
+  };
+  const beforeFlag = flagOf(before);
+  const afterFlag = flagOf(after);
+  return {
+    id,
+    at,
+    actor,
+    action,
+    key,
+    version: version as number,
+    ...(beforeFlag ? { before: beforeFlag } : {}),
+    ...(afterFlag ? { after: afterFlag } : {}),
+  };
+}
+
+/** Upstash's error text without the ", command was: [...]" tail (the whole script and flag JSON). */
+const upstashMessage = (error: unknown): string => causeMessage(error).replace(/, command was: [\s\S]*$/, "");
+
+/** A FlagStore over an @upstash/redis client (see createUpstashClient for one configured for it). */
+export function createUpstashStore(redis: Redis, options: UpstashStoreOptions = {}): FlagStore {
+  const prefix = options.prefix ?? DEFAULT_UPSTASH_PREFIX;
+  if (typeof prefix !== "string" || prefix === "") {
+    throw new TypeError(`prefix must be a non-empty string, got ${show(prefix)}`);
+  }
+  const maxLen = positiveInteger("auditMaxLen", options.auditMaxLen, DEFAULT_AUDIT_MAX_LEN);
+  const hashKey = prefix;
+  const versionKey = `${prefix}:version`;
+  const auditKey = `${prefix}:audit`;
+  const script = redis.createScript<unknown>(WRITE_SCRIPT);
+
+  /** Runs one exchange with Upstash; anything but our own verdicts becomes a StoreUnavailableError. */
+  const call = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      if (
+        error instanceof StoreConflictError ||
+        error instanceof StoreNotFoundError ||
+        error instanceof StoreUnavailableError
+      ) {
+        throw error;
+      }
+      throw new StoreUnavailableError(`Upstash Redis ${what} failed: ${upstashMessage(error)}`, { cause: error });
+    }
+  };
+
+  const write = (action: "put" | "delete", key: string, flagJson: string, writeOptions: WriteOptions) =>
+    call(`${action} of flag "${key}"`, async () => {
+      const at = new Date().toISOString();
+      const args = [
+        action,
+        key,
+        writeOptions.ifMatch === undefined ? "" : String(writeOptions.ifMatch),
+        flagJson,
+        JSON.stringify(writeOptions.actor),
+        JSON.stringify(at),
+        JSON.stringify(key),
+        String(maxLen),
+      ];
+      const reply = await script.exec([hashKey, versionKey, auditKey], args);
+      const [verdict, number] = Array.isArray(reply) ? reply : [];
+      if (verdict === "missing") throw new StoreNotFoundError(key);
+      if (verdict === "conflict") throw new StoreConflictError(key, writeOptions.ifMatch ?? 0, Number(number));
+      if (verdict !== "ok" || !Number.isSafeInteger(Number(number))) {
+        throw new StoreUnavailableError(`the write script answered ${show(reply)}, not ["ok", version]`);
+      }
+      return { version: Number(number), at };
+    });
+
+  return {
+    kind: "upstash",
+
+    version: () => call("GET version", async () => versionOf(await redis.get(versionKey), versionKey)),
+
+    load: () =>
+      call("load (MULTI GET version, HGETALL)", async (): Promise<RuleSet> => {
+        const [rawVersion, rawHash] = (await redis.multi().get(versionKey).hgetall(hashKey).exec()) as unknown[];
+        const flags: Array<[string, StoredFlag]> = [];
+        for (const [field, value] of hashEntries(rawHash)) {
+          const stored = storedFlagOf(decoded(value), field);
+          // One bad value must not take every flag down: leave it out, say so; get() reports it in full.
+          if (isProblem(stored))
+            console.warn(`flag store: skipping field "${field}" of hash ${hashKey}: it ${stored.problem}`);
+          else flags.push([field, stored]);
+        }
+        flags.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        return { version: versionOf(rawVersion, versionKey), flags: Object.fromEntries(flags) };
+      }),
+
+    async get(key) {
+      checkKey(key, "key");
+      return call(`HGET of flag "${key}"`, async () => {
+        const value = await redis.hget(hashKey, key);
+        if (value === null || value === undefined) return undefined;
+        const stored = storedFlagOf(decoded(value), key);
+        if (isProblem(stored)) {
+          throw new StoreUnavailableError(
+            `field "${key}" of hash ${hashKey} ${stored.problem}: replace it with a put without ifMatch, or delete it`,
+          );
+        }
+        return stored;
+      });
+    },
+
+    async put(flag: Flag, writeOptions: WriteOptions): Promise<WriteResult> {
+      checkFlag(flag);
+      checkWriteOptions(writeOptions);
+      const flagJson = JSON.stringify(flag);
+      const { version, at } = await write("put", flag.key, flagJson, writeOptions);
+      const stored: StoredFlag = {
+        flag: JSON.parse(flagJson) as Flag,
+        revision: version,
+        updatedAt: at,
+        updatedBy: writeOptions.actor,
+      };
+      return { version, stored };
+    },
+
+    async delete(key: string, writeOptions: WriteOptions): Promise<WriteResult> {
+      checkKey(key, "key");
+      checkWriteOptions(writeOptions);
+      const { version } = await write("delete", key, "", writeOptions);
+      return { version };
+    },
+
+    async audit(auditOptions = {}) {
+      const limit = auditLimit(auditOptions.limit);
+      const { before } = auditOptions;
+      // An id this store never issued pages past everything (as a paged-out id would).
+      if (before !== undefined && !STREAM_ID.test(before)) return [];
+      return call("XREVRANGE audit", async () => {
+        const end = before === undefined ? "+" : `(${before}`;
+        const entries: AuditEntry[] = [];
+        for (const [id, fields] of streamEntries(await redis.xrevrange(auditKey, end, "-", limit))) {
+          const entry = auditEntryOf(id, fields);
+          if (entry) entries.push(entry);
+          else console.warn(`flag store: skipping audit entry ${id} of stream ${auditKey}: not a flag write record`);
+        }
+        return entries;
+      });
+    },
+  };
+}
+
+export interface UpstashClientOptions {
+  url: string;
+  token: string;
+  /** Retries of a request that could not be sent (network errors), 50 ms then 100 ms apart; default 2. */
+  retries?: number;
+}
+
+/**
+ * An @upstash/redis client set up for the store: values come back as stored (no automatic JSON parsing), a small
+ * retry budget so an unreachable Upstash fails in ~150 ms rather than after the client's default ~1.9 s of
+ * backoff, no telemetry headers, no auto-pipelining (each store call is its own request).
+ */
+export function createUpstashClient(options: UpstashClientOptions): Redis {
+  const retries = options.retries ?? 2;
+  return new Redis({
+    url: options.url,
+    token: options.token,
+    automaticDeserialization: false,
+    enableTelemetry: false,
+    enableAutoPipelining: false,
+    retry: retries === 0 ? false : { retries, backoff: (attempt) => 50 * 2 ** attempt },
+  });
+}
+
+/**
+ * The Upstash store when UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN are both set, undefined when neither
+ * is (the caller falls back to the file store); one of them alone is a configuration error.
+ */
+export function upstashStoreFromEnv(
+  env: Record<string, string | undefined>,
+  options: UpstashStoreOptions = {},
+): FlagStore | undefined {
+  const url = env.UPSTASH_REDIS_REST_URL?.trim() ?? "";
+  const token = env.UPSTASH_REDIS_REST_TOKEN?.trim() ?? "";
+  if (url === "" && token === "") return undefined;
+  if (url === "" || token === "") {
+    const [set, missing] = url === "" ? ["TOKEN", "URL"] : ["URL", "TOKEN"];
+    throw new Error(
+      `UPSTASH_REDIS_REST_${set} is set but UPSTASH_REDIS_REST_${missing} is not: set both (from the Upstash console's REST API section) or neither to use the file store`,
+    );
+  }
+  if (!/^https?:\/\/[^\s/?#]+/.test(url)) {
+    throw new Error(
+      `UPSTASH_REDIS_REST_URL must be the database's REST URL, like https://eu1-example-12345.upstash.io, got ${JSON.stringify(url)}`,
+    );
+  }
+  return createUpstashStore(createUpstashClient({ url, token }), options);
+}

@@ -159,12 +159,7 @@ export interface EvaluationContext {
 export type EvaluationReason = "STATIC" | "DISABLED" | "DEFAULT" | "SPLIT" | "TARGETING_MATCH";
 
 /** OFREP error codes (https://openfeature.dev/specification/appendix-c). */
-export type OfrepErrorCode =
-  | "PARSE_ERROR"
-  | "TARGETING_KEY_MISSING"
-  | "INVALID_CONTEXT"
-  | "FLAG_NOT_FOUND"
-  | "GENERAL";
+export type OfrepErrorCode = "PARSE_ERROR" | "TARGETING_KEY_MISSING" | "INVALID_CONTEXT" | "FLAG_NOT_FOUND" | "GENERAL";
 
 export interface EvaluationSuccess {
   key: string;

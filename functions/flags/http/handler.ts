@@ -1,0 +1,176 @@
+// The flags HTTP core: one Web-standard (Request) => Response function behind express, Lambda and edge runtimes.
+/*
+ * Routing, CORS, health and the final catch live here; the OFREP and admin endpoints in ofrep.ts and admin.ts.
+ * No Node-only API is used, so Cloudflare Workers and Vercel Edge run exactly this code.
+ */
+import type { RuleCache } from "../cache.ts";
+import type { FlagStore } from "../types.ts";
+import { type AdminDeps, deleteFlag, getFlag, listAudit, listFlags, listStale, putFlag, refuseAdmin } from "./admin.ts";
+import { preflightResponse, withCors } from "./cors.ts";
+import { jsonResponse } from "./json.ts";
+import { evaluateFlagRequest, evaluateFlagsRequest, type OfrepDeps } from "./ofrep.ts";
+
+export interface FlagHttpOptions {
+  store: FlagStore;
+  cache: RuleCache;
+  now?: () => number;
+  /** Admin API disabled (403 naming GREENLIGHT_ADMIN_TOKEN) when unset. */
+  adminToken?: string;
+  /** When set, OFREP requests need `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
+  evaluationApiKey?: string;
+  /** Origins allowed to call from a browser; default ["*"]. */
+  corsOrigins?: readonly string[];
+  /** Largest request body; default 64 KiB. */
+  bodyLimitBytes?: number;
+  /** Told about unexpected errors (answered 500 without detail); default console.error. */
+  onError?: (error: unknown) => void;
+}
+
+export type FlagHandler = (request: Request) => Promise<Response>;
+
+export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
+export const DEFAULT_CORS_ORIGINS: readonly string[] = ["*"];
+
+export const ROUTES = [
+  "POST /ofrep/v1/evaluate/flags/{key}",
+  "POST /ofrep/v1/evaluate/flags",
+  "GET /admin/flags",
+  "GET|PUT|DELETE /admin/flags/{key}",
+  "GET /admin/audit",
+  "GET /admin/stale",
+  "GET /healthz (or /flags/healthz)",
+] as const;
+
+interface Deps extends OfrepDeps, AdminDeps {}
+
+type Endpoint = (request: Request, url: URL, key: string, deps: Deps) => Promise<Response>;
+
+interface Route {
+  pattern: RegExp;
+  admin: boolean;
+  methods: Record<string, Endpoint>;
+}
+
+const ROUTE_TABLE: Route[] = [
+  {
+    pattern: /^\/ofrep\/v1\/evaluate\/flags$/,
+    admin: false,
+    methods: { POST: (request, _url, _key, deps) => evaluateFlagsRequest(request, deps) },
+  },
+  {
+    pattern: /^\/ofrep\/v1\/evaluate\/flags\/([^/]+)$/,
+    admin: false,
+    methods: { POST: (request, _url, key, deps) => evaluateFlagRequest(request, key, deps) },
+  },
+  {
+    pattern: /^\/admin\/flags$/,
+    admin: true,
+    methods: { GET: (_request, _url, _key, deps) => listFlags(deps) },
+  },
+  {
+    pattern: /^\/admin\/flags\/([^/]+)$/,
+    admin: true,
+    methods: {
+      GET: (_request, _url, key, deps) => getFlag(key, deps),
+      PUT: (request, _url, key, deps) => putFlag(request, key, deps),
+      DELETE: (request, _url, key, deps) => deleteFlag(request, key, deps),
+    },
+  },
+  { pattern: /^\/admin\/audit$/, admin: true, methods: { GET: (_request, url, _key, deps) => listAudit(url, deps) } },
+  { pattern: /^\/admin\/stale$/, admin: true, methods: { GET: (_request, url, _key, deps) => listStale(url, deps) } },
+  // `/flags/healthz` too: behind an API shared with the webhooks (serverless.yml), `/healthz` belongs to them.
+  {
+    pattern: /^\/(?:flags\/)?healthz$/,
+    admin: false,
+    methods: { GET: (_request, _url, _key, deps) => health(deps.cache) },
+  },
+];
+
+/** GET /healthz: the cache's view of the store; 503 when there are no rules fit to serve. */
+async function health(cache: RuleCache): Promise<Response> {
+  await cache.current();
+  const report = cache.health();
+  return jsonResponse(report.status === "unavailable" ? 503 : 200, report, { "Cache-Control": "no-store" });
+}
+
+const isOfrepPath = (path: string): boolean => path.startsWith("/ofrep/");
+
+/** The 500 answer: no message, no stack; OFREP paths keep their error shape. */
+function internalError(path: string): Response {
+  return isOfrepPath(path)
+    ? jsonResponse(500, { errorCode: "GENERAL", errorDetails: "internal error" })
+    : jsonResponse(500, { error: "internal error" });
+}
+
+async function route(request: Request, url: URL, deps: Deps): Promise<Response> {
+  // One trailing slash is forgiven (`/admin/flags/`); the root path stays as it is.
+  const path = url.pathname.length > 1 ? url.pathname.replace(/\/$/, "") : url.pathname;
+  for (const candidate of ROUTE_TABLE) {
+    const match = candidate.pattern.exec(path);
+    if (!match) continue;
+    const method = request.method.toUpperCase();
+    const head = method === "HEAD" && candidate.methods.GET !== undefined;
+    const endpoint = candidate.methods[head ? "GET" : method];
+    if (endpoint === undefined) {
+      const allowed = Object.keys(candidate.methods);
+      const allow = [...allowed, ...(allowed.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
+      return jsonResponse(
+        405,
+        { error: `${method} is not allowed on ${path}; allowed: ${allowed.join(", ")}` },
+        { Allow: allow },
+      );
+    }
+    let key = "";
+    if (match[1] !== undefined) {
+      try {
+        key = decodeURIComponent(match[1]);
+      } catch {
+        return jsonResponse(400, { error: `the flag key in ${path} is not valid percent-encoding` });
+      }
+    }
+    if (candidate.admin) {
+      const refused = refuseAdmin(request, deps.adminToken);
+      if (refused) return refused;
+    }
+    const response = await endpoint(request, url, key, deps);
+    return head ? new Response(null, { status: response.status, headers: response.headers }) : response;
+  }
+  return jsonResponse(404, { error: `no route for ${request.method} ${path}; routes: ${ROUTES.join(", ")}` });
+}
+
+export function createFlagHandler(options: FlagHttpOptions): FlagHandler {
+  const corsOrigins = options.corsOrigins ?? DEFAULT_CORS_ORIGINS;
+  const onError = options.onError ?? ((error: unknown) => console.error("greenlight flags: unexpected error", error));
+  const deps: Deps = {
+    store: options.store,
+    cache: options.cache,
+    now: options.now ?? Date.now,
+    bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    ...(options.adminToken ? { adminToken: options.adminToken } : {}),
+    ...(options.evaluationApiKey ? { evaluationApiKey: options.evaluationApiKey } : {}),
+  };
+  return async function handleFlagRequest(request: Request): Promise<Response> {
+    const origin = request.headers.get("origin");
+    let path = "/";
+    try {
+      const url = new URL(request.url);
+      path = url.pathname;
+      if (request.method.toUpperCase() === "OPTIONS") return preflightResponse(origin, corsOrigins);
+      return withCors(await route(request, url, deps), origin, corsOrigins);
+    } catch (error) {
+      onError(error);
+      return withCors(internalError(path), origin, corsOrigins);
+    }
+  };
+}
+
+/** A handler that answers every request 503 with `message` (a deployment missing its store configuration). */
+export function createUnavailableHandler(message: string, corsOrigins = DEFAULT_CORS_ORIGINS): FlagHandler {
+  return async (request) => {
+    const origin = request.headers.get("origin");
+    if (request.method.toUpperCase() === "OPTIONS") return preflightResponse(origin, corsOrigins);
+    const path = new URL(request.url).pathname;
+    const body = isOfrepPath(path) ? { errorCode: "GENERAL", errorDetails: message } : { error: message };
+    return withCors(jsonResponse(503, body, { "Cache-Control": "no-store" }), origin, corsOrigins);
+  };
+}

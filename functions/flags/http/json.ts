@@ -1,0 +1,75 @@
+// JSON responses and size-capped JSON request bodies for the flags HTTP core (Web Request/Response only).
+
+export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+
+/** A JSON response; `headers` are added after Content-Type. */
+export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": JSON_CONTENT_TYPE, ...headers } });
+}
+
+export type BodyRead =
+  | { ok: true; value: unknown; empty: false }
+  | { ok: true; value: undefined; empty: true }
+  | { ok: false; status: 400 | 413; message: string };
+
+const tooLarge = (limitBytes: number): BodyRead => ({
+  ok: false,
+  status: 413,
+  message: `body is larger than the ${limitBytes} byte limit`,
+});
+
+/**
+ * Reads at most `limitBytes` of the body and parses it as JSON. Content-Length is checked first, and the bytes
+ * actually read are counted too: a chunked or lying client cannot make the handler buffer more than the limit.
+ */
+export async function readJsonBody(request: Request, limitBytes: number): Promise<BodyRead> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > limitBytes) {
+    await request.body?.cancel().catch(() => undefined);
+    return tooLarge(limitBytes);
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (request.body) {
+    const reader = request.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > limitBytes) {
+        await reader.cancel().catch(() => undefined);
+        return tooLarge(limitBytes);
+      }
+      chunks.push(value);
+    }
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return { ok: false, status: 400, message: "body is not JSON: it is not valid UTF-8 text" };
+  }
+  if (text.trim() === "") return { ok: true, value: undefined, empty: true };
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown, empty: false };
+  } catch (error) {
+    return { ok: false, status: 400, message: `body is not JSON: ${(error as Error).message}` };
+  }
+}
+
+export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** "an array", "null", "a string": what a value is, for messages saying what was sent instead. */
+export function describeJson(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  const type = typeof value;
+  return type === "object" ? "an object" : `a ${type}`;
+}

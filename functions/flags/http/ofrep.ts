@@ -1,0 +1,114 @@
+// The OFREP evaluation endpoints: single flag and bulk, with the status codes and bodies of the OFREP OpenAPI spec.
+/*
+ * Spec: https://github.com/open-feature/protocol (service/openapi.yaml).
+ * - single: 200 evaluationSuccess; 400 evaluationFailure {key, errorCode, errorDetails}; 404 flagNotFound; 401.
+ * - bulk: 200 {flags: [success | failure]} with ETag; 304 (empty) when If-None-Match matches; 400 {errorCode, errorDetails}.
+ * - 500 generalErrorResponse {errorDetails}. The 500s here also carry `errorCode: "GENERAL"` (and `key` for a
+ *   single flag): extra properties the schema allows, which let the OFREP clients surface errorDetails as a
+ *   GENERAL error instead of rejecting the body as unexpected.
+ */
+import type { RuleCache, RuleSnapshot } from "../cache.ts";
+import { evaluateAll, evaluateKey } from "../evaluate.ts";
+import type { EvaluationContext, OfrepErrorCode } from "../types.ts";
+import { isFailure } from "../types.ts";
+import { presentsSecret } from "./auth.ts";
+import { bodyEtag, ifNoneMatchHits } from "./etag.ts";
+import { describeJson, isPlainObject, JSON_CONTENT_TYPE, jsonResponse, readJsonBody } from "./json.ts";
+
+export interface OfrepDeps {
+  cache: RuleCache;
+  now: () => number;
+  evaluationApiKey?: string;
+  bodyLimitBytes: number;
+}
+
+type ContextRead = { ok: true; context: EvaluationContext } | { ok: false; code: OfrepErrorCode; details: string };
+
+/** The evaluation context of an OFREP request body; an empty body or no `context` is the empty context. */
+export function contextOfBody(body: unknown): ContextRead {
+  if (body === undefined) return { ok: true, context: {} };
+  if (!isPlainObject(body)) {
+    return {
+      ok: false,
+      code: "PARSE_ERROR",
+      details: `body must be a JSON object like {"context": {"targetingKey": "user-1"}}, not ${describeJson(body)}`,
+    };
+  }
+  const context = body.context;
+  if (context === undefined) return { ok: true, context: {} };
+  if (!isPlainObject(context)) {
+    return {
+      ok: false,
+      code: "INVALID_CONTEXT",
+      details: `context must be a JSON object of attributes, not ${describeJson(context)}`,
+    };
+  }
+  if ("targetingKey" in context && context.targetingKey !== undefined && typeof context.targetingKey !== "string") {
+    return {
+      ok: false,
+      code: "INVALID_CONTEXT",
+      details: `context.targetingKey must be a string, not ${describeJson(context.targetingKey)}`,
+    };
+  }
+  return { ok: true, context: context as EvaluationContext };
+}
+
+const UNAUTHORIZED_DETAILS =
+  "this flag API needs an API key: send Authorization: Bearer <key> or X-API-Key: <key> (GREENLIGHT_FLAGS_API_KEY)";
+
+function unauthorized(): Response {
+  return jsonResponse(401, { errorDetails: UNAUTHORIZED_DETAILS }, { "WWW-Authenticate": 'Bearer realm="ofrep"' });
+}
+
+function noRulesDetails(cache: RuleCache): string {
+  const health = cache.health();
+  const cause = health.lastError ? `: ${health.lastError}` : "";
+  return `no flag rules available: the ${health.store} flag store cannot be read and no recent rules are cached${cause}`;
+}
+
+type Prepared = { ok: true; snapshot: RuleSnapshot; context: EvaluationContext } | { ok: false; response: Response };
+
+/** Auth, body and rules: what both endpoints do before evaluating. `key` shapes the error bodies of the single one. */
+async function prepare(request: Request, deps: OfrepDeps, key: string | undefined): Promise<Prepared> {
+  const withKey = key === undefined ? {} : { key };
+  if (deps.evaluationApiKey !== undefined && !presentsSecret(request.headers, deps.evaluationApiKey, true)) {
+    return { ok: false, response: unauthorized() };
+  }
+  const body = await readJsonBody(request, deps.bodyLimitBytes);
+  if (!body.ok) {
+    const errorCode: OfrepErrorCode = body.status === 400 ? "PARSE_ERROR" : "GENERAL";
+    return { ok: false, response: jsonResponse(body.status, { ...withKey, errorCode, errorDetails: body.message }) };
+  }
+  const read = contextOfBody(body.value);
+  if (!read.ok) {
+    return { ok: false, response: jsonResponse(400, { ...withKey, errorCode: read.code, errorDetails: read.details }) };
+  }
+  const snapshot = await deps.cache.current();
+  if (snapshot === undefined) {
+    const details = noRulesDetails(deps.cache);
+    return { ok: false, response: jsonResponse(500, { ...withKey, errorCode: "GENERAL", errorDetails: details }) };
+  }
+  return { ok: true, snapshot, context: read.context };
+}
+
+/** POST /ofrep/v1/evaluate/flags/{key} */
+export async function evaluateFlagRequest(request: Request, key: string, deps: OfrepDeps): Promise<Response> {
+  const prepared = await prepare(request, deps, key);
+  if (!prepared.ok) return prepared.response;
+  const result = evaluateKey(prepared.snapshot.set, key, prepared.context, deps.now());
+  if (!isFailure(result)) return jsonResponse(200, result);
+  return jsonResponse(result.errorCode === "FLAG_NOT_FOUND" ? 404 : 400, result);
+}
+
+/** POST /ofrep/v1/evaluate/flags */
+export async function evaluateFlagsRequest(request: Request, deps: OfrepDeps): Promise<Response> {
+  const prepared = await prepare(request, deps, undefined);
+  if (!prepared.ok) return prepared.response;
+  const flags = evaluateAll(prepared.snapshot.set, prepared.context, deps.now());
+  const body = JSON.stringify({ flags });
+  const etag = bodyEtag(prepared.snapshot.set.version, body);
+  if (ifNoneMatchHits(request.headers.get("if-none-match"), etag)) {
+    return new Response(null, { status: 304, headers: { ETag: etag } });
+  }
+  return new Response(body, { status: 200, headers: { "Content-Type": JSON_CONTENT_TYPE, ETag: etag } });
+}

@@ -4,6 +4,7 @@ import packageJson from "../../package.json" with { type: "json" };
 import { registerCanaryCommands } from "./canary.ts";
 import { registerCertsCommand } from "./certs.ts";
 import { CliError } from "./errors.ts";
+import { registerFlagsCommands } from "./flags.ts";
 import { registerInjectCommand } from "./inject.ts";
 import { registerValidateCommand } from "./validate.ts";
 import { registerWebhookCommand } from "./webhook.ts";
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerWebhookCommand(program);
   registerCertsCommand(program);
   registerCanaryCommands(program);
+  registerFlagsCommands(program);
   program.addHelpText(
     "after",
     `

@@ -1,0 +1,519 @@
+// `greenlight flags serve|list|get|set|delete|eval|audit|stale`: run a flag server, or manage its flags by hand.
+import type { Command } from "commander";
+import { stringify } from "yaml";
+import type {
+  AuditEntry,
+  EvaluationContext,
+  EvaluationResult,
+  JsonValue,
+  StoredFlag,
+} from "../../functions/flags/types.ts";
+import { CliError } from "./errors.ts";
+import { type FlagsBackend, notFoundHint, ProblemsError, type StaleFlag } from "./flags/backend.ts";
+import { parseDocuments, readInput } from "./input.ts";
+import { formatTable } from "./table.ts";
+import { parsePortOption } from "./webhook.ts";
+
+type Format = "table" | "json" | "yaml";
+
+function parseFormat(raw: string): Format {
+  // `text` is what the other commands call their human output; accept it here too.
+  if (raw === "text") return "table";
+  if (raw !== "table" && raw !== "json" && raw !== "yaml") {
+    throw new CliError(`-o ${raw} is not supported: use -o table, -o json or -o yaml`);
+  }
+  return raw;
+}
+
+/** Data for -o json / -o yaml; false when the caller prints its table instead. */
+function emitData(format: Format, data: unknown): boolean {
+  if (format === "json") process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+  else if (format === "yaml") process.stdout.write(stringify(data));
+  return format !== "table";
+}
+
+function parseCount(option: string, max: number) {
+  return (raw: string): number => {
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < 1 || value > max) {
+      throw new CliError(`${option} ${raw} is not accepted: use a whole number from 1 to ${max}`);
+    }
+    return value;
+  };
+}
+
+function parseRevision(raw: string): number {
+  // Accept the ETag form ("3", with quotes) that `curl -i` shows, as well as the bare number.
+  const bare = raw.replace(/^W\//, "").replace(/^"(.*)"$/, "$1");
+  if (!/^\d+$/.test(bare)) {
+    throw new CliError(
+      `--if-match ${raw} is not a revision: use the flag's revision (a whole number from \`greenlight flags get\`), or 0 for "only if it does not exist"`,
+    );
+  }
+  return Number(bare);
+}
+
+// ---- where the flags are -------------------------------------------------------------------------------------
+
+interface TargetFlags {
+  url?: string;
+  token?: string;
+  apiKey?: string;
+  actor?: string;
+  output: string;
+}
+
+async function connect(flags: TargetFlags): Promise<FlagsBackend> {
+  const actor = flags.actor || process.env.USER || process.env.USERNAME || "cli";
+  // Loaded on use so `greenlight --help` and the other commands do not load the store and evaluator.
+  if (flags.url) {
+    const { createRemoteBackend } = await import("./flags/remote.ts");
+    const token = flags.token ?? process.env.GREENLIGHT_ADMIN_TOKEN;
+    const apiKey = flags.apiKey ?? process.env.GREENLIGHT_FLAGS_API_KEY;
+    return createRemoteBackend({
+      url: flags.url,
+      actor,
+      ...(token ? { token } : {}),
+      ...(apiKey ? { apiKey } : {}),
+    });
+  }
+  const { createLocalBackend } = await import("./flags/local.ts");
+  return createLocalBackend(process.env, process.cwd(), actor);
+}
+
+const TARGET_HELP = `
+Without --url the command works on the store \`greenlight flags serve\` would use: Upstash Redis when
+UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN are set, else the file store in ./.greenlight (or
+GREENLIGHT_FLAGS_DIR), seeded with example flags. With --url it calls that server's admin API.`;
+
+function addTargetOptions(command: Command, options: { write?: boolean } = {}): Command {
+  command
+    .option("--url <url>", "a running flag server's base URL (default: the local store, see below)")
+    .option("--token <token>", "admin token for --url (default: $GREENLIGHT_ADMIN_TOKEN)");
+  if (options.write) command.option("--actor <name>", "who made the change, for the audit log (default: $USER)");
+  return command;
+}
+
+// ---- rendering ---------------------------------------------------------------------------------------------------
+
+const flagRow = (stored: StoredFlag): string[] => [
+  stored.flag.key,
+  stored.flag.state,
+  `${stored.flag.percentage ?? 100}%`,
+  stored.flag.segments?.length ? stored.flag.segments.join(",") : "-",
+  String(stored.revision),
+  `${stored.updatedAt} by ${stored.updatedBy}`,
+];
+const FLAG_HEADER = ["KEY", "STATE", "PERCENTAGE", "SEGMENTS", "REVISION", "UPDATED"];
+
+const valueText = (value: JsonValue): string => (typeof value === "string" ? value : JSON.stringify(value));
+
+/** What a put changed, field by field, short enough for one table cell. */
+function describeChange(entry: AuditEntry): string {
+  if (entry.action === "delete") return "deleted";
+  if (!entry.before) return `created (${entry.after?.state ?? "?"})`;
+  const before = entry.before as unknown as Record<string, unknown>;
+  const after = (entry.after ?? {}) as unknown as Record<string, unknown>;
+  const changes: string[] = [];
+  for (const field of [...new Set([...Object.keys(before), ...Object.keys(after)])]) {
+    const old = JSON.stringify(before[field]);
+    const now = JSON.stringify(after[field]);
+    if (old === now) continue;
+    const scalar = (text: string | undefined) => text === undefined || text.length <= 24;
+    changes.push(scalar(old) && scalar(now) ? `${field} ${old ?? "-"} -> ${now ?? "-"}` : field);
+  }
+  return changes.length > 0 ? changes.join(", ") : "no change";
+}
+
+// ---- commands ----------------------------------------------------------------------------------------------------
+
+async function list(flags: TargetFlags): Promise<void> {
+  const format = parseFormat(flags.output);
+  const backend = await connect(flags);
+  const result = await backend.list();
+  if (emitData(format, result)) return;
+  process.stdout.write(formatTable(FLAG_HEADER, result.flags.map(flagRow)));
+  if (result.flags.length === 0) process.stderr.write(`no flags in ${backend.where}\n`);
+}
+
+async function get(key: string, flags: TargetFlags): Promise<void> {
+  const format = parseFormat(flags.output);
+  const stored = await (await connect(flags)).get(key);
+  if (emitData(format, stored)) return;
+  process.stdout.write(formatTable(FLAG_HEADER, [flagRow(stored)]));
+}
+
+interface SetFlags extends TargetFlags {
+  file?: string;
+  ifMatch?: number;
+}
+
+/** The flag in a file: a bare definition, or a stored flag as `get` prints it (its revision then guards the write). */
+function unwrap(value: unknown): { input: unknown; revision?: number } {
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    const record = value as Record<string, unknown>;
+    if (typeof record.flag === "object" && record.flag !== null && typeof record.revision === "number") {
+      return { input: record.flag, revision: record.revision };
+    }
+  }
+  return { input: value };
+}
+
+function printProblems(problems: { path: string; message: string }[]): void {
+  for (const problem of problems) process.stderr.write(`  ${problem.path || "(flag)"}: ${problem.message}\n`);
+}
+
+async function set(key: string, flags: SetFlags): Promise<void> {
+  const format = parseFormat(flags.output);
+  const input = await readInput(flags.file);
+  const documents = parseDocuments(input.name, input.text);
+  if (documents.length !== 1) {
+    throw new CliError(`${input.name} has ${documents.length} YAML documents: put exactly one flag in it`);
+  }
+  const { input: raw, revision } = unwrap(documents[0]?.toJS());
+  const { validateFlag } = await import("../../functions/flags/validate.ts");
+  const checked = validateFlag(raw, { key });
+  if (!checked.ok) {
+    printProblems(checked.problems);
+    const count = checked.problems.length;
+    throw new CliError(
+      `${input.name}: flag "${key}" is invalid (${count} problem${count === 1 ? "" : "s"} above): nothing was written`,
+    );
+  }
+  const backend = await connect(flags);
+  const ifMatch = flags.ifMatch ?? revision;
+  let outcome: Awaited<ReturnType<FlagsBackend["put"]>>;
+  try {
+    outcome = await backend.put(checked.flag, ifMatch);
+  } catch (error) {
+    if (error instanceof ProblemsError) printProblems(error.problems);
+    throw error;
+  }
+  process.stderr.write(
+    `${outcome.created ? "created" : "updated"} flag "${key}" in ${backend.where}: revision ${outcome.flag.revision}\n`,
+  );
+  if (emitData(format, { version: outcome.version, flag: outcome.flag })) return;
+  process.stdout.write(formatTable(FLAG_HEADER, [flagRow(outcome.flag)]));
+}
+
+async function remove(key: string, flags: TargetFlags & { ifMatch?: number }): Promise<void> {
+  const format = parseFormat(flags.output);
+  const backend = await connect(flags);
+  const result = await backend.remove(key, flags.ifMatch);
+  if (emitData(format, result)) return;
+  process.stdout.write(`deleted flag "${key}" from ${backend.where} (rule-set version ${result.version})\n`);
+}
+
+interface EvalFlags extends TargetFlags {
+  context?: string;
+  attribute?: string[];
+  targetingKey?: string;
+  all?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function buildContext(flags: { context?: string; attribute?: string[]; targetingKey?: string }): EvaluationContext {
+  let context: EvaluationContext = {};
+  if (flags.context !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(flags.context);
+    } catch (error) {
+      throw new CliError(
+        `--context is not JSON (${(error as Error).message}): pass an object, like '{"targetingKey":"user-1","segment":"beta"}'`,
+      );
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      throw new CliError(
+        `--context must be a JSON object, like '{"targetingKey":"user-1","segment":"beta"}', not ${JSON.stringify(parsed)}`,
+      );
+    }
+    context = parsed as EvaluationContext;
+  }
+  for (const pair of flags.attribute ?? []) {
+    const at = pair.indexOf("=");
+    if (at <= 0) throw new CliError(`-c ${pair} is not attr=value: use e.g. -c segment=beta -c plan=pro`);
+    // Kept as strings: conditions read numeric strings as numbers and "true"/"false" as booleans, and a coerced
+    // value would lose what a string condition needs ("007" is not 7).
+    context[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  if (flags.targetingKey !== undefined) context.targetingKey = flags.targetingKey;
+  return context;
+}
+
+const resultRow = (result: EvaluationResult): string[] =>
+  "errorCode" in result
+    ? [result.key, "-", "ERROR", "-", `${result.errorCode}: ${result.errorDetails}`]
+    : [result.key, valueText(result.value), result.reason, result.variant, ""];
+const RESULT_HEADER = ["KEY", "VALUE", "REASON", "VARIANT", "ERROR"];
+
+async function evaluate(key: string | undefined, flags: EvalFlags): Promise<void> {
+  const format = parseFormat(flags.output);
+  if (key !== undefined && flags.all) throw new CliError("pass a flag KEY or --all, not both");
+  if (key === undefined && !flags.all) throw new CliError("pass the flag KEY to evaluate, or --all for every flag");
+  const context = buildContext(flags);
+  const backend = await connect(flags);
+  if (flags.all) {
+    const results = await backend.evaluateAll(context);
+    if (emitData(format, { flags: results })) return;
+    process.stdout.write(formatTable(RESULT_HEADER, results.map(resultRow)));
+    return;
+  }
+  const result = await backend.evaluate(key as string, context);
+  if (!emitData(format, result) && !("errorCode" in result)) {
+    process.stdout.write(formatTable(RESULT_HEADER.slice(0, 4), [resultRow(result).slice(0, 4)]));
+  }
+  if ("errorCode" in result) {
+    const hint =
+      result.errorCode === "FLAG_NOT_FOUND"
+        ? notFoundHint(result.key, await backend.keys())
+        : result.errorCode === "TARGETING_KEY_MISSING"
+          ? "pass --targeting-key, or targetingKey in --context"
+          : result.errorCode === "INVALID_CONTEXT" || result.errorCode === "PARSE_ERROR"
+            ? "check --context and -c"
+            : `in ${backend.where}`;
+    throw new CliError(`${result.key}: ${result.errorCode}: ${result.errorDetails}: ${hint}`);
+  }
+}
+
+async function audit(flags: TargetFlags & { limit?: number }): Promise<void> {
+  const format = parseFormat(flags.output);
+  const entries = await (await connect(flags)).audit(flags.limit);
+  if (emitData(format, { entries })) return;
+  process.stdout.write(
+    formatTable(
+      ["AT", "ACTOR", "ACTION", "KEY", "VERSION", "CHANGE"],
+      entries.map((entry) => [
+        entry.at,
+        entry.actor,
+        entry.action,
+        entry.key,
+        String(entry.version),
+        describeChange(entry),
+      ]),
+    ),
+  );
+}
+
+async function stale(flags: TargetFlags & { days?: number }): Promise<void> {
+  const format = parseFormat(flags.output);
+  const backend = await connect(flags);
+  const found: StaleFlag[] = await backend.stale(flags.days);
+  if (emitData(format, { flags: found })) return;
+  process.stdout.write(
+    formatTable(
+      ["KEY", "OWNER", "EXPIRES", "UPDATED", "REASONS"],
+      found.map((flag) => [flag.key, flag.owner ?? "-", flag.expires ?? "-", flag.updatedAt, flag.reasons.join(",")]),
+    ),
+  );
+  if (found.length === 0) process.stderr.write(`no stale flags in ${backend.where}\n`);
+}
+
+async function serve(flags: { port: number; host: string }): Promise<void> {
+  const { flagsConfigFromEnv } = await import("../../functions/flags/config.ts");
+  const { createFlagsApp } = await import("../../functions/flags/http/express.ts");
+  const { startHttpServer } = await import("../../webhooks/http/server.ts");
+  let config: ReturnType<typeof flagsConfigFromEnv>;
+  try {
+    config = flagsConfigFromEnv(process.env, { cwd: process.cwd() });
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+  const app = createFlagsApp({
+    store: config.store,
+    cache: config.cache,
+    ...(config.adminToken ? { adminToken: config.adminToken } : {}),
+    ...(config.evaluationApiKey ? { evaluationApiKey: config.evaluationApiKey } : {}),
+    ...(config.corsOrigins ? { corsOrigins: config.corsOrigins } : {}),
+  });
+  const running = await startHttpServer(app, { port: flags.port, host: flags.host }).catch(
+    (error: NodeJS.ErrnoException) => {
+      const hint = error.code === "EADDRINUSE" ? ` (port ${flags.port} is taken: pass --port)` : "";
+      throw new CliError(`cannot listen on ${flags.host}:${flags.port}: ${error.message}${hint}`);
+    },
+  );
+  const admin = config.adminToken
+    ? "admin API enabled"
+    : "admin API disabled (set GREENLIGHT_ADMIN_TOKEN to enable it)";
+  // Handlers first: whoever reads the line below may signal at once, before the default action is replaced.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => {
+      process.stderr.write("shutting down\n");
+      running.close().then(resolve, resolve);
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  process.stderr.write(
+    `greenlight flags listening on http://${flags.host}:${running.port} (store: ${config.describe}; ${admin})\n`,
+  );
+  await stopped;
+}
+
+// ---- the command tree --------------------------------------------------------------------------------------------
+
+const OUTPUT = (fallback: Format) => ["-o, --output <format>", "table, json or yaml", fallback] as const;
+
+export function registerFlagsCommands(program: Command): void {
+  const group = program
+    .command("flags")
+    .description("Edge feature flags: serve them over OFREP, and list, change, evaluate and audit them")
+    .addHelpText(
+      "after",
+      `
+${TARGET_HELP.trim()}
+
+Examples:
+  greenlight flags serve --port 8081
+  greenlight flags list
+  greenlight flags set new-checkout -f new-checkout.yaml
+  greenlight flags eval new-checkout --targeting-key user-1 -c segment=beta
+  greenlight flags list --url https://flags.example.com --token "$TOKEN" -o json`,
+    );
+
+  group
+    .command("serve")
+    .description("Serve OFREP evaluation (POST /ofrep/v1/evaluate/flags) and the admin API (/admin/flags)")
+    .option("--port <port>", "port to listen on", parsePortOption, 8081)
+    .option("--host <host>", "address to bind", "127.0.0.1")
+    .addHelpText(
+      "after",
+      `
+The store is Upstash Redis when UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN are set, else the file
+store in ./.greenlight (or GREENLIGHT_FLAGS_DIR), seeded with example flags on first use. The admin API is
+on only when GREENLIGHT_ADMIN_TOKEN is set. Stops cleanly on SIGINT and SIGTERM.
+
+Examples:
+  greenlight flags serve
+  GREENLIGHT_ADMIN_TOKEN=s3cret greenlight flags serve --port 8081 --host 0.0.0.0`,
+    )
+    .action((flags: { port: number; host: string }) => serve(flags));
+
+  addTargetOptions(group.command("list").description("List every flag: state, percentage, segments, revision"))
+    .option(...OUTPUT("table"))
+    .addHelpText(
+      "after",
+      `${TARGET_HELP}
+
+Examples:
+  greenlight flags list
+  greenlight flags list -o json | jq '.flags[] | select(.flag.state == "partial") | .flag.key'
+  greenlight flags list --url http://127.0.0.1:8081 --token "$GREENLIGHT_ADMIN_TOKEN"`,
+    )
+    .action((flags: TargetFlags) => list(flags));
+
+  addTargetOptions(group.command("get").description("Show one flag with its revision").argument("<key>", "flag key"))
+    .option(...OUTPUT("yaml"))
+    .addHelpText(
+      "after",
+      `
+The YAML can be edited and given back to \`greenlight flags set KEY -f FILE\`; its revision then guards the write.
+${TARGET_HELP}
+
+Examples:
+  greenlight flags get new-checkout
+  greenlight flags get new-checkout > new-checkout.yaml
+  greenlight flags get new-checkout -o json --url http://127.0.0.1:8081`,
+    )
+    .action((key: string, flags: TargetFlags) => get(key, flags));
+
+  addTargetOptions(
+    group
+      .command("set")
+      .description("Create or replace a flag from JSON or YAML, after checking it")
+      .argument("<key>", "flag key (the file's `key`, when present, must match)"),
+    { write: true },
+  )
+    .requiredOption("-f, --file <file>", "the flag as YAML or JSON, or - for standard input")
+    .option("--if-match <revision>", "write only if the flag is at this revision (0: only if it is new)", parseRevision)
+    .option(...OUTPUT("table"))
+    .addHelpText(
+      "after",
+      `
+Every problem is printed with its path and nothing is written when the flag is invalid. A file printed by
+\`greenlight flags get\` (with flag and revision) is accepted; its revision is used as --if-match.
+${TARGET_HELP}
+
+Examples:
+  greenlight flags set new-checkout -f new-checkout.yaml
+  echo '{"state":"partial","percentage":10}' | greenlight flags set new-checkout -f -
+  greenlight flags set new-checkout -f flag.json --if-match 4 --url http://127.0.0.1:8081`,
+    )
+    .action((key: string, flags: SetFlags) => set(key, flags));
+
+  addTargetOptions(group.command("delete").description("Delete a flag").argument("<key>", "flag key"), {
+    write: true,
+  })
+    .option("--if-match <revision>", "delete only if the flag is at this revision", parseRevision)
+    .option(...OUTPUT("table"))
+    .addHelpText(
+      "after",
+      `${TARGET_HELP}
+
+Examples:
+  greenlight flags delete old-banner
+  greenlight flags delete old-banner --if-match 7 --url http://127.0.0.1:8081`,
+    )
+    .action((key: string, flags: TargetFlags & { ifMatch?: number }) => remove(key, flags));
+
+  group
+    .command("eval")
+    .description("Evaluate a flag (or every flag) for a context, as an OFREP client would see it")
+    .argument("[key]", "flag key (omit with --all)")
+    .option("--context <json>", `evaluation context as a JSON object, e.g. '{"targetingKey":"user-1"}'`)
+    .option(
+      "-c, --attribute <attr=value>",
+      "one context attribute, as a string; repeatable (typed values: --context)",
+      collect,
+    )
+    .option("--targeting-key <key>", "the context's targetingKey, which buckets percentage splits")
+    .option("--all", "evaluate every flag (OFREP bulk evaluation)")
+    .option("--url <url>", "a running flag server's base URL: evaluate over OFREP (default: the local store)")
+    .option("--api-key <key>", "evaluation API key for --url (default: $GREENLIGHT_FLAGS_API_KEY)")
+    .option(...OUTPUT("table"))
+    .addHelpText(
+      "after",
+      `
+Prints value, reason and variant; -o json prints the OFREP response. A false value is an answer (exit 0);
+an evaluation error such as FLAG_NOT_FOUND exits 1.
+${TARGET_HELP.replace("calls that server's admin API", "evaluates over that server's OFREP API")}
+
+Examples:
+  greenlight flags eval new-checkout --targeting-key user-1
+  greenlight flags eval new-checkout -c segment=beta -c plan=pro --targeting-key user-1
+  greenlight flags eval --all --context '{"targetingKey":"user-1","segment":"beta"}' -o json
+  greenlight flags eval new-checkout --url http://127.0.0.1:8081 -o json`,
+    )
+    .action((key: string | undefined, flags: EvalFlags) => evaluate(key, flags));
+
+  addTargetOptions(group.command("audit").description("Show the newest writes first: who changed which flag, how"))
+    .option("--limit <n>", "how many entries", parseCount("--limit", 1000), 20)
+    .option(...OUTPUT("table"))
+    .addHelpText(
+      "after",
+      `${TARGET_HELP}
+
+Examples:
+  greenlight flags audit
+  greenlight flags audit --limit 100 -o json | jq '.entries[] | select(.key == "new-checkout")'`,
+    )
+    .action((flags: TargetFlags & { limit?: number }) => audit(flags));
+
+  addTargetOptions(
+    group
+      .command("stale")
+      .description("List flags past their expires date or unchanged for --days: candidates to remove"),
+  )
+    .option("--days <n>", "a flag not written for this many days is stale", parseCount("--days", 3650), 90)
+    .option(...OUTPUT("table"))
+    .addHelpText(
+      "after",
+      `${TARGET_HELP}
+
+Examples:
+  greenlight flags stale
+  greenlight flags stale --days 90 -o json --url http://127.0.0.1:8081`,
+    )
+    .action((flags: TargetFlags & { days?: number }) => stale(flags));
+}

@@ -1,13 +1,21 @@
-// One benchmark target in a process of its own: `node --import tsx scripts/bench/serve.ts <greenlight|echo>`.
+// One benchmark target in a process of its own: `node --import tsx scripts/bench/serve.ts <greenlight|flags|echo>`.
 // Prints {"event":"listening","port":N,...} once it listens on 127.0.0.1; then each `mark` line on stdin starts a
 // measured run and each `report` line answers with the GC pauses and event-loop use since the mark. It stops on
 // SIGTERM, SIGINT or the end of stdin (so it never outlives the harness).
+
+import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { type EventLoopUtilization, performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import express, { type Express } from "express";
+import { createRuleCache } from "../../functions/flags/cache.ts";
+import { createFileStore } from "../../functions/flags/file-store.ts";
+import { createFlagsApp } from "../../functions/flags/http/express.ts";
 import { createWebhookApp } from "../../webhooks/http/app.ts";
+import { bulkFlags } from "./flag-rules.ts";
 import { BODY_LIMIT, gcRecorder, SERVER_KINDS, type ServerKind, type ServerMessage } from "./protocol.ts";
 
 /** The baseline: express with the same JSON body parser, answering with the parsed body. */
@@ -20,6 +28,23 @@ function echoApp(): Express {
     res.json(req.body);
   });
   return app;
+}
+
+/** The flag server as `greenlight flags serve` runs it, on a file store seeded with the bench's bulk flags. */
+async function flagsApp(): Promise<{ app: Express; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "greenlight-bench-store-"));
+  const store = createFileStore({ dir, seed: bulkFlags() });
+  return {
+    app: createFlagsApp({ store, cache: createRuleCache(store) }),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+async function appFor(kind: ServerKind): Promise<{ app: Express; cleanup: () => Promise<void> }> {
+  const none = async () => {};
+  if (kind === "greenlight") return { app: createWebhookApp(), cleanup: none };
+  if (kind === "flags") return flagsApp();
+  return { app: echoApp(), cleanup: none };
 }
 
 const isKind = (value: string | undefined): value is ServerKind => SERVER_KINDS.some((kind) => kind === value);
@@ -35,7 +60,8 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const server = http.createServer(kind === "greenlight" ? createWebhookApp() : echoApp());
+  const { app, cleanup } = await appFor(kind);
+  const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
@@ -49,7 +75,9 @@ async function main(): Promise<void> {
     stopping = true;
     gc.stop();
     server.closeAllConnections();
-    server.close(() => process.exit(0));
+    server.close(() => {
+      cleanup().finally(() => process.exit(0));
+    });
   };
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);

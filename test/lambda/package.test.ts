@@ -9,6 +9,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeApiServer } from "../kube/fake-apiserver.ts";
 import { NAMESPACE, seedCanary } from "../stepper/objects.ts";
+import { startRedis } from "../support/redis.ts";
+import { startUpstashBridge } from "../support/upstash-bridge.ts";
 import { deploymentReview, httpApiEvent } from "./events.ts";
 
 const run = promisify(execFile);
@@ -96,6 +98,13 @@ for (const event of events) results.push(await handler(event, {}));
 process.stdout.write(JSON.stringify(results));
 `;
 
+function withHeaders<T extends { headers?: Record<string, string | undefined> }>(
+  event: T,
+  headers: Record<string, string>,
+): T {
+  return { ...event, headers: { ...event.headers, ...headers } };
+}
+
 interface BundleResult {
   statusCode: number;
   headers?: Record<string, string>;
@@ -129,7 +138,7 @@ describe("osls package", () => {
     resourcesOfType("AWS::Lambda::Function").find((f) => f.Properties.Handler === handler);
 
   it("declares the webhook Lambda on nodejs20.x arm64 with its handler", () => {
-    expect(resourcesOfType("AWS::Lambda::Function")).toHaveLength(2);
+    expect(resourcesOfType("AWS::Lambda::Function")).toHaveLength(3);
     expect(functionWith("webhooks/lambda.handler")?.Properties).toMatchObject({
       Handler: "webhooks/lambda.handler",
       Runtime: "nodejs20.x",
@@ -152,23 +161,49 @@ describe("osls package", () => {
     expect(rules.map((rule) => rule.Properties.ScheduleExpression)).toEqual(["rate(1 minute)"]);
   });
 
-  it("routes the five webhook paths through one HTTP API", () => {
+  it("declares the flag function with its Upstash and admin settings", () => {
+    expect(functionWith("functions/flags/lambda.handler")?.Properties).toMatchObject({
+      Runtime: "nodejs20.x",
+      Timeout: 10,
+      Environment: {
+        Variables: expect.objectContaining({
+          UPSTASH_REDIS_REST_URL: "",
+          UPSTASH_REDIS_REST_TOKEN: "",
+          GREENLIGHT_ADMIN_TOKEN: "",
+          GREENLIGHT_FLAGS_CACHE_TTL: "5s",
+        }),
+      },
+    });
+  });
+
+  it("routes the webhook and flag paths through one HTTP API", () => {
     expect(resourcesOfType("AWS::ApiGatewayV2::Api")).toHaveLength(1);
     const routes = resourcesOfType("AWS::ApiGatewayV2::Route")
       .map((r) => r.Properties.RouteKey)
       .sort();
     expect(routes).toEqual([
+      "DELETE /admin/flags/{key}",
+      "GET /admin/audit",
+      "GET /admin/flags",
+      "GET /admin/flags/{key}",
+      "GET /admin/stale",
+      "GET /flags/healthz",
       "GET /healthz",
       "GET /metrics",
+      "OPTIONS /ofrep/v1/evaluate/flags",
+      "OPTIONS /ofrep/v1/evaluate/flags/{key}",
       "POST /mutate",
       "POST /mutate/namespace",
+      "POST /ofrep/v1/evaluate/flags",
+      "POST /ofrep/v1/evaluate/flags/{key}",
       "POST /validate",
+      "PUT /admin/flags/{key}",
     ]);
     const integrations = resourcesOfType("AWS::ApiGatewayV2::Integration");
     expect(integrations[0]?.Properties).toMatchObject({ IntegrationType: "AWS_PROXY", PayloadFormatVersion: "2.0" });
   });
 
-  it("grants the webhook nothing beyond its logs", () => {
+  it("grants the functions nothing beyond their logs", () => {
     const role = resourcesOfType("AWS::IAM::Role")[0];
     const policies = role?.Properties.Policies as Array<{ PolicyDocument: { Statement: Array<{ Action: string[] }> } }>;
     const actions = policies.flatMap((p) => p.PolicyDocument.Statement.flatMap((s) => s.Action));
@@ -215,6 +250,56 @@ describe("osls package", () => {
     const patch = Buffer.from(answer.response.patch ?? "", "base64").toString("utf8");
     expect(patch).toContain("v2.0");
     expect(patch).toMatch(/livenessProbe|readinessProbe/);
+  });
+
+  it("loads the bundled flag function in plain Node and serves flags from Redis through the Upstash API", async () => {
+    const redis = await startRedis();
+    const bridge = await startUpstashBridge({ redisPort: redis.port, token: "bundle-token" });
+    try {
+      const unpacked = join(work, "flags");
+      await extract(join(outDir, "flags.zip"), unpacked);
+      expect(await filesUnder(unpacked)).toEqual(["functions/flags/lambda.mjs"]);
+      const admin = { authorization: "Bearer bundle-admin" };
+      const flag = { state: "partial", segments: ["beta"], description: "from the bundle" };
+      const events = [
+        withHeaders(httpApiEvent("PUT", "/admin/flags/bundle_flag", JSON.stringify(flag)), admin),
+        httpApiEvent("POST", "/ofrep/v1/evaluate/flags/bundle_flag", JSON.stringify({ context: { segment: "beta" } })),
+        httpApiEvent("POST", "/ofrep/v1/evaluate/flags/bundle_flag", JSON.stringify({ context: { segment: "qa" } })),
+        httpApiEvent("GET", "/flags/healthz"),
+      ];
+      const runner = join(work, "runner.mjs");
+      const eventsFile = join(work, "flag-events.json");
+      await writeFile(runner, RUNNER);
+      await writeFile(eventsFile, JSON.stringify(events));
+      const { stdout } = await run(
+        process.execPath,
+        [runner, join(unpacked, "functions/flags/lambda.mjs"), eventsFile],
+        {
+          cwd: work,
+          env: {
+            PATH: process.env.PATH ?? "",
+            UPSTASH_REDIS_REST_URL: bridge.url,
+            UPSTASH_REDIS_REST_TOKEN: bridge.token,
+            GREENLIGHT_ADMIN_TOKEN: "bundle-admin",
+          },
+        },
+      );
+      const [put, beta, qa, health] = JSON.parse(stdout) as BundleResult[];
+      expect(put?.statusCode).toBe(201);
+      expect(JSON.parse(beta?.body ?? "")).toMatchObject({
+        key: "bundle_flag",
+        value: true,
+        reason: "TARGETING_MATCH",
+      });
+      expect(JSON.parse(qa?.body ?? "")).toMatchObject({ key: "bundle_flag", value: false, reason: "DEFAULT" });
+      expect(health?.statusCode).toBe(200);
+      expect(JSON.parse(health?.body ?? "")).toMatchObject({ status: "ok", store: "upstash" });
+      // The write went through the Upstash REST API into the real Redis.
+      expect(bridge.commands.some((command) => command[0]?.toLowerCase().startsWith("eval"))).toBe(true);
+    } finally {
+      await bridge.close();
+      await redis.close();
+    }
   });
 
   it("loads the bundled stepper in plain Node and runs a pass against a cluster", async () => {

@@ -3,6 +3,7 @@
 import {
   ApiException,
   AppsV1Api,
+  CoreV1Api,
   CustomObjectsApi,
   EventsV1Api,
   type KubeConfig,
@@ -19,6 +20,8 @@ export const REPORTING_CONTROLLER = "greenlight.dev/stepper";
 
 export interface KubeClients {
   apps: AppsV1Api;
+  /** Services, Pods, Endpoints and the service proxy (blue/green and the rolling guard). */
+  core: CoreV1Api;
   custom: CustomObjectsApi;
   events: EventsV1Api;
   /** Identifies this run in Events (`reportingInstance`). */
@@ -28,6 +31,7 @@ export interface KubeClients {
 export function createKubeClients(config: KubeConfig, instance = "greenlight-stepper"): KubeClients {
   return {
     apps: config.makeApiClient(AppsV1Api),
+    core: config.makeApiClient(CoreV1Api),
     custom: config.makeApiClient(CustomObjectsApi),
     events: config.makeApiClient(EventsV1Api),
     instance,

@@ -58,6 +58,8 @@ const MAX_DESCRIPTION = 1000;
 const MAX_SEGMENTS = 100;
 const MAX_CONDITIONS = 50;
 const MAX_VARIANTS = 100;
+/** Keeps the sum of weights an exact integer (at most 100 x 1,000,000) for the variant bucket's modulo. */
+export const MAX_VARIANT_WEIGHT = 1_000_000;
 const MAX_PATTERN = 256;
 const MAX_TEXT = 200;
 /** Variant values deeper than this are refused: it also stops a cyclic (non-JSON) value from being walked forever. */
@@ -622,10 +624,10 @@ function checkVariants(value: unknown, problems: Problems): Record<string, Varia
     const field = (key: string): unknown => (Object.hasOwn(variant, key) ? variant[key] : undefined);
 
     const weight = field("weight");
-    const weightRule = "use a non-negative integer (weights are relative; they need not add up to 100)";
+    const weightRule = `use an integer from 0 to ${MAX_VARIANT_WEIGHT.toLocaleString("en")} (weights are relative; they need not add up to 100)`;
     if (weight === undefined) {
       problems.push({ path: `${path}/weight`, message: `required: the variant's share; ${weightRule}` });
-    } else if (typeof weight !== "number" || !Number.isInteger(weight) || weight < 0) {
+    } else if (typeof weight !== "number" || !Number.isInteger(weight) || weight < 0 || weight > MAX_VARIANT_WEIGHT) {
       problems.push({ path: `${path}/weight`, message: `${show(weight)} is not a weight; ${weightRule}` });
     } else if (weight === 0) {
       zeros++;

@@ -223,7 +223,10 @@ const withVariants = fc
       variants: fc
         .tuple(
           fc.array(value, { minLength: names.length, maxLength: names.length }),
-          fc.array(fc.nat(1000), { minLength: names.length, maxLength: names.length }),
+          fc.array(fc.oneof(fc.nat(1000), fc.constant(1_000_000)), {
+            minLength: names.length,
+            maxLength: names.length,
+          }),
         )
         .map(([values, weights]) => {
           if (!weights.some((weight) => weight > 0)) weights[0] = 1;
@@ -378,6 +381,7 @@ const invalid: Array<[string, unknown]> = [
   ["a variant without value", withVariantSet({ a: { weight: 1 } })],
   ["a negative weight", withVariantSet({ a: { value: 1, weight: 1 }, b: { value: 2, weight: -1 } })],
   ["a fractional weight", withVariantSet({ a: { value: 1, weight: 1.5 } })],
+  ["a weight above 1,000,000", withVariantSet({ a: { value: 1, weight: 1_000_001 } })],
   ["a null value", withVariantSet({ a: { value: null, weight: 1 } })],
   ["mixed value kinds", withVariantSet({ a: { value: "x", weight: 1 }, b: { value: 1, weight: 1 } })],
   ["a boolean among arrays", withVariantSet({ a: { value: [], weight: 1 }, b: { value: false, weight: 1 } })],

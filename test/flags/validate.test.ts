@@ -207,7 +207,7 @@ const LIST = "use a non-empty array of strings, numbers or booleans";
 const STRINGS = "use a string or a non-empty array of strings";
 const ORDERED = "use a number or an ISO 8601 date-time with a time zone";
 const SEMVER = "use a semantic version: MAJOR.MINOR.PATCH, optional -prerelease and +build, optional leading v";
-const WEIGHT = "use a non-negative integer";
+const WEIGHT = "use an integer from 0 to 1,000,000";
 const KINDS = "all strings, all numbers, all booleans, or all objects/arrays";
 
 const cases: Case[] = [
@@ -542,6 +542,12 @@ const cases: Case[] = [
     variants({ a: { value: 1, weight: 0.5 } }),
     "/variants/a/weight",
     [`0.5 is not a weight; ${WEIGHT}`],
+  ],
+  [
+    "a weight above the cap",
+    variants({ a: { value: 1, weight: 1_000_001 } }),
+    "/variants/a/weight",
+    [`1000001 is not a weight; ${WEIGHT}`],
   ],
   [
     "a string weight",

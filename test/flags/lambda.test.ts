@@ -10,7 +10,7 @@ import { flagsConfigFromEnv } from "../../functions/flags/config.ts";
 import { flagSettingsFromEnv } from "../../functions/flags/http/env.ts";
 import { expressFromHandler } from "../../functions/flags/http/express.ts";
 import { createFlagHandler } from "../../functions/flags/http/handler.ts";
-import type { ApiGatewayEvent, ApiGatewayResult } from "../../webhooks/lambda.ts";
+import type { ApiGatewayEvent, ApiGatewayResult } from "../../functions/lambda/api-gateway.ts";
 import { httpApiEvent, lambdaContext, restApiEvent } from "../lambda/events.ts";
 import { createMemoryStore, TEST_FLAGS } from "./memory-store.ts";
 
@@ -80,19 +80,6 @@ describe("flags Lambda handler without Upstash", () => {
     const result = await handler(httpApiEvent("GET", "/flags/healthz"), lambdaContext());
     expect(result.statusCode).toBe(503);
     expect(JSON.parse(result.body).error).toMatch(/^flags are misconfigured: GREENLIGHT_FLAGS_MAX_STALE="forever"/);
-  });
-
-  it("drops a named stage from HTTP API paths and leaves $default and REST events alone", async () => {
-    const { stripStageV2 } = await import("../../functions/flags/lambda.ts");
-    expect(stripStageV2(httpApiEvent("GET", "/admin/flags", undefined, { stage: "prod" })).rawPath).toBe(
-      "/admin/flags",
-    );
-    expect(stripStageV2(httpApiEvent("GET", "/", undefined, { stage: "prod" })).rawPath).toBe("/");
-    expect(stripStageV2(httpApiEvent("GET", "/production/x", undefined)).rawPath).toBe("/production/x");
-    const named = httpApiEvent("GET", "/x", undefined, { stage: "prod" });
-    expect(stripStageV2({ ...named, rawPath: "/production/x" }).rawPath).toBe("/production/x");
-    const rest = restApiEvent("GET", "/admin/flags");
-    expect(stripStageV2(rest)).toBe(rest);
   });
 });
 

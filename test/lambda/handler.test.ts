@@ -1,7 +1,8 @@
 // The Lambda handler driven with synthetic API Gateway REST (v1) and HTTP API (v2) events, as AWS would invoke it.
 import jsonPatch from "fast-json-patch";
 import { describe, expect, it } from "vitest";
-import { type ApiGatewayEvent, handler, normalizeEvent, stripStage } from "../../webhooks/lambda.ts";
+import { type ApiGatewayEvent, normalizeEvent, stripStage } from "../../functions/lambda/api-gateway.ts";
+import { handler } from "../../webhooks/lambda.ts";
 import { deploymentReview, httpApiEvent, lambdaContext, type Operation, restApiEvent } from "./events.ts";
 
 const INJECT = { "greenlight.dev/inject": "true" };

@@ -12,14 +12,16 @@
  *   about 6 s after start even with a 1 s scrape interval (the discovery manager batches target updates).
  * The Debian package may start a system Prometheus on :9090 when installed; nothing here uses or touches it.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type EnsureOptions, ensureBinary, findBinary, isExecutable } from "./apt.ts";
+import { type EnsureOptions, ensureBinary, findBinary } from "./apt.ts";
+import { launchOnFreePort, spawnOwned, stopOwned } from "./children.ts";
+
+export { freePort } from "./children.ts";
 
 export const INSTALL_HINT =
   "prometheus not found: run `sudo apt-get install -y prometheus` (Debian) and re-run npm test";
@@ -42,19 +44,6 @@ export function ensurePrometheusBinary(options: EnsureOptions = {}): string {
     { binary: "prometheus", packageName: "prometheus", hint: INSTALL_HINT },
     { ...options, fallback: options.fallback ?? "/usr/bin/prometheus" },
   );
-}
-
-/** A port nobody listens on right now (Prometheus gets it a moment later; `startPrometheus` retries a lost race). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("could not read the port of a probe socket");
-  return address.port;
 }
 
 export interface PrometheusOptions {
@@ -97,41 +86,6 @@ export function prometheusConfig(targets: readonly string[], intervalSeconds: nu
     ...jobs,
     "",
   ].join("\n");
-}
-
-/** Every Prometheus started here and still running, killed synchronously if this process exits first. */
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-function trackChild(child: ChildProcess): void {
-  running.add(child);
-  child.once("exit", () => running.delete(child));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once("exit", () => {
-    for (const each of running) killGroup(each, "SIGKILL");
-  });
-}
-
-const SETPRIV = findSetpriv();
-
-function findSetpriv(): string | undefined {
-  for (const file of ["/usr/bin/setpriv", "/bin/setpriv"]) if (isExecutable(file)) return file;
-  return undefined;
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
 function logTail(file: string, lines = 5): string {
@@ -189,14 +143,10 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
       "--web.enable-lifecycle",
       "--log.level=warn",
     ];
-    const [command, argv] = SETPRIV ? [SETPRIV, ["--pdeathsig", "KILL", "--", binary, ...args]] : [binary, args];
     const log = openSync(logFile, "a");
-    const started = spawn(command, argv, { detached: true, stdio: ["ignore", log, log] });
+    const started = spawnOwned(binary, args, ["ignore", log, log]);
     closeSync(log);
     child = started;
-    trackChild(started);
-    // Not waited on by the event loop: a forgotten instance must not keep the test process alive.
-    started.unref();
     await waitForReady(`http://127.0.0.1:${port}`, started, logFile);
   };
 
@@ -204,26 +154,22 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     const current = child;
     if (!current) return;
     child = undefined;
-    killGroup(current, "SIGTERM");
-    const timer = setTimeout(() => killGroup(current, "SIGKILL"), STOP_GRACE_MS);
-    await exited(current);
-    clearTimeout(timer);
+    await stopOwned(current, STOP_GRACE_MS);
   };
 
   // A port that was free a moment ago can be taken before Prometheus binds it: try a few.
-  for (let attempt = 1; ; attempt += 1) {
-    port = await freePort();
-    try {
-      await launch();
-      break;
-    } catch (error) {
-      await stop();
-      const inUse = /address already in use/i.test(logTail(logFile, 20));
-      if (!inUse || attempt >= 3) {
-        await rm(dir, { recursive: true, force: true });
-        throw error;
-      }
-    }
+  try {
+    port = await launchOnFreePort(
+      async (chosen) => {
+        port = chosen;
+        await launch();
+      },
+      stop,
+      () => /address already in use/i.test(logTail(logFile, 20)),
+    );
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
   }
 
   return {

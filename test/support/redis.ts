@@ -10,11 +10,11 @@
  * Starting one takes milliseconds, so each test file starts its own. The Debian package may also run a system
  * redis on :6379; nothing here uses or touches it.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type EnsureOptions, ensureBinary, findBinary, isExecutable } from "./apt.ts";
-import { freePort } from "./prometheus.ts";
+import { type EnsureOptions, ensureBinary, findBinary } from "./apt.ts";
+import { launchOnFreePort, spawnOwned, stopOwned } from "./children.ts";
 import { RespConnection } from "./resp.ts";
 
 export const REDIS_INSTALL_HINT =
@@ -44,35 +44,6 @@ export interface RunningRedis {
   restart(): Promise<void>;
   /** Stops it for good. */
   close(): Promise<void>;
-}
-
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-function trackChild(child: ChildProcess): void {
-  running.add(child);
-  child.once("exit", () => running.delete(child));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once("exit", () => {
-    for (const each of running) killGroup(each, "SIGKILL");
-  });
-}
-
-const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find(isExecutable);
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
 /** Keeps the last lines the server printed (its startup errors), without letting the pipes hold the event loop. */
@@ -121,11 +92,8 @@ export async function startRedis(): Promise<RunningRedis> {
     const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
     // Logs go to our pipe (never a file); warnings only, so the pipe stays quiet once it runs.
     args.push("--loglevel", "warning", "--logfile", "");
-    const [command, argv] = SETPRIV ? [SETPRIV, ["--pdeathsig", "KILL", "--", binary, ...args]] : [binary, args];
-    const started = spawn(command, argv, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const started = spawnOwned(binary, args, ["ignore", "pipe", "pipe"]);
     child = started;
-    trackChild(started);
-    started.unref();
     const output = captureOutput(started);
     let gone = false;
     // "close" (not "exit"): by then the pipes are drained, so the error below has the server's last words.
@@ -145,24 +113,18 @@ export async function startRedis(): Promise<RunningRedis> {
     const current = child;
     if (!current) return;
     child = undefined;
-    killGroup(current, "SIGTERM");
-    const timer = setTimeout(() => killGroup(current, "SIGKILL"), STOP_GRACE_MS);
-    await exited(current);
-    clearTimeout(timer);
+    await stopOwned(current, STOP_GRACE_MS);
   };
 
   // A port that was free a moment ago can be taken before redis-server binds it: try a few.
-  for (let attempt = 1; ; attempt += 1) {
-    port = await freePort();
-    try {
+  port = await launchOnFreePort(
+    async (chosen) => {
+      port = chosen;
       await launch();
-      break;
-    } catch (error) {
-      await stop();
-      const inUse = /address already in use/i.test((error as Error).message);
-      if (!inUse || attempt >= 3) throw error;
-    }
-  }
+    },
+    stop,
+    (error) => /address already in use/i.test((error as Error).message),
+  );
 
   return {
     port,

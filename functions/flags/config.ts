@@ -15,7 +15,9 @@ export interface FlagsConfig {
   corsOrigins: string[];
   ttlMs: number;
   maxStaleMs: number;
-  /** Where the flags live and how they are cached, for a startup line; never contains a secret. */
+  /** Where the flags live (store and place), for messages; never contains a secret. */
+  where: string;
+  /** `where` plus how they are cached, for a server's startup line. */
   describe: string;
 }
 
@@ -53,6 +55,7 @@ export function flagsConfigFromEnv(env: Env, options: { cwd: string }): FlagsCon
     store,
     cache,
     ...settings,
+    where,
     describe: `${where}, rules cached ${seconds(settings.ttlMs)}, served stale up to ${seconds(settings.maxStaleMs)}`,
   };
 }

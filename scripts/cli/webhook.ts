@@ -50,12 +50,8 @@ async function serve(flags: ServeFlags): Promise<void> {
         throw new CliError(`cannot listen on ${flags.host}:${port}: ${error.message}${hint}`);
       });
   const scheme = tls ? "https" : "http";
-  process.stderr.write(
-    `greenlight webhook listening on ${scheme}://${flags.host}:${running.port} (POST /mutate, /mutate/namespace, /validate; GET /healthz, /metrics)\n`,
-  );
-  if (!tls)
-    process.stderr.write("plain HTTP: for local use only; the API server requires HTTPS (--tls-cert/--tls-key)\n");
-  await new Promise<void>((resolve) => {
+  // The signal handlers go in before the "listening" line: whoever reads that line may signal at once.
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => {
       process.stderr.write("shutting down\n");
       running.close().then(resolve, resolve);
@@ -63,6 +59,12 @@ async function serve(flags: ServeFlags): Promise<void> {
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
+  process.stderr.write(
+    `greenlight webhook listening on ${scheme}://${flags.host}:${running.port} (POST /mutate, /mutate/namespace, /validate; GET /healthz, /metrics)\n`,
+  );
+  if (!tls)
+    process.stderr.write("plain HTTP: for local use only; the API server requires HTTPS (--tls-cert/--tls-key)\n");
+  await stopped;
 }
 
 async function replay(flags: { file?: string; path: string; patch?: boolean; onError: OnError }): Promise<void> {

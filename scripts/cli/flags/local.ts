@@ -17,8 +17,7 @@ export function createLocalBackend(env: NodeJS.ProcessEnv, cwd: string, actor: s
   try {
     const config = flagsConfigFromEnv(env, { cwd });
     store = config.store;
-    // The describe line also tells the server's cache settings, which mean nothing to a one-off command.
-    where = config.describe.replace(/, rules cached .*$/, "");
+    where = config.where;
   } catch (error) {
     throw new CliError((error as Error).message);
   }

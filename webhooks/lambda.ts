@@ -1,5 +1,5 @@
 // AWS Lambda entry of the admission webhooks: the express app behind API Gateway (REST v1 or HTTP API v2) via serverless-http.
-import { lambdaHandler } from "../functions/lambda/api-gateway.ts";
+import { lambdaHandler } from "../functions/lambda/serverless.ts";
 import { createWebhookApp } from "./http/app.ts";
 
 // Built once per container, outside the handler: warm invocations reuse the routes and the metrics registry.

@@ -1,7 +1,6 @@
-// AWS Lambda entry of the feature flags: the flags express app behind API Gateway via serverless-http, Upstash store.
-import { lambdaHandler } from "../lambda/api-gateway.ts";
-import { expressFromHandler } from "./http/express.ts";
+// AWS Lambda entry of the feature flags: the Web-standard flag handler behind API Gateway, Upstash store.
+import { fetchLambdaHandler } from "../lambda/fetch.ts";
 import { upstashFlagHandler } from "./http/from-env.ts";
 
 // Built once per container, outside the handler: warm invocations reuse the rule cache (one store call per TTL).
-export const handler = lambdaHandler(expressFromHandler(upstashFlagHandler(process.env)));
+export const handler = fetchLambdaHandler(upstashFlagHandler(process.env));

@@ -1,10 +1,8 @@
-// API Gateway in front of an express app on Lambda: the event types, the stage-stripping rule and the handler wrapper.
+// API Gateway proxy events on Lambda: their types and the stage-stripping rule, shared by every HTTP function.
 /*
- * Shared by the webhook and flag functions. No side effect at import: each function's module builds its own app,
- * so a bundle holds only its own function.
+ * Imports nothing, so each function's bundle takes only the adapter it uses: serverless-http (serverless.ts) for the
+ * webhook, the Web-standard one (fetch.ts) for the flags.
  */
-import type { RequestListener } from "node:http";
-import serverless from "serverless-http";
 
 /**
  * The parts of an API Gateway proxy event this module reads or rewrites. Declared here rather than pulling in
@@ -72,16 +70,4 @@ export function normalizeEvent(event: ApiGatewayEvent): ApiGatewayEvent {
     return { ...event, path: stripStage(event.path, stage) };
   }
   return event;
-}
-
-/**
- * The Lambda handler for an express (or any Node request listener) app. `binary: false`, never `true`: the answers
- * are JSON, and the API server would not decode a base64 body; `false` also ignores a stray BINARY_CONTENT_TYPES
- * variable. Base64 request bodies (`isBase64Encoded: true`) are decoded by serverless-http regardless.
- */
-export function lambdaHandler(
-  app: RequestListener,
-): (event: ApiGatewayEvent, context: LambdaContext) => Promise<ApiGatewayResult> {
-  const wrapped = serverless(app, { binary: false });
-  return async (event, context) => (await wrapped(normalizeEvent(event), context)) as ApiGatewayResult;
 }

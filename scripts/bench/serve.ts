@@ -4,7 +4,7 @@
 // SIGTERM, SIGINT or the end of stdin (so it never outlives the harness).
 
 import { mkdtemp, rm } from "node:fs/promises";
-import http from "node:http";
+import http, { type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -14,7 +14,7 @@ import express, { type Express } from "express";
 import { createRuleCache } from "../../functions/flags/cache.ts";
 import { createFileStore } from "../../functions/flags/file-store.ts";
 import { createFlagsApp } from "../../functions/flags/http/express.ts";
-import { createWebhookApp } from "../../webhooks/http/app.ts";
+import { createWebhookListener } from "../../webhooks/http/app.ts";
 import { bulkFlags } from "./flag-rules.ts";
 import { BODY_LIMIT, gcRecorder, SERVER_KINDS, type ServerKind, type ServerMessage } from "./protocol.ts";
 
@@ -31,7 +31,7 @@ function echoApp(): Express {
 }
 
 /** The flag server as `greenlight flags serve` runs it, on a file store seeded with the bench's bulk flags. */
-async function flagsApp(): Promise<{ app: Express; cleanup: () => Promise<void> }> {
+async function flagsApp(): Promise<{ app: RequestListener; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "greenlight-bench-store-"));
   const store = createFileStore({ dir, seed: bulkFlags() });
   return {
@@ -40,9 +40,9 @@ async function flagsApp(): Promise<{ app: Express; cleanup: () => Promise<void> 
   };
 }
 
-async function appFor(kind: ServerKind): Promise<{ app: Express; cleanup: () => Promise<void> }> {
+async function appFor(kind: ServerKind): Promise<{ app: RequestListener; cleanup: () => Promise<void> }> {
   const none = async () => {};
-  if (kind === "greenlight") return { app: createWebhookApp(), cleanup: none };
+  if (kind === "greenlight") return { app: createWebhookListener(), cleanup: none };
   if (kind === "flags") return flagsApp();
   return { app: echoApp(), cleanup: none };
 }

@@ -28,9 +28,9 @@ async function serve(flags: ServeFlags): Promise<void> {
     throw new CliError("--tls-cert and --tls-key go together: pass both, or neither for plain HTTP");
   }
   // Loaded on use so `greenlight --help` and the offline commands start fast.
-  const { createWebhookApp } = await import("../../webhooks/http/app.ts");
+  const { createWebhookListener } = await import("../../webhooks/http/app.ts");
   const { startHttpServer, startHttpsServer } = await import("../../webhooks/http/server.ts");
-  const app = createWebhookApp({ onError: flags.onError });
+  const app = createWebhookListener({ onError: flags.onError });
   const tls = flags.tlsCert && flags.tlsKey ? { certFile: flags.tlsCert, keyFile: flags.tlsKey } : undefined;
   const port = flags.port ?? (tls ? 8443 : 8080);
   const running = tls

@@ -1,7 +1,7 @@
 // GET /metrics counts what the webhook answered: requests by path and code, patches and rejections.
 import request from "supertest";
 import { describe, expect, it } from "vitest";
-import { createWebhookApp } from "../../webhooks/http/app.ts";
+import { createWebhookApp } from "../../webhooks/http/express.ts";
 import { loadReview } from "../fixtures/load.ts";
 
 const sample = (text: string, name: string, labels: string): number => {

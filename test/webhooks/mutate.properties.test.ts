@@ -5,7 +5,7 @@ import fc from "fast-check";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AdmissionReview, AdmissionReviewResponse } from "../../webhooks/admission/review.ts";
-import { createWebhookApp } from "../../webhooks/http/app.ts";
+import { createWebhookApp } from "../../webhooks/http/express.ts";
 import { mutateReview } from "../../webhooks/mutate/mutate.ts";
 import { reviewOf } from "../fixtures/review.ts";
 import {

@@ -2,7 +2,7 @@
 import request from "supertest";
 import { describe, expect, it } from "vitest";
 import type { AdmissionReviewResponse } from "../../webhooks/admission/review.ts";
-import { createWebhookApp } from "../../webhooks/http/app.ts";
+import { createWebhookApp } from "../../webhooks/http/express.ts";
 import { loadReview, REVIEW_FIXTURES, type ReviewFixture, type ReviewFixtureName } from "../fixtures/load.ts";
 
 const app = createWebhookApp();

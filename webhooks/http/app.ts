@@ -1,5 +1,10 @@
 // The webhook HTTP app: routes AdmissionReviews to the mutate and validate decisions and exposes health and metrics.
-import express, { type ErrorRequestHandler, type Express, type Request, type Response } from "express";
+/*
+ * A plain Node request listener, no framework: it is what the HTTPS server, the local stack and the Lambda (through
+ * serverless-http) all run, and without express the Lambda bundle drops the ~800 KB express pulls in (iconv-lite,
+ * mime-db). express.ts mounts this same listener in express, for callers that want `.listen()`.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { type AdmissionReview, type AdmissionReviewResponse, parseAdmissionReview } from "../admission/review.ts";
 import { WEBHOOK_PATHS } from "../config/configurations.ts";
 import { mutateReview, type OnError } from "../mutate/mutate.ts";
@@ -10,8 +15,10 @@ export interface WebhookAppOptions {
   onError?: OnError;
   metrics?: WebhookMetrics;
   /** Largest accepted body; the API server sends objects up to ~1.5 MB plus the old object on UPDATE. */
-  bodyLimit?: string;
+  bodyLimitBytes?: number;
 }
+
+export const DEFAULT_BODY_LIMIT_BYTES = 3 * 1024 * 1024;
 
 type Decide = (review: AdmissionReview) => AdmissionReviewResponse;
 
@@ -24,12 +31,70 @@ export function admissionRoutes(onError: OnError = "allow"): Record<string, Deci
   };
 }
 
-export function createWebhookApp(options: WebhookAppOptions = {}): Express {
+function send(res: ServerResponse, status: number, body: string, contentType: string): void {
+  res.statusCode = status;
+  res.setHeader("content-type", contentType);
+  res.setHeader("content-length", Buffer.byteLength(body));
+  res.end(body);
+}
+
+const sendJson = (res: ServerResponse, status: number, value: unknown) =>
+  send(res, status, JSON.stringify(value), "application/json; charset=utf-8");
+
+class BodyError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The whole body as text, at most `limit` bytes (413 past it, after reading the rest so the client can read the
+ * answer). serverless-http hands the body over already buffered on `req.body`.
+ */
+function readBody(req: IncomingMessage & { body?: unknown }, limit: number): Promise<string> {
+  if (Buffer.isBuffer(req.body)) {
+    if (req.body.length > limit) return Promise.reject(new BodyError(413, `body larger than the ${limit} byte limit`));
+    return Promise.resolve(req.body.toString("utf8"));
+  }
+  if (typeof req.body === "string") return Promise.resolve(req.body);
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.reject(new BodyError(413, `body larger than the ${limit} byte limit`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.on("end", () => {
+      if (size > limit) reject(new BodyError(413, `body larger than the ${limit} byte limit`));
+      else resolve(Buffer.concat(chunks, size).toString("utf8"));
+    });
+    req.on("error", (error) => reject(new BodyError(400, `body could not be read: ${error.message}`)));
+  });
+}
+
+async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const text = await readBody(req, limit);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new BodyError(400, `body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+export type WebhookListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** The webhook as a Node request listener: POST the admission paths, GET /healthz and /metrics, 404 otherwise. */
+export function createWebhookListener(options: WebhookAppOptions = {}): WebhookListener {
   const metrics = options.metrics ?? createWebhookMetrics();
-  const app = express();
-  app.disable("x-powered-by");
-  app.set("etag", false);
-  app.use(express.json({ limit: options.bodyLimit ?? "3mb", type: () => true, strict: false }));
+  const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
 
   const admit = (path: string, decide: Decide) => {
     // Label children are bound once per route: looking them up by label set costs more than the decision itself.
@@ -38,13 +103,23 @@ export function createWebhookApp(options: WebhookAppOptions = {}): Express {
     const refused = metrics.requests.labels(path, "400");
     const patched = metrics.patches.labels(path);
     const rejected = metrics.rejections.labels(path);
-    return function handleAdmission(req: Request, res: Response) {
+    return async function handleAdmission(req: IncomingMessage, res: ServerResponse): Promise<void> {
       const stop = latency.startTimer();
-      const parsed = parseAdmissionReview(req.body);
+      let body: unknown;
+      try {
+        body = await readJson(req, limit);
+      } catch (error) {
+        refused.inc();
+        stop();
+        const status = error instanceof BodyError ? error.status : 400;
+        sendJson(res, status, { error: (error as Error).message });
+        return;
+      }
+      const parsed = parseAdmissionReview(body);
       if (!parsed.ok) {
         refused.inc();
         stop();
-        res.status(400).json({ error: `not an AdmissionReview: ${parsed.message}` });
+        sendJson(res, 400, { error: `not an AdmissionReview: ${parsed.message}` });
         return;
       }
       const answer = decide(parsed.review);
@@ -52,36 +127,40 @@ export function createWebhookApp(options: WebhookAppOptions = {}): Express {
       if (!answer.response.allowed) rejected.inc();
       answered.inc();
       stop();
-      res.json(answer);
+      sendJson(res, 200, answer);
     };
   };
 
-  for (const [path, decide] of Object.entries(admissionRoutes(options.onError))) app.post(path, admit(path, decide));
-  app.get("/healthz", (_req, res) => {
-    res.json({ status: "ok" });
-  });
-  app.get("/metrics", async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
-  app.use((req, res) => {
-    res
-      .status(404)
-      .json({ error: `no route for ${req.method} ${req.path}; try POST /mutate, POST /validate, GET /healthz` });
-  });
-  app.use(bodyErrors);
-  return app;
-}
+  const admissions = new Map(
+    Object.entries(admissionRoutes(options.onError)).map(([path, decide]) => [path, admit(path, decide)]),
+  );
 
-/** Body-parser failures (bad JSON, too large) are the client's fault: answer 4xx with the reason, never 500. */
-const bodyErrors: ErrorRequestHandler = (error, _req, res, _next) => {
-  const status = typeof error?.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 500;
-  const message =
-    error?.type === "entity.too.large"
-      ? `body larger than the ${error.limit} byte limit`
-      : error?.type === "entity.parse.failed"
-        ? `body is not valid JSON: ${error.message}`
-        : status === 500
-          ? "internal error"
-          : String(error?.message ?? error);
-  res.status(status).json({ error: message });
-};
+  return function serveWebhook(req, res) {
+    const method = req.method ?? "GET";
+    // The path without the query string; `originalUrl` when mounted in express.
+    const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? "/";
+    const query = url.indexOf("?");
+    const path = query < 0 ? url : url.slice(0, query);
+    const handle = admissions.get(path);
+    if (handle && method === "POST") {
+      handle(req, res).catch(() => {
+        if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
+        else res.end();
+      });
+      return;
+    }
+    if (path === "/healthz" && (method === "GET" || method === "HEAD")) {
+      sendJson(res, 200, { status: "ok" });
+      return;
+    }
+    if (path === "/metrics" && (method === "GET" || method === "HEAD")) {
+      metrics.registry.metrics().then(
+        (text) => send(res, 200, text, metrics.registry.contentType),
+        () => sendJson(res, 500, { error: "internal error" }),
+      );
+      return;
+    }
+    req.resume();
+    sendJson(res, 404, { error: `no route for ${method} ${path}; try POST /mutate, POST /validate, GET /healthz` });
+  };
+}

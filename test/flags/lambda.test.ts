@@ -142,6 +142,12 @@ describe("flag settings from the environment", () => {
     });
   });
 
+  it("refuses a staleness bound shorter than the cache TTL, naming both variables", () => {
+    expect(() => flagSettingsFromEnv({ GREENLIGHT_FLAGS_CACHE_TTL: "10m", GREENLIGHT_FLAGS_MAX_STALE: "1m" })).toThrow(
+      /GREENLIGHT_FLAGS_MAX_STALE \(60s\) must be at least GREENLIGHT_FLAGS_CACHE_TTL \(600s\)/,
+    );
+  });
+
   it("reads tokens, origins and durations", () => {
     const settings = flagSettingsFromEnv({
       GREENLIGHT_ADMIN_TOKEN: "adm",

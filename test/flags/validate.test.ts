@@ -319,6 +319,13 @@ const cases: Case[] = [
   ],
   ["startTime with a space", { ...BASE, startTime: "2025-01-01 00:00:00Z" }, "/startTime", [DATE_TIME]],
   ["startTime without seconds", { ...BASE, startTime: "2025-01-01T00:00Z" }, "/startTime", [DATE_TIME]],
+  // The evaluator reads at most nanoseconds: a finer fraction would pass here and fail every evaluation.
+  [
+    "startTime with 10 fraction digits",
+    { ...BASE, startTime: "2025-01-01T00:00:00.0000000001Z" },
+    "/startTime",
+    [DATE_TIME],
+  ],
   ["startTime on February 30", { ...BASE, startTime: "2025-02-30T00:00:00Z" }, "/startTime", [DATE_TIME]],
   ["startTime on February 29 of 2100", { ...BASE, startTime: "2100-02-29T00:00:00Z" }, "/startTime", [DATE_TIME]],
   ["startTime at 24:00", { ...BASE, startTime: "2025-01-01T24:00:00Z" }, "/startTime", [DATE_TIME]],

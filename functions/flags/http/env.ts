@@ -73,12 +73,21 @@ function corsOrigins(env: Env): string[] {
 export function flagSettingsFromEnv(env: Env): FlagSettings {
   const adminToken = secret(env, ENV.adminToken);
   const evaluationApiKey = secret(env, ENV.apiKey);
+  const ttlMs = durationMs(env, ENV.cacheTtl, DEFAULT_CACHE_TTL_MS);
+  const maxStaleMs = durationMs(env, ENV.maxStale, DEFAULT_MAX_STALE_MS);
+  // Rules are re-checked once per TTL; a shorter staleness bound would expire healthy rules between two checks.
+  if (maxStaleMs < ttlMs) {
+    throw new FlagConfigError(
+      `${ENV.maxStale} (${maxStaleMs / 1000}s) must be at least ${ENV.cacheTtl} (${ttlMs / 1000}s): rules are only ` +
+        "re-checked once per TTL, so a shorter bound would refuse healthy rules",
+    );
+  }
   return {
     ...(adminToken === undefined ? {} : { adminToken }),
     ...(evaluationApiKey === undefined ? {} : { evaluationApiKey }),
     corsOrigins: corsOrigins(env),
-    ttlMs: durationMs(env, ENV.cacheTtl, DEFAULT_CACHE_TTL_MS),
-    maxStaleMs: durationMs(env, ENV.maxStale, DEFAULT_MAX_STALE_MS),
+    ttlMs,
+    maxStaleMs,
   };
 }
 

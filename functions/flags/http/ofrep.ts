@@ -60,10 +60,9 @@ function unauthorized(): Response {
   return jsonResponse(401, { errorDetails: UNAUTHORIZED_DETAILS }, { "WWW-Authenticate": 'Bearer realm="ofrep"' });
 }
 
+/** Public: callers of OFREP are anonymous, so the store's own error (hosts, paths) stays in /healthz and the logs. */
 function noRulesDetails(cache: RuleCache): string {
-  const health = cache.health();
-  const cause = health.lastError ? `: ${health.lastError}` : "";
-  return `no flag rules available: the ${health.store} flag store cannot be read and no recent rules are cached${cause}`;
+  return `no flag rules available: the ${cache.health().store} flag store cannot be read and no recent rules are cached`;
 }
 
 type Prepared = { ok: true; snapshot: RuleSnapshot; context: EvaluationContext } | { ok: false; response: Response };

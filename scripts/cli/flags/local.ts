@@ -46,7 +46,9 @@ export function createLocalBackend(env: NodeJS.ProcessEnv, cwd: string, actor: s
     list: () =>
       guard(async () => {
         const ruleSet = await store.load();
-        const flags = Object.values(ruleSet.flags).sort((a, b) => a.flag.key.localeCompare(b.flag.key));
+        const flags = Object.values(ruleSet.flags).sort((a, b) =>
+          a.flag.key < b.flag.key ? -1 : a.flag.key > b.flag.key ? 1 : 0,
+        ); // as the admin API sorts
         return { version: ruleSet.version, flags };
       }),
 

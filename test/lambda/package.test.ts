@@ -190,6 +190,8 @@ describe("osls package", () => {
       "GET /flags/healthz",
       "GET /healthz",
       "GET /metrics",
+      "OPTIONS /admin/flags",
+      "OPTIONS /admin/flags/{key}",
       "OPTIONS /ofrep/v1/evaluate/flags",
       "OPTIONS /ofrep/v1/evaluate/flags/{key}",
       "POST /mutate",

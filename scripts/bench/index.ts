@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { benchBudgets, renderBudgetsSection } from "./budgets.ts";
 import { benchFlags, renderFlagsSection } from "./flags.ts";
 import { benchStepper, renderStepperSection } from "./stepper.ts";
 import { benchWebhook, PRODUCTION_NODE_FLAGS, renderWebhookSection } from "./webhook.ts";
@@ -32,6 +33,7 @@ const PARTS: Record<string, Part> = {
   webhook: async (context) => renderWebhookSection(await benchWebhook(context), context),
   stepper: async (context) => renderStepperSection(await benchStepper(context), context),
   flags: async (context) => renderFlagsSection(await benchFlags(context), context),
+  budgets: async (context) => renderBudgetsSection(await benchBudgets(context), context),
 };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");

@@ -1,0 +1,288 @@
+// Starts serverless-offline once on serverless.yml and calls the webhook and flag routes through its API Gateway.
+/*
+ * What runs: `osls offline start` (osls 4.3.1, serverless-offline 14.8.2) with serverless.yml as it is, so
+ * serverless-esbuild bundles each function exactly as `osls package` does and serverless-offline routes the
+ * declared httpApi events (payload v2) to those bundles, each in a worker thread.
+ * Where: a throwaway copy of the repository (sources and serverless.yml, node_modules linked), because
+ * - serverless-esbuild builds into `<service>/.esbuild` and `osls package` deletes that folder when it is done:
+ *   test/lambda/package.test.ts, running in parallel, would pull the bundles out from under this server;
+ * - in offline mode serverless-esbuild watches the service's sources and rebuilds on every change: edits made in
+ *   the working tree while this file runs must not swap the handlers mid-test.
+ * The flag function gets the Upstash variables of a real redis-server behind the test bridge; the stepper, which
+ * serverless-offline schedules every minute, gets a kubeconfig for a port nobody listens on, so a pass that fires
+ * during the run fails fast and touches nothing. No AWS credentials, no network beyond loopback.
+ */
+import type { ChildProcess } from "node:child_process";
+import { cp, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, launchOnFreePort, spawnOwned, stopOwned } from "../support/children.ts";
+import { type RunningRedis, startRedis } from "../support/redis.ts";
+import { type RunningUpstashBridge, startUpstashBridge } from "../support/upstash-bridge.ts";
+import { deploymentReview, type Operation } from "./events.ts";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const OSLS = join(ROOT, "node_modules/.bin/osls");
+/** Bundling three functions on two cores takes seconds; a cold machine and a busy test run, more. */
+const READY_TIMEOUT_MS = 150_000;
+const STOP_GRACE_MS = 5_000;
+const ADMIN_TOKEN = "offline-admin";
+/** Left out of the copy: history, dependencies (linked instead) and build output. */
+const NOT_COPIED = new Set([".git", "node_modules", ".esbuild", ".serverless", ".greenlight", "coverage"]);
+
+interface Offline {
+  child: ChildProcess;
+  /** `http://127.0.0.1:<port>`: API Gateway as serverless-offline emulates it. */
+  url: string;
+  /** The end of what osls printed (a handler's crash is told there, not in the 502 it answers). */
+  output(): string;
+}
+
+/** A copy of the service in a fresh directory: what `osls offline` builds and watches is ours alone. */
+async function copyService(into: string): Promise<void> {
+  for (const entry of await readdir(ROOT)) {
+    if (NOT_COPIED.has(entry)) continue;
+    await cp(join(ROOT, entry), join(into, entry), { recursive: true });
+  }
+  await symlink(join(ROOT, "node_modules"), join(into, "node_modules"), "dir");
+}
+
+/** A kubeconfig for a port that refuses connections: a scheduled stepper pass fails at once and reaches nothing. */
+function unreachableKubeconfig(port: number): string {
+  const yaml = [
+    "apiVersion: v1",
+    "kind: Config",
+    `clusters: [{name: none, cluster: {server: 'https://127.0.0.1:${port}', insecure-skip-tls-verify: true}}]`,
+    "users: [{name: none, user: {token: none}}]",
+    "contexts: [{name: none, context: {cluster: none, user: none}}]",
+    "current-context: none",
+  ].join("\n");
+  return Buffer.from(yaml).toString("base64");
+}
+
+/**
+ * Starts `osls offline start` in `service` through coreutils `env` (working directory and variables), under
+ * children.ts's ownership: its own process group, killed with this process at the latest.
+ */
+async function startOffline(service: string, variables: Record<string, string>): Promise<Offline> {
+  let started: Offline | undefined;
+  const launch = async (httpPort: number): Promise<void> => {
+    const lambdaPort = await freePort();
+    const assignments = Object.entries(variables).map(([name, value]) => `${name}=${value}`);
+    // No --noPrependStageInUrl: serverless-offline never puts the stage in httpApi paths ($default, as deployed).
+    const args = ["offline", "start", "--stage", "test", "--host", "127.0.0.1"];
+    args.push("--httpPort", String(httpPort), "--lambdaPort", String(lambdaPort));
+    const child = spawnOwned(
+      "/usr/bin/env",
+      ["-C", service, ...assignments, OSLS, ...args],
+      ["ignore", "pipe", "pipe"],
+    );
+    let text = "";
+    const output = () => text;
+    started = { child, url: `http://127.0.0.1:${httpPort}`, output };
+    await new Promise<void>((ready, fail) => {
+      const timer = setTimeout(
+        () => fail(new Error(`osls offline start was not ready within ${READY_TIMEOUT_MS} ms:\n${text}`)),
+        READY_TIMEOUT_MS,
+      );
+      const collect = (chunk: Buffer) => {
+        text = (text + chunk.toString("utf8")).slice(-20_000);
+        if (text.includes(`Server ready: http://127.0.0.1:${httpPort}`)) {
+          clearTimeout(timer);
+          ready();
+        }
+      };
+      child.stdout?.on("data", collect);
+      child.stderr?.on("data", collect);
+      child.once("exit", (code, signal) => {
+        clearTimeout(timer);
+        fail(new Error(`osls offline start exited (${signal ?? `code ${code}`}) before it was ready:\n${text}`));
+      });
+    });
+  };
+  const stop = async (): Promise<void> => {
+    if (started) await stopOwned(started.child, STOP_GRACE_MS);
+  };
+  await launchOnFreePort(launch, stop, (error) => /EADDRINUSE|address already in use/i.test(String(error)));
+  if (!started) throw new Error("osls offline start did not start");
+  return started;
+}
+
+/** Whether any process of the group led by `pid` still exists (osls and the esbuild service it spawned). */
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+describe("serverless-offline on serverless.yml", () => {
+  let work = "";
+  let redis: RunningRedis | undefined;
+  let bridge: RunningUpstashBridge | undefined;
+  let offline: Offline | undefined;
+
+  const call = async (
+    method: string,
+    path: string,
+    init: { body?: unknown; headers?: Record<string, string> } = {},
+  ) => {
+    if (!offline) throw new Error("serverless-offline is not running");
+    const response = await fetch(`${offline.url}${path}`, {
+      method,
+      headers: { "content-type": "application/json", ...init.headers },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    });
+    const answer: Answer = { status: response.status, headers: response.headers, body: await response.text() };
+    // No route here is meant to fail: a 5xx is a handler that crashed or timed out, and osls's log says which.
+    if (answer.status >= 500) {
+      throw new Error(
+        `${method} ${path} answered ${answer.status} ${answer.body}\nosls:\n${offline.output().slice(-3000)}`,
+      );
+    }
+    return answer;
+  };
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), "greenlight-offline-"));
+    const service = join(work, "service");
+    await copyService(service);
+    redis = await startRedis();
+    bridge = await startUpstashBridge({ redisPort: redis.port, token: "offline-token" });
+    offline = await startOffline(service, {
+      SLS_TELEMETRY_DISABLED: "1",
+      SLS_NOTIFICATIONS_MODE: "off",
+      AWS_REGION: "eu-west-1",
+      AWS_DEFAULT_REGION: "eu-west-1",
+      AWS_EC2_METADATA_DISABLED: "true",
+      CI: "1",
+      // serverless.yml reads these with ${env:...} into each function's environment.
+      UPSTASH_REDIS_REST_URL: bridge.url,
+      UPSTASH_REDIS_REST_TOKEN: bridge.token,
+      GREENLIGHT_ADMIN_TOKEN: ADMIN_TOKEN,
+      GREENLIGHT_KUBECONFIG: unreachableKubeconfig(await freePort()),
+      PROMETHEUS_URL: `http://127.0.0.1:${await freePort()}`,
+    });
+  }, READY_TIMEOUT_MS + 30_000);
+
+  afterAll(async () => {
+    if (offline) await stopOwned(offline.child, STOP_GRACE_MS);
+    await bridge?.close();
+    await redis?.close();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it("answers GET /healthz from the webhook function", async () => {
+    const health = await call("GET", "/healthz");
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.body)).toEqual({ status: "ok" });
+  });
+
+  it("answers POST /mutate with an AdmissionReview carrying a JSON patch", async () => {
+    const review = deploymentReview("uid-offline", { "greenlight.dev/inject": "true" });
+    const answer = await call("POST", "/mutate", { body: review });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get("content-type")).toMatch(/^application\/json/);
+    const { response } = JSON.parse(answer.body) as {
+      response: { uid: string; allowed: boolean; patchType?: string; patch?: string };
+    };
+    expect(response).toMatchObject({ uid: "uid-offline", allowed: true, patchType: "JSONPatch" });
+    const patch = JSON.parse(Buffer.from(response.patch ?? "", "base64").toString("utf8")) as Operation[];
+    const paths = patch.map((operation) => operation.path);
+    expect(paths).toContain("/spec/template/metadata/labels/version");
+    expect(paths.some((path) => path.endsWith("/livenessProbe"))).toBe(true);
+    expect(paths.some((path) => path.startsWith("/spec/selector"))).toBe(false);
+  });
+
+  it("answers POST /validate through its own route", async () => {
+    const review = deploymentReview("uid-validate", { "greenlight.dev/strategy": "canary" });
+    const answer = await call("POST", "/validate", { body: review });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ kind: "AdmissionReview", response: { uid: "uid-validate" } });
+  });
+
+  it("routes only what serverless.yml declares: other methods and paths never reach a function", async () => {
+    // The webhook's express app would answer these itself; API Gateway has no route for them.
+    for (const [method, path] of [
+      ["POST", "/healthz"],
+      ["GET", "/mutate"],
+      ["GET", "/flags/healthz/extra"],
+    ] as const) {
+      const answer = await call(method, path);
+      expect(answer.status, `${method} ${path}`).toBe(404);
+      expect(answer.body).toMatch(/route not found/i);
+    }
+  });
+
+  it("answers GET /flags/healthz from the flag function, on the Upstash store", async () => {
+    const health = await call("GET", "/flags/healthz");
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.body)).toMatchObject({ status: "ok", store: "upstash" });
+  });
+
+  it("refuses an admin write without the admin token", async () => {
+    const answer = await call("PUT", "/admin/flags/offline_flag", { body: { state: "enabled" } });
+    expect(answer.status).toBe(401);
+    expect(bridge?.commands.some((command) => command[0]?.toLowerCase().startsWith("eval"))).toBe(false);
+  });
+
+  it("stores a flag with PUT /admin/flags/{key} and evaluates it with OFREP", async () => {
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const flag = { state: "partial", segments: ["beta"], description: "through serverless-offline" };
+    const put = await call("PUT", "/admin/flags/offline_flag", { body: flag, headers: admin });
+    expect(put.status).toBe(201);
+    // The write went through the Upstash REST API into the real Redis.
+    expect(bridge?.commands.some((command) => command[0]?.toLowerCase().startsWith("eval"))).toBe(true);
+
+    const beta = await call("POST", "/ofrep/v1/evaluate/flags/offline_flag", {
+      body: { context: { segment: "beta" } },
+    });
+    expect(beta.status).toBe(200);
+    expect(JSON.parse(beta.body)).toMatchObject({ key: "offline_flag", value: true, reason: "TARGETING_MATCH" });
+
+    const qa = await call("POST", "/ofrep/v1/evaluate/flags/offline_flag", { body: { context: { segment: "qa" } } });
+    expect(JSON.parse(qa.body)).toMatchObject({ key: "offline_flag", value: false, reason: "DEFAULT" });
+
+    const missing = await call("POST", "/ofrep/v1/evaluate/flags/no_such_flag", { body: { context: {} } });
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.body)).toMatchObject({ key: "no_such_flag", errorCode: "FLAG_NOT_FOUND" });
+  });
+
+  it("evaluates every flag with bulk OFREP and answers 304 to its ETag", async () => {
+    const context = { context: { segment: "beta" } };
+    const bulk = await call("POST", "/ofrep/v1/evaluate/flags", { body: context });
+    expect(bulk.status).toBe(200);
+    const { flags } = JSON.parse(bulk.body) as { flags: Array<{ key: string; value: unknown }> };
+    expect(flags).toContainEqual(expect.objectContaining({ key: "offline_flag", value: true }));
+    const etag = bulk.headers.get("etag");
+    expect(etag).toBeTruthy();
+    const again = await call("POST", "/ofrep/v1/evaluate/flags", {
+      body: context,
+      headers: { "if-none-match": etag ?? "" },
+    });
+    expect(again.status).toBe(304);
+  });
+
+  it("stops when told, leaving no process and no listener behind", async () => {
+    const running = offline;
+    if (!running?.child.pid) throw new Error("serverless-offline is not running");
+    const pid = running.child.pid;
+    await stopOwned(running.child, STOP_GRACE_MS);
+    offline = undefined;
+    // The group's other members (esbuild's service process) get the same signal; give them a moment to go.
+    for (let i = 0; i < 50 && groupAlive(pid); i++) await sleep(100);
+    expect(groupAlive(pid)).toBe(false);
+    await expect(fetch(`${running.url}/healthz`)).rejects.toThrow();
+  });
+});

@@ -14,7 +14,15 @@ export interface StepperEnv {
   [name: string]: string | undefined;
 }
 
-export function loadKubeConfig(env: StepperEnv = process.env): KubeConfig {
+export interface KubeConfigOptions {
+  /**
+   * Only GREENLIGHT_KUBECONFIG counts: the Lambda sets this, so a function run locally (serverless-offline, a test)
+   * never falls back to the developer's own kubeconfig and steps their cluster.
+   */
+  inlineOnly?: boolean;
+}
+
+export function loadKubeConfig(env: StepperEnv = process.env, options: KubeConfigOptions = {}): KubeConfig {
   const config = new KubeConfig();
   const inline = env.GREENLIGHT_KUBECONFIG?.trim();
   if (inline) {
@@ -25,6 +33,12 @@ export function loadKubeConfig(env: StepperEnv = process.env): KubeConfig {
       throw new Error(`GREENLIGHT_KUBECONFIG is not a kubeconfig (YAML or base64 of it): ${(error as Error).message}`);
     }
     return config;
+  }
+  if (options.inlineOnly) {
+    throw new Error(
+      "GREENLIGHT_KUBECONFIG is empty: the stepper function needs the kubeconfig of its ServiceAccount there " +
+        "(YAML or base64); it never falls back to KUBECONFIG or ~/.kube/config",
+    );
   }
   config.loadFromDefault();
   if (!config.getCurrentCluster()) {
@@ -40,13 +54,19 @@ export const namespacesFromEnv = (env: StepperEnv = process.env): string[] =>
     .filter(Boolean);
 
 /** Everything `runStep` needs, built from the environment. */
-export function runOptionsFromEnv(env: StepperEnv = process.env): Omit<RunOptions, "now" | "deadline"> {
+export function runOptionsFromEnv(
+  env: StepperEnv = process.env,
+  kube: KubeConfigOptions = {},
+): Omit<RunOptions, "now" | "deadline"> {
   const concurrency = Number(env.GREENLIGHT_CONCURRENCY ?? DEFAULT_CONCURRENCY);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new Error(`GREENLIGHT_CONCURRENCY=${env.GREENLIGHT_CONCURRENCY} is not a positive integer`);
   }
   return {
-    clients: createKubeClients(loadKubeConfig(env), env.AWS_LAMBDA_LOG_STREAM_NAME ?? env.HOSTNAME ?? "greenlight"),
+    clients: createKubeClients(
+      loadKubeConfig(env, kube),
+      env.AWS_LAMBDA_LOG_STREAM_NAME ?? env.HOSTNAME ?? "greenlight",
+    ),
     reader: createPrometheusReader({ url: prometheusUrlFromEnv(env) }),
     namespaces: namespacesFromEnv(env),
     concurrency,

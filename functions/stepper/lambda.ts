@@ -14,7 +14,7 @@ interface ScheduledContext {
 let options: ReturnType<typeof runOptionsFromEnv> | undefined;
 
 export async function handler(_event: unknown, context: ScheduledContext = {}): Promise<RunReport> {
-  options ??= runOptionsFromEnv();
+  options ??= runOptionsFromEnv(process.env, { inlineOnly: true });
   const remaining = context.getRemainingTimeInMillis?.() ?? 60_000;
   const report = await runStep({ ...options, deadline: new Date(Date.now() + remaining - DEADLINE_MARGIN_MS) });
   // One JSON line per run: CloudWatch Logs Insights can query it.

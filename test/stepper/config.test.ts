@@ -1,0 +1,61 @@
+// Where the stepper finds its cluster: the Lambda uses GREENLIGHT_KUBECONFIG alone, never a local kubeconfig.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadKubeConfig } from "../../functions/stepper/config.ts";
+
+const KUBECONFIG = `apiVersion: v1
+kind: Config
+clusters: [{ name: local, cluster: { server: "https://127.0.0.1:6443" } }]
+users: [{ name: me, user: { token: t } }]
+contexts: [{ name: here, context: { cluster: local, user: me } }]
+current-context: here
+`;
+
+let dir = "";
+let file = "";
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "greenlight-kubeconfig-"));
+  file = join(dir, "config");
+  await writeFile(file, KUBECONFIG);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("loadKubeConfig", () => {
+  it("reads GREENLIGHT_KUBECONFIG as YAML or base64", () => {
+    for (const inline of [KUBECONFIG, Buffer.from(KUBECONFIG).toString("base64")]) {
+      expect(loadKubeConfig({ GREENLIGHT_KUBECONFIG: inline }).getCurrentCluster()?.server).toBe(
+        "https://127.0.0.1:6443",
+      );
+    }
+  });
+
+  /** client-node's fallback reads the process's own KUBECONFIG. */
+  function withKubeconfigFile(test: () => void): void {
+    const previous = process.env.KUBECONFIG;
+    process.env.KUBECONFIG = file;
+    try {
+      test();
+    } finally {
+      if (previous === undefined) delete process.env.KUBECONFIG;
+      else process.env.KUBECONFIG = previous;
+    }
+  }
+
+  it("falls back to KUBECONFIG for the CLI", () => {
+    withKubeconfigFile(() => {
+      expect(loadKubeConfig({}).getCurrentCluster()?.name).toBe("local");
+    });
+  });
+
+  it("refuses the fallback where only GREENLIGHT_KUBECONFIG may count (the Lambda), naming the variable", () => {
+    withKubeconfigFile(() => {
+      expect(() => loadKubeConfig({ GREENLIGHT_KUBECONFIG: "" }, { inlineOnly: true })).toThrow(
+        /^GREENLIGHT_KUBECONFIG is empty: .* never falls back to KUBECONFIG/,
+      );
+    });
+  });
+});

@@ -58,9 +58,10 @@
  * What it does NOT do (do not rely on these):
  * - No controllers: nothing creates ReplicaSets or Pods, updates Deployment status, fills Endpoints, runs the
  *   garbage collector, or finalizes namespaces. Tests set status through the `/status` subresource or `put()`.
- * - No watch (405), no server-side apply (415), no services/proxy, pods/log, exec, scale subresource, no
- *   managedFields, no admission webhooks, no RBAC (inject 403 with failNext), no protobuf/CBOR, no aggregated
- *   discovery, no fieldValidation=Strict, no pruning of unknown fields (the real server drops them).
+ * - No watch (405), no server-side apply (415), no services/proxy (`attachProxy` in fake-proxy.ts adds it through
+ *   `addRoute`), pods/log, exec, scale subresource, no managedFields, no admission webhooks, no RBAC (inject 403
+ *   with failNext), no protobuf/CBOR, no aggregated discovery, no fieldValidation=Strict, no pruning of unknown
+ *   fields (the real server drops them).
  * - Strategic merge patch is a plain merge patch (see above). Istio's own validating webhook (e.g. weights summing
  *   to 100) is not modelled; only the CRD-schema checks above are.
  * - Error messages follow kube-apiserver's wording for NotFound, AlreadyExists, Conflict, Invalid, the failed JSON
@@ -213,6 +214,19 @@ export interface FakeApiServerOptions {
   now?: () => Date;
 }
 
+/**
+ * A path the fake does not serve itself, answered by a test helper (the service proxy of fake-proxy.ts). The call is
+ * recorded, delayed, authenticated and subject to `failNext` like any other.
+ */
+export interface ExtraRoute {
+  /** Whether this route answers the call; it may fill in the call's Kubernetes fields (verb, resource, ...). */
+  claims(call: RecordedCall): boolean;
+  /** The answer; a string body is sent as text/plain unless `headers` sets content-type. May throw an ApiError. */
+  answer(call: RecordedCall): Promise<Answer>;
+  /** Called by the server's `reset()`. */
+  reset?(): void;
+}
+
 export interface FakeApiServer {
   /** `http://127.0.0.1:PORT`. */
   url: string;
@@ -230,6 +244,8 @@ export interface FakeApiServer {
   remove(apiVersion: string, kind: string, namespace: string | undefined, name: string): boolean;
   /** Every call received since start or the last reset, in arrival order. */
   readonly calls: RecordedCall[];
+  /** Serves more paths (kept across `reset()`, which calls the route's own `reset`). */
+  addRoute(route: ExtraRoute): void;
   /** Fails the next call(s) matching `match`. */
   failNext(match: CallMatch, failure: InjectedFailure, body?: unknown, options?: FailOptions): void;
   setLatency(ms: number): void;
@@ -258,7 +274,7 @@ interface ResourceRoute {
   subresource: string | undefined;
 }
 
-interface Answer {
+export interface Answer {
   code: number;
   body: unknown;
   headers?: Record<string, string>;
@@ -381,6 +397,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
   const storage = new Map<string, Map<string, JsonObject>>();
   const unserved = new Set<string>();
   const rules: FailureRule[] = [];
+  const extraRoutes: ExtraRoute[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const hanging = new Set<ServerResponse>();
   let latencyMs = 0;
@@ -1074,10 +1091,11 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     }
     calls.push(call);
     if (latencyMs > 0) await sleep(latencyMs);
+    const extra = extraRoutes.find((candidate) => candidate.claims(call));
     let routed: Route | undefined;
     let routeError: unknown;
     try {
-      routed = route(url.pathname);
+      if (!extra) routed = route(url.pathname);
     } catch (error) {
       routeError = error;
     }
@@ -1089,7 +1107,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       if (name !== undefined) call.name = name;
       if (subresource !== undefined) call.subresource = subresource;
       call.verb = verbOf(call.method, resourceRoute, url.searchParams) ?? "other";
-    } else {
+    } else if (!extra) {
       call.verb = url.pathname.startsWith("/api") ? "discovery" : "other";
     }
     const rule = takeRule(call);
@@ -1099,8 +1117,11 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       if (req.headers.authorization !== `Bearer ${token}`) {
         throw new ApiError(failure(401, "Unauthorized", "Unauthorized"));
       }
-      if (!routed) throw routeError;
-      if (routed.type === "answer") {
+      if (extra) {
+        answer = await extra.answer(call);
+      } else if (!routed) {
+        throw routeError;
+      } else if (routed.type === "answer") {
         if (call.method !== "GET") throw methodNotAllowed();
         answer = routed.answer;
       } else {
@@ -1255,6 +1276,10 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       clusterIPs = 0;
       dropPending();
       restoreOptions();
+      for (const extraRoute of extraRoutes) extraRoute.reset?.();
+    },
+    addRoute(extraRoute) {
+      extraRoutes.push(extraRoute);
     },
     async close() {
       dropPending();

@@ -1,0 +1,223 @@
+// Blue/green decisions on plain data: which Service smoke-checks a version, the guarded switch patch, what the
+// endpoints prove after a switch, and whether the scheduled pass may promote a version by itself.
+//
+// Rules:
+// - The switched label is `version`, on the main Service's `spec.selector` (the seed's myapp: app + version).
+// - The per-version Service of a Deployment (the seed's myapp-blue / myapp-green) is the one Service in the
+//   namespace, other than the main one, whose selector names `version: <that version>` and whose every selector
+//   label is on the Deployment's pod template. None or several is a configuration error, named as such: smoke-checking
+//   the wrong pods would make the check meaningless.
+// - The switch is one JSON Patch: `test` the selector's current version, `replace` it, and write the status
+//   annotation. A concurrent writer makes the `test` fail (422), so two switches never both happen.
+// - After the switch, the main Service's Endpoints must list only pods of the new version, at least one ready.
+// - Auto-promotion never takes a version back to the exact pod template it was switched away from.
+import { createHash } from "node:crypto";
+import jsonPatch, { type Operation } from "fast-json-patch";
+import { type BlueGreenStatus, STATUS_ANNOTATION } from "./status.ts";
+
+export const VERSION_LABEL = "version";
+
+export type Labels = Readonly<Record<string, string>>;
+
+/** The fields of a core/v1 Service these rules read (a V1Service fits). */
+export interface ServiceView {
+  metadata?: { name?: string; annotations?: Record<string, string> };
+  spec?: { selector?: Record<string, string>; ports?: readonly { name?: string; port: number }[] };
+}
+
+/** The fields of a core/v1 Endpoints object these rules read (a V1Endpoints fits). */
+export interface EndpointsView {
+  subsets?: readonly {
+    addresses?: readonly EndpointAddressView[];
+    notReadyAddresses?: readonly EndpointAddressView[];
+  }[];
+}
+
+export interface EndpointAddressView {
+  ip: string;
+  targetRef?: { kind?: string; name?: string };
+}
+
+export const selectorVersion = (service: ServiceView): string | undefined => service.spec?.selector?.[VERSION_LABEL];
+
+/** A selector selects pods carrying every one of its labels; an empty selector selects nothing here. */
+export function selects(selector: Labels | undefined, labels: Labels): boolean {
+  const entries = Object.entries(selector ?? {});
+  return entries.length > 0 && entries.every(([key, value]) => labels[key] === value);
+}
+
+const formatLabels = (labels: Labels): string =>
+  Object.entries(labels)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(",");
+
+/**
+ * Why the main Service would select none of a Deployment's pods once its `version` is `to`; undefined when it would
+ * select them. Caught before the switch, because afterwards it means an outage until the switch back.
+ */
+export function selectorMismatch(main: ServiceView, labels: Labels, to: string): string | undefined {
+  const selector = { ...main.spec?.selector, [VERSION_LABEL]: to };
+  const missing = Object.entries(selector).filter(([key, value]) => labels[key] !== value);
+  if (missing.length === 0) return undefined;
+  return `with version=${to} the selector of Service ${main.metadata?.name} (${formatLabels(selector)}) would not select its pods (pod template lacks ${formatLabels(Object.fromEntries(missing))})`;
+}
+
+/** The per-version Service to smoke-check (see the rules above), or the problem in words. */
+export function findVersionService<S extends ServiceView>(
+  services: readonly S[],
+  target: { main: string; labels: Labels; version: string; deployment: string },
+): { service: S } | { problem: string } {
+  const found = services.filter(
+    (service) =>
+      service.metadata?.name !== target.main &&
+      service.spec?.selector?.[VERSION_LABEL] === target.version &&
+      selects(service.spec?.selector, target.labels),
+  );
+  const [only] = found;
+  if (only && found.length === 1) return { service: only };
+  if (found.length > 1) {
+    const names = found.map((service) => service.metadata?.name).join(", ");
+    return {
+      problem: `several Services select version ${target.version} of ${target.deployment} (${names}): the smoke check needs exactly one; delete or narrow the others`,
+    };
+  }
+  return {
+    problem: `no Service besides ${target.main} selects version ${target.version} of ${target.deployment}: the smoke check goes through a per-version Service, one whose selector has version: ${target.version} and only labels of the pod template (${formatLabels(target.labels)}), like myapp-green in manifests/examples/bluegreen.yaml`,
+  };
+}
+
+/** The port the smoke check goes through: the Service's first port (by number; the API server maps it). */
+export function firstPort(service: ServiceView): number | undefined {
+  return service.spec?.ports?.[0]?.port;
+}
+
+const STATUS_POINTER = `/metadata/annotations/${jsonPatch.escapePathComponent(STATUS_ANNOTATION)}`;
+const VERSION_POINTER = `/spec/selector/${VERSION_LABEL}`;
+
+/**
+ * The one request that moves the Service from `from` to `to` and records why: `test` on the version this run read
+ * (and on the prior status annotation when given, for moves decided from it), `replace`, and the status annotation.
+ */
+export function switchPatch(input: {
+  service: ServiceView;
+  from: string;
+  to: string;
+  status: string;
+  priorStatus?: string;
+}): Operation[] {
+  const ops: Operation[] = [{ op: "test", path: VERSION_POINTER, value: input.from }];
+  if (input.priorStatus !== undefined) ops.push({ op: "test", path: STATUS_POINTER, value: input.priorStatus });
+  ops.push({ op: "replace", path: VERSION_POINTER, value: input.to });
+  ops.push(
+    input.service.metadata?.annotations
+      ? { op: "add", path: STATUS_POINTER, value: input.status }
+      : { op: "add", path: "/metadata/annotations", value: { [STATUS_ANNOTATION]: input.status } },
+  );
+  return ops;
+}
+
+/** JSON with object keys sorted and undefined members dropped, so equal templates give equal text. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value))
+    return `[${value.map((item) => (item === undefined ? "null" : canonical(item))).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, member]) => member !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, member]) => `${JSON.stringify(key)}:${canonical(member)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+/** A short fingerprint of a pod template: changes with any edit of it (image, env, labels, a restart annotation). */
+export function templateFingerprint(template: unknown): string {
+  const plain: unknown = template === undefined ? null : JSON.parse(JSON.stringify(template));
+  return createHash("sha256").update(canonical(plain)).digest("hex").slice(0, 16);
+}
+
+/** Waits before retries: `attempts - 1` delays doubling from `firstMs` (5 attempts, 1 s: 1, 2, 4, 8 s). */
+export function backoffDelays(attempts: number, firstMs: number): number[] {
+  return Array.from({ length: Math.max(0, attempts - 1) }, (_, index) => firstMs * 2 ** index);
+}
+
+export interface EndpointsVerdict {
+  ok: boolean;
+  /** Ready addresses on pods of the new version. */
+  ready: number;
+  detail: string;
+}
+
+const LISTED = 5;
+
+/**
+ * Whether the main Service's Endpoints now belong to `version` only: every address (ready or not) must target a Pod
+ * whose `version` label is `version`, and at least one must be ready. `podVersions` maps pod names to their version
+ * label; a pod missing from it (deleted, or an address without a Pod) counts as another version.
+ */
+export function judgeEndpoints(
+  endpoints: EndpointsView | undefined,
+  podVersions: ReadonlyMap<string, string | undefined>,
+  version: string,
+): EndpointsVerdict {
+  const addresses = (endpoints?.subsets ?? []).flatMap((subset) => [
+    ...(subset.addresses ?? []).map((address) => ({ address, ready: true })),
+    ...(subset.notReadyAddresses ?? []).map((address) => ({ address, ready: false })),
+  ]);
+  if (addresses.length === 0) return { ok: false, ready: 0, detail: "no endpoints" };
+  const foreign: string[] = [];
+  let ready = 0;
+  for (const { address, ready: isReady } of addresses) {
+    const pod = address.targetRef?.kind === "Pod" ? address.targetRef.name : undefined;
+    if (pod === undefined) {
+      foreign.push(`${address.ip} (not a Pod)`);
+      continue;
+    }
+    const podVersion = podVersions.get(pod);
+    if (podVersion !== version) {
+      foreign.push(`${pod} (${podVersions.has(pod) ? `version ${podVersion ?? "unlabelled"}` : "no such pod"})`);
+    } else if (isReady) {
+      ready += 1;
+    }
+  }
+  if (foreign.length > 0) {
+    const listed = foreign.slice(0, LISTED).join(", ") + (foreign.length > LISTED ? ", ..." : "");
+    return {
+      ok: false,
+      ready,
+      detail: `${foreign.length} of ${addresses.length} endpoints are not pods of version ${version}: ${listed}`,
+    };
+  }
+  if (ready === 0) return { ok: false, ready, detail: `no ready endpoint (${addresses.length} not ready)` };
+  return {
+    ok: true,
+    ready,
+    detail: `${ready} ready ${ready === 1 ? "endpoint" : "endpoints"}, all version ${version}`,
+  };
+}
+
+/**
+ * Whether the scheduled pass may switch the Service to this Deployment's version (readiness aside): not when it is
+ * served already, and not when it is the exact template the Service was last switched away from (the switch back or
+ * rollback that left it must stand until someone rolls that Deployment out again or switches by hand).
+ */
+export function autoPromotion(input: {
+  version: string;
+  served: string;
+  fingerprint: string;
+  status?: BlueGreenStatus;
+}): { promote: true } | { promote: false; message: string } {
+  if (input.served === input.version) return { promote: false, message: `already serving ${input.version}` };
+  const status = input.status;
+  if (status && status.previous === input.version && status.previousTemplate === input.fingerprint) {
+    const why = {
+      Switched: `switched to ${status.current}`,
+      SwitchedBack: "its endpoints failed verification, switched back",
+      RolledBack: `rolled back to ${status.current}`,
+    }[status.phase];
+    return {
+      promote: false,
+      message: `the Service left ${input.version} at ${status.switchedAt} (${why}); roll its Deployment out again or switch by hand`,
+    };
+  }
+  return { promote: true };
+}

@@ -1,6 +1,9 @@
-// One pass of the scheduled function: every canary Deployment stepped once, with bounded concurrency and a deadline.
+// One pass of the scheduled function: every canary stepped, every blue/green Deployment promoted when due, every
+// rolling update guarded, once each, with bounded concurrency and a deadline. One Deployment list serves all three.
 import type { V1Deployment } from "@kubernetes/client-node";
+import { type BlueGreenReport, isBlueGreen, stepBlueGreen, type Timing } from "../bluegreen/switch.ts";
 import type { MetricsReader } from "../canary/checks.ts";
+import { guardRollout, isRolling, type RollingReport } from "../rolling/guard.ts";
 import { type Canary, type CanaryReport, isCanary, readCanary, stepCanary } from "./canary.ts";
 import { IstioReader, type KubeClients, listDeployments, toKubeError } from "./kube.ts";
 
@@ -19,12 +22,26 @@ export interface RunOptions {
   /** No canary is started after this instant (a Lambda's remaining time minus a margin). */
   deadline?: Date;
   onProgress?: (report: CanaryReport) => void;
+  /** Blue/green smoke and verification timing; the default fits a pass inside the Lambda's minute. */
+  blueGreenTiming?: Partial<Timing>;
 }
+
+/**
+ * Within one pass a failing smoke check costs at most ~3 x 5 s plus 1 s + 2 s of backoff, so a pass stays inside the
+ * minute; the next pass tries again. `greenlight bluegreen switch` by hand keeps the longer default.
+ */
+export const SCHEDULED_BLUE_GREEN_TIMING: Partial<Timing> = {
+  smokeAttempts: 3,
+  smokeTimeoutMs: 5_000,
+  verifyAttempts: 4,
+};
 
 export interface RunReport {
   startedAt: string;
   canaries: CanaryReport[];
-  /** Canaries not started because the deadline came first; the next run takes them. */
+  blueGreen: BlueGreenReport[];
+  rolling: RollingReport[];
+  /** Deployments not started because the deadline came first; the next run takes them. */
   deferred: { namespace: string; deployment: string }[];
   /** A failure of the whole pass (listing Deployments); the canaries were not touched. */
   error?: string;
@@ -49,15 +66,16 @@ function claimsOf(found: readonly Found[]): Map<string, string[]> {
 
 export async function runStep(options: RunOptions): Promise<RunReport> {
   const now = options.now ?? new Date();
-  const report: RunReport = { startedAt: now.toISOString(), canaries: [], deferred: [] };
+  const report: RunReport = { startedAt: now.toISOString(), canaries: [], blueGreen: [], rolling: [], deferred: [] };
   let found: Found[];
+  let others: V1Deployment[];
   try {
+    const deployments = await listDeployments(options.clients, options.namespaces);
     // Each canary's annotations are parsed once per run, here.
-    found = (await listDeployments(options.clients, options.namespaces))
-      .filter(isCanary)
-      .map((deployment) => ({ deployment, canary: readCanary(deployment) }));
+    found = deployments.filter(isCanary).map((deployment) => ({ deployment, canary: readCanary(deployment) }));
+    others = deployments.filter((deployment) => isBlueGreen(deployment) || isRolling(deployment));
   } catch (error) {
-    return { ...report, error: toKubeError(error, "listing canaries").message };
+    return { ...report, error: toKubeError(error, "listing Deployments").message };
   }
   const shared = new Map<string, string>();
   for (const [vs, owners] of claimsOf(found)) {
@@ -71,12 +89,31 @@ export async function runStep(options: RunOptions): Promise<RunReport> {
     now,
     dryRun: options.dryRun ?? false,
   };
+  const pastDeadline = () => options.deadline !== undefined && Date.now() >= options.deadline.getTime();
+  const defer = (deployment: V1Deployment) =>
+    report.deferred.push({
+      namespace: deployment.metadata?.namespace ?? "default",
+      deployment: deployment.metadata?.name ?? "?",
+    });
   const queue = [...found];
+  const otherQueue = [...others];
   const worker = async () => {
+    for (let other = otherQueue.shift(); other; other = otherQueue.shift()) {
+      if (pastDeadline()) {
+        defer(other);
+        continue;
+      }
+      if (isBlueGreen(other)) {
+        const timing = { ...SCHEDULED_BLUE_GREEN_TIMING, ...options.blueGreenTiming };
+        report.blueGreen.push(await stepBlueGreen({ ...context, timing }, other));
+      } else {
+        report.rolling.push(await guardRollout(context, other));
+      }
+    }
     for (let item = queue.shift(); item; item = queue.shift()) {
       const { deployment, canary } = item;
-      if (options.deadline && Date.now() >= options.deadline.getTime()) {
-        report.deferred.push({ namespace: canary.namespace, deployment: canary.name });
+      if (pastDeadline()) {
+        defer(deployment);
         continue;
       }
       const conflict = shared.get(keyOf(item));
@@ -95,6 +132,10 @@ export async function runStep(options: RunOptions): Promise<RunReport> {
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY) }, worker));
-  report.canaries.sort((a, b) => `${a.namespace}/${a.deployment}`.localeCompare(`${b.namespace}/${b.deployment}`));
+  const byName = (a: { namespace: string; deployment?: string }, b: { namespace: string; deployment?: string }) =>
+    `${a.namespace}/${a.deployment}`.localeCompare(`${b.namespace}/${b.deployment}`);
+  report.canaries.sort(byName);
+  report.blueGreen.sort(byName);
+  report.rolling.sort(byName);
   return report;
 }

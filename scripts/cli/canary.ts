@@ -68,16 +68,43 @@ async function step(flags: StepFlags): Promise<void> {
           );
         }
       }
-      if (report.canaries.length === 0 && !report.error) {
-        process.stdout.write("no Deployment annotated greenlight.dev/strategy: canary\n");
+      if (report.blueGreen.length > 0) {
+        process.stdout.write(
+          `\n${formatTable(
+            ["NAMESPACE", "DEPLOYMENT", "SERVICE", "FROM", "TO", "OUTCOME", "NOTE"],
+            report.blueGreen.map((b) => [
+              b.namespace,
+              b.deployment ?? "-",
+              b.service,
+              b.from ?? "-",
+              b.to ?? "-",
+              b.outcome,
+              b.message,
+            ]),
+          )}`,
+        );
+      }
+      if (report.rolling.length > 0) {
+        process.stdout.write(
+          `\n${formatTable(
+            ["NAMESPACE", "DEPLOYMENT", "PHASE", "OUTCOME", "NOTE"],
+            report.rolling.map((r) => [r.namespace, r.deployment, r.phase ?? "-", r.outcome, r.problem ?? r.message]),
+          )}`,
+        );
+      }
+      if (report.canaries.length + report.blueGreen.length + report.rolling.length === 0 && !report.error) {
+        process.stdout.write("no Deployment annotated greenlight.dev/strategy: canary, blue-green or rolling\n");
       }
     }
     if (report.error) throw new CliError(report.error);
-    failed = report.canaries.some((c) => c.outcome === "error");
+    failed =
+      report.canaries.some((c) => c.outcome === "error") ||
+      report.blueGreen.some((b) => b.outcome === "failed") ||
+      report.rolling.some((r) => r.outcome === "failed");
     if (flags.once) break;
     await new Promise((resolve) => setTimeout(resolve, every.value * 1000));
   }
-  if (failed) throw new CliError("some canaries could not be stepped (see NOTE)");
+  if (failed) throw new CliError("some Deployments could not be stepped (see NOTE)");
 }
 
 async function status(flags: NamespaceFlags & { output: string }): Promise<void> {

@@ -1,0 +1,72 @@
+// One scheduled pass handles all three strategies: a canary stepped, a blue/green Service switched, a rolling update
+// rolled back, from one list of Deployments, against the fake API server through the real client-node.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createKubeClients, type KubeClients } from "../../functions/stepper/kube.ts";
+import { runStep } from "../../functions/stepper/run.ts";
+import { seedBlueGreen, storedService, syncEndpoints } from "../bluegreen/objects.ts";
+import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
+import { attachProxy, type FakeProxy } from "../kube/fake-proxy.ts";
+import { seedRollout } from "../rolling/objects.ts";
+import { healthyReader, NAMESPACE, seedCanary } from "./objects.ts";
+
+let api: FakeApiServer;
+let proxy: FakeProxy;
+let clients: KubeClients;
+
+beforeAll(async () => {
+  api = await startFakeApiServer();
+  proxy = attachProxy(api);
+  clients = createKubeClients(api.kubeConfig(), "strategies");
+});
+afterAll(() => api.close());
+
+beforeEach(() => {
+  api.reset();
+  seedCanary(api);
+  seedBlueGreen(api, { green: { annotations: { "greenlight.dev/auto-promote": "true" } } });
+  proxy.route(NAMESPACE, "myapp-green", () => ({ status: 200, body: "ok" }));
+  proxy.route(NAMESPACE, "myapp-blue", () => ({ status: 200, body: "ok" }));
+  seedRollout(api, { condition: "deadline", counts: { updated: 1, ready: 3, available: 3, total: 4 } });
+});
+
+/** The cluster's Endpoints controller, which the fake does not run: keeps the Services' Endpoints current. */
+function endpointsController(): () => void {
+  const timer = setInterval(() => syncEndpoints(api), 20);
+  return () => clearInterval(timer);
+}
+
+describe("runStep", () => {
+  it("steps the canary, switches the blue/green Service and undoes the failed rolling update in one pass", async () => {
+    const stop = endpointsController();
+    try {
+      const report = await runStep({ clients, reader: healthyReader, namespaces: [NAMESPACE] });
+      expect(report.error).toBeUndefined();
+      expect(report.canaries.map(({ deployment, outcome }) => ({ deployment, outcome }))).toEqual([
+        { deployment: "myapp-v2", outcome: "written" },
+      ]);
+      expect(report.blueGreen.map(({ deployment, outcome, to }) => ({ deployment, outcome, to }))).toEqual([
+        { deployment: "myapp-blue", outcome: "unchanged", to: "blue" },
+        { deployment: "myapp-green", outcome: "switched", to: "green" },
+      ]);
+      expect(report.rolling.map(({ deployment, outcome }) => ({ deployment, outcome }))).toEqual([
+        { deployment: "myapp", outcome: "rolled-back" },
+      ]);
+      expect(storedService(api).spec.selector.version).toBe("green");
+    } finally {
+      stop();
+    }
+  });
+
+  it("defers what the deadline leaves no time for, whatever its strategy", async () => {
+    const report = await runStep({ clients, reader: healthyReader, namespaces: [NAMESPACE], deadline: new Date(0) });
+    expect(report.canaries).toEqual([]);
+    expect(report.blueGreen).toEqual([]);
+    expect(report.rolling).toEqual([]);
+    expect(report.deferred.map(({ deployment }) => deployment).sort()).toEqual([
+      "myapp",
+      "myapp-blue",
+      "myapp-green",
+      "myapp-v2",
+    ]);
+  });
+});

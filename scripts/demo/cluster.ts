@@ -1,0 +1,107 @@
+// The demo's cluster objects: a stable and a canary Deployment, a DestinationRule and a VirtualService at 100/0.
+/*
+ * The same shapes as test/stepper/objects.ts's seed, plus the stable Deployment the canary rolls out over. The fake
+ * API server runs no controllers, so each Deployment carries an Available status from the start: the demo's
+ * "pods" are the in-process sample apps, up before the rollout begins.
+ */
+import type { FakeApiServer, JsonObject } from "../../test/kube/fake-apiserver.ts";
+
+export const APP = "myapp";
+export const STABLE = { name: "myapp-v1", version: "v1.0", subset: "v1" } as const;
+export const CANARY = { name: "myapp-v2", version: "v2.0", subset: "v2" } as const;
+
+export interface CanaryTuning {
+  steps: readonly number[];
+  intervalSeconds: number;
+  /** Failed analyses in a row that roll back. */
+  threshold: number;
+  minRequests: number;
+}
+
+/**
+ * The canary annotations. The latency gates are the contract's defaults, written out so that the demo shows them:
+ * far above a healthy app's tens of milliseconds (a busy laptop's hiccups must not fail it), well below the faulty
+ * version's slow tail.
+ */
+export function canaryAnnotations(tuning: CanaryTuning): Record<string, string> {
+  return {
+    "greenlight.dev/strategy": "canary",
+    "greenlight.dev/virtual-service": APP,
+    "greenlight.dev/steps": tuning.steps.join(","),
+    "greenlight.dev/interval": `${tuning.intervalSeconds}s`,
+    "greenlight.dev/threshold": String(tuning.threshold),
+    "greenlight.dev/max-error-rate": "1%",
+    "greenlight.dev/max-latency-p95": "500ms",
+    "greenlight.dev/max-latency-p99": "1000ms",
+    "greenlight.dev/min-requests": String(tuning.minRequests),
+  };
+}
+
+function deployment(
+  namespace: string,
+  which: { name: string; version: string },
+  annotations: Record<string, string>,
+): JsonObject {
+  const labels = { app: APP, version: which.version };
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: which.name, namespace, labels, annotations },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          containers: [{ name: APP, image: `example.com/${APP}:${which.version}`, ports: [{ containerPort: 8080 }] }],
+        },
+      },
+    },
+    status: {
+      observedGeneration: 1,
+      replicas: 1,
+      readyReplicas: 1,
+      availableReplicas: 1,
+      conditions: [{ type: "Available", status: "True" }],
+    },
+  };
+}
+
+export function demoObjects(namespace: string, tuning: CanaryTuning): JsonObject[] {
+  return [
+    deployment(namespace, STABLE, {}),
+    deployment(namespace, CANARY, canaryAnnotations(tuning)),
+    {
+      apiVersion: "networking.istio.io/v1",
+      kind: "DestinationRule",
+      metadata: { name: APP, namespace },
+      spec: {
+        host: APP,
+        subsets: [
+          { name: STABLE.subset, labels: { version: STABLE.version } },
+          { name: CANARY.subset, labels: { version: CANARY.version } },
+        ],
+      },
+    },
+    {
+      apiVersion: "networking.istio.io/v1",
+      kind: "VirtualService",
+      metadata: { name: APP, namespace },
+      spec: {
+        hosts: [`${APP}.example.com`],
+        http: [
+          {
+            route: [
+              { destination: { host: APP, subset: STABLE.subset }, weight: 100 },
+              { destination: { host: APP, subset: CANARY.subset }, weight: 0 },
+            ],
+          },
+        ],
+      },
+    },
+  ];
+}
+
+export function seedDemo(api: FakeApiServer, namespace: string, tuning: CanaryTuning): void {
+  for (const object of demoObjects(namespace, tuning)) api.put(object);
+}

@@ -1,6 +1,8 @@
 // One scheduled pass handles all three strategies: a canary stepped, a blue/green Service switched, a rolling update
 // rolled back, from one list of Deployments, against the fake API server through the real client-node.
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { createKubeClients, type KubeClients } from "../../functions/stepper/kube.ts";
 import { runStep } from "../../functions/stepper/run.ts";
 import { seedBlueGreen, storedService, syncEndpoints } from "../bluegreen/objects.ts";
@@ -55,6 +57,43 @@ describe("runStep", () => {
     } finally {
       stop();
     }
+  });
+
+  it("makes only calls the stepper's ClusterRole allows (manifests/stepper/clusterrole.yaml)", async () => {
+    const role = parse(readFileSync(new URL("../../manifests/stepper/clusterrole.yaml", import.meta.url), "utf8")) as {
+      rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+    };
+    const stop = endpointsController();
+    try {
+      await runStep({ clients, reader: healthyReader, namespaces: [NAMESPACE] });
+    } finally {
+      stop();
+    }
+    const made = new Set(
+      api.calls
+        .filter((call) => call.resource !== undefined)
+        .map((call) => {
+          const resource = call.subresource ? `${call.resource}/${call.subresource}` : call.resource;
+          return `${call.verb} ${call.group ?? ""}/${resource}`;
+        }),
+    );
+    const allowed = (entry: string) => {
+      const [verb = "", target = ""] = entry.split(" ");
+      const [group, resource] = [target.slice(0, target.indexOf("/")), target.slice(target.indexOf("/") + 1)];
+      return role.rules.some(
+        (rule) => rule.apiGroups.includes(group) && rule.resources.includes(resource) && rule.verbs.includes(verb),
+      );
+    };
+    expect([...made].filter((entry) => !allowed(entry))).toEqual([]);
+    // The pass did exercise the new rules: the proxy, Services, ReplicaSets and a Deployment patch.
+    expect([...made]).toEqual(
+      expect.arrayContaining([
+        "get /services/proxy",
+        "patch /services",
+        "list apps/replicasets",
+        "patch apps/deployments",
+      ]),
+    );
   });
 
   it("defers what the deadline leaves no time for, whatever its strategy", async () => {

@@ -178,7 +178,9 @@ export function registerCanaryCommands(program: Command): void {
   addNamespaceOptions(
     program
       .command("step")
-      .description("Run one pass of the scheduled function: step, hold, promote or roll back every canary"),
+      .description(
+        "Run one pass of the scheduled function: step every canary, promote blue/green Deployments, guard rolling updates",
+      ),
     "canaries",
   )
     .option("--once", "run one pass and exit (default: repeat every --every)")

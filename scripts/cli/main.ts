@@ -1,17 +1,22 @@
 // Entry of the greenlight CLI: builds the command tree and turns every failure into one line on stderr.
 import { Command, CommanderError } from "commander";
 import packageJson from "../../package.json" with { type: "json" };
+import { registerBlueGreenCommands } from "./bluegreen.ts";
 import { registerCanaryCommands } from "./canary.ts";
 import { registerCertsCommand } from "./certs.ts";
 import { CliError } from "./errors.ts";
 import { registerFlagsCommands } from "./flags.ts";
 import { registerInjectCommand } from "./inject.ts";
+import { registerRolloutCommands } from "./rollout.ts";
+import { registerStartCommand } from "./start.ts";
 import { registerValidateCommand } from "./validate.ts";
 import { registerWebhookCommand } from "./webhook.ts";
 
 export function buildProgram(): Command {
   const program = new Command("greenlight")
-    .description("Progressive delivery for Kubernetes: admission webhooks, canary promotion, edge feature flags.")
+    .description(
+      "Progressive delivery for Kubernetes: admission webhooks, canary, blue/green and rolling promotion, edge feature flags.",
+    )
     .version(packageJson.version)
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
@@ -21,7 +26,10 @@ export function buildProgram(): Command {
   registerWebhookCommand(program);
   registerCertsCommand(program);
   registerCanaryCommands(program);
+  registerBlueGreenCommands(program);
   registerFlagsCommands(program);
+  registerStartCommand(program);
+  registerRolloutCommands(program);
   program.addHelpText(
     "after",
     `
@@ -35,7 +43,11 @@ Examples:
   greenlight webhook replay -f review.json --patch
   greenlight certs --out .greenlight/certs -n greenlight-system
   greenlight step --once --dry-run -n production
-  greenlight canary status -A`,
+  greenlight canary status -A
+  greenlight bluegreen switch myapp --to green -n production
+  greenlight rollout watch myapp -n production --timeout 10m
+  greenlight flags eval new_ui_interface --targeting-key user-1
+  greenlight start`,
   );
   return program;
 }

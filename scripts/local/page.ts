@@ -1,8 +1,9 @@
-// The local stack's `/` page: endpoints, live flags and canary statuses as plain HTML, kept fresh by a small inline script.
+// The local stack's `/` page: endpoints, live flags and rollout statuses as plain HTML, kept fresh by an inline script.
 /*
- * Everything shown comes from LocalState (also served as JSON at /api/state). Flag descriptions, keys, segments and
- * canary names are user data: the server escapes them here, and the script only ever sets textContent. The script
- * and the stylesheet are inline and allowed by their hashes in PAGE_CSP, so nothing else may run on the page.
+ * Everything shown comes from LocalState (also served as JSON at /api/state). Flag descriptions, keys, segments,
+ * canary, blue/green and rolling-update names and messages are user data: the server escapes them here, and the script
+ * only ever sets textContent. The script and the stylesheet are inline and allowed by their hashes in PAGE_CSP, so
+ * nothing else may run on the page.
  */
 import { createHash } from "node:crypto";
 import type { StepperView } from "./stepper-loop.ts";
@@ -72,8 +73,9 @@ export function stepperText(stepper: StepperView): string {
   return `stepper active every ${stepper.intervalSeconds}s against ${where}${dry}${last}`;
 }
 
-function emptyCanaries(stepper: StepperView): string {
-  return stepper.status === "active" ? "no canaries found" : `no canaries: the stepper is ${stepper.status}`;
+/** The empty-table line for one kind of rollout ("canaries", "blue/green services", "rolling updates"). */
+export function emptyText(kind: string, stepper: StepperView): string {
+  return stepper.status === "active" ? `no ${kind} found` : `no ${kind}: the stepper is ${stepper.status}`;
 }
 
 // Kept in step with the server-side rows below: the same columns, the same "-" for absent values.
@@ -121,9 +123,18 @@ const SCRIPT = `
       return [f.key, f.state, f.percentage + "%", f.segments.length ? f.segments.join(", ") : "-", f.revision, f.description];
     }), state.flags.error ? "flag store unavailable: " + state.flags.error : "no flags", 6);
     var pass = state.stepper.lastPass;
+    function empty(kind) {
+      return state.stepper.status === "active" ? "no " + kind + " found" : "no " + kind + ": the stepper is " + state.stepper.status;
+    }
     fill("canary-rows", pass ? pass.canaries.map(function (c) {
       return [c.namespace + "/" + c.deployment, c.phase, weights(c.weights), c.outcome, c.problem];
-    }) : [], state.stepper.status === "active" ? "no canaries found" : "no canaries: the stepper is " + state.stepper.status, 5);
+    }) : [], empty("canaries"), 5);
+    fill("bluegreen-rows", pass && pass.blueGreen ? pass.blueGreen.map(function (b) {
+      return [b.namespace + "/" + b.service, b.deployment, b.from, b.to, b.outcome, b.message];
+    }) : [], empty("blue/green services"), 6);
+    fill("rolling-rows", pass && pass.rolling ? pass.rolling.map(function (r) {
+      return [r.namespace + "/" + r.deployment, r.phase, r.outcome, r.message, r.problem];
+    }) : [], empty("rolling updates"), 5);
     document.getElementById("stepper").textContent = stepperText(state.stepper);
     document.getElementById("flags-version").textContent = state.flags.version === undefined ? "-" : String(state.flags.version);
     var demo = document.getElementById("demo");
@@ -220,7 +231,30 @@ export function renderPage(state: LocalState): string {
             ]),
           )
           .join("")
-      : emptyRow(emptyCanaries(state.stepper), 5);
+      : emptyRow(emptyText("canaries", state.stepper), 5);
+  const blueGreenRows =
+    pass && pass.blueGreen.length > 0
+      ? pass.blueGreen
+          .map((item) =>
+            cells([
+              `${item.namespace}/${item.service}`,
+              item.deployment,
+              item.from,
+              item.to,
+              item.outcome,
+              item.message,
+            ]),
+          )
+          .join("")
+      : emptyRow(emptyText("blue/green services", state.stepper), 6);
+  const rollingRows =
+    pass && pass.rolling.length > 0
+      ? pass.rolling
+          .map((item) =>
+            cells([`${item.namespace}/${item.deployment}`, item.phase, item.outcome, item.message, item.problem]),
+          )
+          .join("")
+      : emptyRow(emptyText("rolling updates", state.stepper), 5);
   const groups = state.endpoints
     .map(
       (group) =>
@@ -249,6 +283,14 @@ export function renderPage(state: LocalState): string {
 <h3>Demo canary</h3>
 <img id="demo-chart" alt="weight timeline of the demo canaries (npm run demo)"${state.demo.available && state.demo.url ? ` src="${escapeHtml(state.demo.url)}"` : ""}>
 </div>
+
+<h2>Blue/green</h2>
+<table><thead><tr><th>service</th><th>deployment</th><th>from</th><th>to</th><th>outcome</th><th>message</th></tr></thead>
+<tbody id="bluegreen-rows">${blueGreenRows}</tbody></table>
+
+<h2>Rolling updates</h2>
+<table><thead><tr><th>deployment</th><th>phase</th><th>outcome</th><th>message</th><th>problem</th></tr></thead>
+<tbody id="rolling-rows">${rollingRows}</tbody></table>
 
 <h2>Flags <span class="muted">rule set version <span id="flags-version">${escapeHtml(state.flags.version ?? "-")}</span>, ${escapeHtml(state.flags.where)}</span></h2>
 <table><thead><tr><th>key</th><th>state</th><th>percentage</th><th>segments</th><th>revision</th><th>description</th></tr></thead>

@@ -1,5 +1,7 @@
 // The local stepper: one pass per interval while a cluster answers; idle (said once, probed again quietly) while none does.
 import type { Logger } from "pino";
+import type { BlueGreenReport } from "../../functions/bluegreen/switch.ts";
+import type { RollingReport } from "../../functions/rolling/guard.ts";
 import type { CanaryReport } from "../../functions/stepper/canary.ts";
 import type { KubeClients } from "../../functions/stepper/kube.ts";
 import type { RunReport } from "../../functions/stepper/run.ts";
@@ -21,12 +23,33 @@ export interface CanaryView {
   problem?: string;
 }
 
+export interface BlueGreenView {
+  namespace: string;
+  service: string;
+  deployment?: string;
+  from?: string;
+  to?: string;
+  outcome: string;
+  message: string;
+}
+
+export interface RollingView {
+  namespace: string;
+  deployment: string;
+  phase?: string;
+  outcome: string;
+  message: string;
+  problem?: string;
+}
+
 export interface PassView {
   startedAt: string;
   finishedAt: string;
   error?: string;
   deferred: number;
   canaries: CanaryView[];
+  blueGreen: BlueGreenView[];
+  rolling: RollingView[];
 }
 
 export interface StepperView {
@@ -54,7 +77,7 @@ export interface StepperLoopOptions {
 }
 
 /** The part of runStep's report the loop shows and logs. */
-export type PassReport = Pick<RunReport, "startedAt" | "canaries" | "deferred" | "error">;
+export type PassReport = Pick<RunReport, "startedAt" | "canaries" | "blueGreen" | "rolling" | "deferred" | "error">;
 
 export interface StepperLoop {
   /** Settles once the first probe has: the caller can then say whether the stepper runs. */
@@ -83,6 +106,29 @@ export function canaryView(report: CanaryReport): CanaryView {
       ? {}
       : { weights: { stable: report.weights.stable, canary: report.weights.canary } }),
     outcome: report.outcome,
+    ...(report.problem === undefined ? {} : { problem: report.problem }),
+  };
+}
+
+export function blueGreenView(report: BlueGreenReport): BlueGreenView {
+  return {
+    namespace: report.namespace,
+    service: report.service,
+    ...(report.deployment === undefined ? {} : { deployment: report.deployment }),
+    ...(report.from === undefined ? {} : { from: report.from }),
+    ...(report.to === undefined ? {} : { to: report.to }),
+    outcome: report.outcome,
+    message: report.message,
+  };
+}
+
+export function rollingView(report: RollingReport): RollingView {
+  return {
+    namespace: report.namespace,
+    deployment: report.deployment,
+    ...(report.phase === undefined ? {} : { phase: report.phase }),
+    outcome: report.outcome,
+    message: report.message,
     ...(report.problem === undefined ? {} : { problem: report.problem }),
   };
 }
@@ -148,7 +194,14 @@ export function startStepperLoop(options: StepperLoopOptions): StepperLoop {
     try {
       report = await options.runPass(active, deadline);
     } catch (error) {
-      report = { startedAt: new Date(started).toISOString(), canaries: [], deferred: [], error: String(error) };
+      report = {
+        startedAt: new Date(started).toISOString(),
+        canaries: [],
+        blueGreen: [],
+        rolling: [],
+        deferred: [],
+        error: String(error),
+      };
     }
     view.passes += 1;
     view.lastPass = {
@@ -157,6 +210,8 @@ export function startStepperLoop(options: StepperLoopOptions): StepperLoop {
       ...(report.error === undefined ? {} : { error: report.error }),
       deferred: report.deferred.length,
       canaries: report.canaries.map(canaryView),
+      blueGreen: report.blueGreen.map(blueGreenView),
+      rolling: report.rolling.map(rollingView),
     };
     const count = (outcome: string) => report.canaries.filter((c) => c.outcome === outcome).length;
     log[report.error === undefined ? "info" : "warn"](
@@ -164,6 +219,10 @@ export function startStepperLoop(options: StepperLoopOptions): StepperLoop {
         canaries: report.canaries.length,
         written: count("written") + count("dry-run"),
         errors: count("error") + count("skipped"),
+        blueGreen: report.blueGreen.length,
+        blueGreenFailed: report.blueGreen.filter((b) => b.outcome === "failed" || b.outcome === "switched-back").length,
+        rolling: report.rolling.length,
+        rollingFailed: report.rolling.filter((r) => r.outcome === "failed").length,
         deferred: report.deferred.length,
         ms: Date.now() - started,
         ...(report.error === undefined ? {} : { error: report.error }),
@@ -175,6 +234,18 @@ export function startStepperLoop(options: StepperLoopOptions): StepperLoop {
       if (canary.outcome === "error" || canary.outcome === "skipped") log.warn(fields, "canary not stepped");
       else if (canary.outcome === "unchanged") log.debug(fields, "canary unchanged");
       else log.info(fields, `canary ${canary.outcome}`);
+    }
+    for (const item of report.blueGreen) {
+      const fields = blueGreenView(item);
+      if (item.outcome === "failed" || item.outcome === "switched-back") log.warn(fields, "blue/green not switched");
+      else if (item.outcome === "unchanged") log.debug(fields, "blue/green unchanged");
+      else log.info(fields, `blue/green ${item.outcome}`);
+    }
+    for (const item of report.rolling) {
+      const fields = rollingView(item);
+      if (item.outcome === "failed") log.warn(fields, "rolling update not guarded");
+      else if (item.outcome === "unchanged") log.debug(fields, "rolling update unchanged");
+      else log.info(fields, `rolling update ${item.outcome}`);
     }
     // A failed listing may be the cluster going away: probe again and go idle (said once) if so.
     if (report.error !== undefined && !stopped) await connect();

@@ -9,11 +9,14 @@ import vm from "node:vm";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { DestinationStream } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BlueGreenReport } from "../../functions/bluegreen/switch.ts";
+import type { RollingReport } from "../../functions/rolling/guard.ts";
 import type { KubeClients } from "../../functions/stepper/kube.ts";
 import { ensureLocalTls, LocalCaError } from "../../scripts/local/ca.ts";
 import { type Connection, loadLocalKubeConfig, probeCluster } from "../../scripts/local/cluster.ts";
 import { createLogger, prettyLine } from "../../scripts/local/log.ts";
 import { escapeHtml, type LocalState, PAGE_CSP, renderPage, stepperText } from "../../scripts/local/page.ts";
+import { createPageApp } from "../../scripts/local/page-server.ts";
 import { LocalConfigError, resolveSettings } from "../../scripts/local/settings.ts";
 import { listenProblem, servingHosts } from "../../scripts/local/stack.ts";
 import { type PassReport, startStepperLoop } from "../../scripts/local/stepper-loop.ts";
@@ -230,7 +233,13 @@ describe("finding the cluster", () => {
 
 describe("the stepper loop", () => {
   const clients = { instance: "test" } as unknown as KubeClients;
-  const report = (startedAt: string): PassReport => ({ startedAt, canaries: [], deferred: [] });
+  const report = (startedAt: string): PassReport => ({
+    startedAt,
+    canaries: [],
+    blueGreen: [],
+    rolling: [],
+    deferred: [],
+  });
 
   it("goes idle once, then active when the cluster appears, and lets a pass in flight finish on stop", async () => {
     const logs = collector();
@@ -309,6 +318,115 @@ describe("the stepper loop", () => {
   });
 });
 
+describe("blue/green and rolling updates in the stepper loop", () => {
+  const clients = { instance: "test" } as unknown as KubeClients;
+  const hostile = `"><script>alert(1)</script>&'`;
+  const blueGreen: BlueGreenReport[] = [
+    {
+      namespace: "shop",
+      service: hostile,
+      deployment: "web-green",
+      from: "blue",
+      to: "green",
+      outcome: "switched",
+      message: hostile,
+      events: [],
+      warnings: [],
+    },
+    { namespace: "shop", service: "api", outcome: "failed", message: "smoke test failed", events: [], warnings: [] },
+  ];
+  const rolling: RollingReport[] = [
+    {
+      namespace: "shop",
+      deployment: "worker",
+      phase: "Failed",
+      outcome: "rolled-back",
+      message: hostile,
+      problem: hostile,
+      crashLoops: [],
+      events: [],
+      warnings: [],
+    },
+  ];
+
+  it("keeps them in its view, logs their counts once per pass, and serves them at /api/state and on /", async () => {
+    const logs = collector();
+    let passes = 0;
+    const loop = startStepperLoop({
+      intervalMs: 60_000,
+      logger: createLogger({ level: "info", destination: logs.destination }),
+      connect: async () => ({ ok: true, clients, server: "https://k8s:6443", context: "dev" }),
+      runPass: async () => {
+        passes += 1;
+        return { startedAt: "2026-11-26T09:59:00.000Z", canaries: [], blueGreen, rolling, deferred: [] };
+      },
+    });
+    await loop.ready;
+    for (let i = 0; i < 200 && loop.view().passes === 0; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await loop.stop();
+    expect(passes).toBe(1);
+    const view = loop.view();
+    expect(view.lastPass?.blueGreen).toEqual([
+      {
+        namespace: "shop",
+        service: hostile,
+        deployment: "web-green",
+        from: "blue",
+        to: "green",
+        outcome: "switched",
+        message: hostile,
+      },
+      { namespace: "shop", service: "api", outcome: "failed", message: "smoke test failed" },
+    ]);
+    expect(view.lastPass?.rolling).toEqual([
+      {
+        namespace: "shop",
+        deployment: "worker",
+        phase: "Failed",
+        outcome: "rolled-back",
+        message: hostile,
+        problem: hostile,
+      },
+    ]);
+    const passLines = logs.records.filter((r) => r.msg === "stepper pass");
+    expect(passLines).toHaveLength(1);
+    expect(passLines[0]).toMatchObject({ canaries: 0, blueGreen: 2, blueGreenFailed: 1, rolling: 1, rollingFailed: 0 });
+    expect(logs.records.find((r) => r.msg === "blue/green switched")).toMatchObject({ service: hostile, to: "green" });
+    expect(logs.records.find((r) => r.msg === "blue/green not switched")).toMatchObject({ level: 40, service: "api" });
+    expect(logs.records.find((r) => r.msg === "rolling update rolled-back")).toMatchObject({ deployment: "worker" });
+
+    // The page app serves that view as the state JSON, and escapes it on the page.
+    const state: LocalState = {
+      generatedAt: "2026-11-26T10:00:00.000Z",
+      endpoints: [],
+      flags: { where: "memory", items: [] },
+      stepper: view,
+      tls: { caCertPath: "/tmp/ca.crt", fingerprint: "AA", bundlePath: "/tmp/ca.bundle" },
+      demo: { available: false },
+    };
+    const server = http.createServer(createPageApp({ state: async () => state, demoPath: "/nonexistent/demo.svg" }));
+    const port = await listening(server);
+    try {
+      const json = (await (await fetch(`http://127.0.0.1:${port}/api/state`)).json()) as LocalState;
+      expect(json.stepper.lastPass?.blueGreen).toEqual(view.lastPass?.blueGreen);
+      expect(json.stepper.lastPass?.rolling).toEqual(view.lastPass?.rolling);
+      const html = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+      expect(html).not.toContain("<script>alert(1)");
+      expect(html).toContain(
+        "<td>shop/&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;&#39;</td><td>web-green</td>",
+      );
+      expect(html).toContain(
+        "<td>shop/api</td><td>-</td><td>-</td><td>-</td><td>failed</td><td>smoke test failed</td>",
+      );
+      expect(html).toContain("<td>shop/worker</td><td>Failed</td><td>rolled-back</td><td>&quot;&gt;&lt;script&gt;");
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
 describe("the / page", () => {
   const hostile = `"><script>alert(1)</script>&'`;
   const state: LocalState = {
@@ -359,6 +477,20 @@ describe("the / page", () => {
             problem: hostile,
           },
         ],
+        blueGreen: [
+          {
+            namespace: "shop",
+            service: hostile,
+            deployment: "web-green",
+            from: "blue",
+            to: "green",
+            outcome: "switched",
+            message: hostile,
+          },
+        ],
+        rolling: [
+          { namespace: "shop", deployment: "worker", phase: "Progressing", outcome: "written", message: hostile },
+        ],
       },
     },
     tls: { caCertPath: "/tmp/<ca>.crt", fingerprint: "AA:BB", bundlePath: "/tmp/ca.bundle" },
@@ -375,6 +507,16 @@ describe("the / page", () => {
     expect(html).toContain("Flags &lt;admin&gt;");
     expect(html).toContain("files in /tmp/&lt;dir&gt;");
     expect(html).toContain("<td>shop/checkout-v2</td><td>RolledBack</td><td>100 / 0</td><td>written</td>");
+    const escaped = "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;&#39;";
+    expect(html).toContain(
+      `<tbody id="bluegreen-rows"><tr><td>shop/${escaped}</td><td>web-green</td><td>blue</td><td>green</td><td>switched</td><td>${escaped}</td></tr></tbody>`,
+    );
+    expect(html).toContain(
+      `<tbody id="rolling-rows"><tr><td>shop/worker</td><td>Progressing</td><td>written</td><td>${escaped}</td><td>-</td></tr></tbody>`,
+    );
+    const idle = renderPage({ ...state, stepper: { status: "idle", intervalSeconds: 60, dryRun: false, passes: 0 } });
+    expect(idle).toContain('<td colspan="6" class="empty">no blue/green services: the stepper is idle</td>');
+    expect(idle).toContain('<td colspan="5" class="empty">no rolling updates: the stepper is idle</td>');
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe("&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
   });
 
@@ -423,7 +565,17 @@ describe("the / page", () => {
         this.attributes.set(name, value);
       }
     }
-    const ids = ["flag-rows", "canary-rows", "stepper", "flags-version", "demo", "demo-chart", "updated"];
+    const ids = [
+      "flag-rows",
+      "canary-rows",
+      "bluegreen-rows",
+      "rolling-rows",
+      "stepper",
+      "flags-version",
+      "demo",
+      "demo-chart",
+      "updated",
+    ];
     const elements = new Map(ids.map((id) => [id, new Node(id)]));
     const body = new Node("body");
     let poll: (() => void) | undefined;
@@ -453,6 +605,8 @@ describe("the / page", () => {
     expect(text("flag-rows")).toEqual([["k1", "partial", "20%", `beta, ${hostile}`, "7", hostile]]);
     // The last pass stays on show while the stepper is idle.
     expect(text("canary-rows")).toEqual([["shop/checkout-v2", "RolledBack", "100 / 0", "written", hostile]]);
+    expect(text("bluegreen-rows")).toEqual([[`shop/${hostile}`, "web-green", "blue", "green", "switched", hostile]]);
+    expect(text("rolling-rows")).toEqual([["shop/worker", "Progressing", "written", hostile, "-"]]);
     expect(elements.get("stepper")?.textContent).toBe("stepper idle: no cluster at https://k8s");
     expect(elements.get("demo")?.hidden).toBe(false);
     expect(elements.get("demo-chart")?.getAttribute("src")).toBe("/demo.svg?v=42");

@@ -4,8 +4,12 @@ import { runOptionsFromEnv } from "./config.ts";
 import type { RunReport } from "./run.ts";
 import { runStep } from "./run.ts";
 
-/** Time kept back from the Lambda's limit: canaries already started finish, no new one starts. */
-export const DEADLINE_MARGIN_MS = 10_000;
+/**
+ * Time kept back from the Lambda's limit: work already started finishes, nothing new starts. A blue/green switch
+ * with its smoke retries and endpoint verification takes up to ~25 s (SCHEDULED_BLUE_GREEN_TIMING), and must never
+ * be cut off between the switch and its check.
+ */
+export const DEADLINE_MARGIN_MS = 30_000;
 
 interface ScheduledContext {
   getRemainingTimeInMillis?: () => number;

@@ -27,14 +27,29 @@ interface StepFlags extends NamespaceFlags {
   once?: boolean;
   dryRun?: boolean;
   every: string;
+  deadline?: string;
   output: string;
+}
+
+/** -n wins, then GREENLIGHT_NAMESPACES (so a CronJob bound per namespace can say where to look), then -A. */
+async function stepNamespaces(flags: StepFlags): Promise<string[]> {
+  const { namespacesFromEnv } = await import("../../functions/stepper/config.ts");
+  const listed = namespacesFromEnv();
+  if (!flags.namespace && listed.length > 0) return listed;
+  return resolveNamespaces(flags);
 }
 
 async function step(flags: StepFlags): Promise<void> {
   const format = outputFormat(flags.output);
   const every = parseDuration(flags.every);
   if (!every.ok) throw new CliError(`--every ${flags.every}: ${every.problem}`);
-  const namespaces = await resolveNamespaces(flags);
+  let deadlineSeconds: number | undefined;
+  if (flags.deadline !== undefined) {
+    const parsed = parseDuration(flags.deadline);
+    if (!parsed.ok) throw new CliError(`--deadline ${flags.deadline}: ${parsed.problem}`);
+    deadlineSeconds = parsed.value;
+  }
+  const namespaces = await stepNamespaces(flags);
   const options = await connect();
   const { runStep } = await import("../../functions/stepper/run.ts");
   let failed = false;
@@ -42,6 +57,7 @@ async function step(flags: StepFlags): Promise<void> {
     const report = await runStep({
       ...options,
       namespaces,
+      ...(deadlineSeconds === undefined ? {} : { deadline: new Date(Date.now() + deadlineSeconds * 1000) }),
       dryRun: Boolean(flags.dryRun),
       onProgress: (canary) => process.stderr.write(`  ${canary.namespace}/${canary.deployment}: ${canary.outcome}\n`),
     });
@@ -186,12 +202,17 @@ export function registerCanaryCommands(program: Command): void {
     .option("--once", "run one pass and exit (default: repeat every --every)")
     .option("--dry-run", "print the guarded JSON Patches it would send; write nothing, record no events")
     .option("--every <duration>", "time between passes without --once", "1m")
+    .option(
+      "--deadline <duration>",
+      "start no Deployment after this long into a pass (the rest is deferred to the next pass), e.g. 25s",
+    )
     .option("-o, --output <format>", "text or json (one JSON report per pass)", "text")
     .addHelpText(
       "after",
       `
-The same code as the Lambda handler and the CronJob. Exit status: 0 when every canary was handled,
-1 when a pass failed or a canary could not be stepped.
+The same code as the Lambda handler and the CronJob. Exit status: 0 when every Deployment was handled,
+1 when a pass failed, a canary could not be stepped, or a blue/green or rolling Deployment ended "failed".
+Namespaces: -n NAME, else GREENLIGHT_NAMESPACES (comma-separated), else -A for all, else the kubeconfig's.
 ${ENVIRONMENT}
 
 Examples:

@@ -70,7 +70,9 @@ async function start(flags: StartOptions): Promise<void> {
 export function registerStartCommand(program: Command): void {
   program
     .command("start")
-    .description("Run the local stack: webhooks (HTTPS, local CA), flag API, canary stepper and a status page")
+    .description(
+      "Run the local stack: webhooks (HTTPS, local CA), flag API, the stepper (canary, blue/green, rolling) and a status page",
+    )
     .option("--port <port>", "port of the / page (env GREENLIGHT_PORT; default 8080)")
     .option("--webhook-port <port>", "HTTPS port of the webhooks (env GREENLIGHT_WEBHOOK_PORT; default 8443)")
     .option("--flags-port <port>", "port of the flag API (env GREENLIGHT_FLAGS_PORT; default 8081)")
@@ -105,8 +107,8 @@ lines (URLs, the CA to trust, the admin token) go to stderr once.
 
 The CA is made on the first start and reused after (<home>/tls/ca.crt). The flags come from Upstash when
 UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN are set, else from files in <home> seeded with the examples.
-Without GREENLIGHT_ADMIN_TOKEN an admin token is generated for the run and printed once. The stepper steps the
-canaries of the kubeconfig's current context (KUBECONFIG or ~/.kube/config) when that cluster answers, reading
+Without GREENLIGHT_ADMIN_TOKEN an admin token is generated for the run and printed once. The stepper runs the
+canary, blue/green and rolling pass on the kubeconfig's current context (KUBECONFIG or ~/.kube/config) when that cluster answers, reading
 metrics from PROMETHEUS_URL; otherwise it says so once and stays idle. It writes to that cluster: use --dry-run
 to only look.
 

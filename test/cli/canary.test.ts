@@ -45,6 +45,31 @@ describe("greenlight step", () => {
     expect(writes()).toHaveLength(0);
   });
 
+  it("looks in GREENLIGHT_NAMESPACES over -A, and defers everything past --deadline", async () => {
+    const elsewhere = await runCli(["step", "--once", "-A", "-o", "json"], undefined, {
+      ...env,
+      GREENLIGHT_NAMESPACES: "staging",
+    });
+    expect(elsewhere.code).toBe(0);
+    expect(JSON.parse(elsewhere.stdout).canaries).toEqual([]);
+
+    // Listing takes longer than the deadline: the pass may start nothing after it.
+    api.setLatency(1500);
+    const late = await runCli(["step", "--once", "-A", "--deadline", "1s", "-o", "json"], undefined, {
+      ...env,
+      GREENLIGHT_NAMESPACES: NAMESPACE,
+    }).finally(() => api.setLatency(0));
+    expect(late.code).toBe(0);
+    const report = JSON.parse(late.stdout);
+    expect(report.canaries).toEqual([]);
+    expect(report.deferred).toEqual([{ namespace: NAMESPACE, deployment: "myapp-v2" }]);
+    expect(writes()).toHaveLength(0);
+
+    const bad = await runCli(["step", "--once", "--deadline", "soon"], undefined, env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^greenlight: --deadline soon: /m);
+  });
+
   it("steps for real and reports JSON with -o json; canary status then shows it", async () => {
     const result = await runCli(["step", "--once", "-n", NAMESPACE, "-o", "json"], undefined, env);
     expect(result.code).toBe(0);

@@ -1,7 +1,7 @@
 // The flags HTTP core as a plain Node request listener: the Node request becomes a Web Request, the Response is written back.
 /*
- * No express here: the Lambda bundle (serverless-http over this listener) stays small, and express (express.ts) only
- * mounts this same listener for `greenlight flags serve` and the local stack.
+ * No express here: `greenlight flags serve` and the local stack run it on Node's http server, and express.ts only
+ * mounts it. (The Lambda skips Node requests altogether: functions/lambda/fetch.ts.)
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { DEFAULT_BODY_LIMIT_BYTES, type FlagHandler } from "./handler.ts";

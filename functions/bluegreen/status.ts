@@ -6,9 +6,9 @@
 // - `formatBlueGreenStatus(status) -> string`: fixed key order and no `undefined`s, so the text a run reads back and
 //   the text it wrote compare equal in a JSON Patch `test` op.
 // It is written in the same JSON Patch as the selector it describes, so the two can never disagree.
-import { annotationName } from "../contract/annotations.ts";
+import { type Fields, fail, isFields, parseStatusAnnotation, STATUS_ANNOTATION } from "../contract/status-json.ts";
 
-export const STATUS_ANNOTATION = annotationName("status");
+export { STATUS_ANNOTATION };
 export const STRATEGY = "blue-green";
 /** Switched: moved to a new version and verified; SwitchedBack: moved, failed verification, moved back;
  *  RolledBack: moved back by `greenlight bluegreen rollback`. */
@@ -46,53 +46,39 @@ export const formatBlueGreenStatus = (status: BlueGreenStatus): string =>
     currentTemplate: status.currentTemplate,
   });
 
-type Fields = Record<string, unknown>;
-
-const isFields = (value: unknown): value is Fields =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
-function text(fields: Fields, key: string): string | { problem: string } {
+function text(fields: Fields, key: string): string {
   const value = fields[key];
-  return typeof value === "string" && value !== "" ? value : { problem: `${key} must be a non-empty string` };
+  return typeof value === "string" && value !== "" ? value : fail(`${key} must be a non-empty string`);
 }
 
-/** Reads the annotation; a corrupt one is reported with the field at fault, never thrown. */
-export function parseBlueGreenStatus(raw: string | undefined): { status?: BlueGreenStatus; problem?: string } {
-  if (raw === undefined) return {};
-  const corrupt = (problem: string) => ({ problem: `${STATUS_ANNOTATION} is corrupt: ${problem}` });
-  let body: unknown;
-  try {
-    body = JSON.parse(raw);
-  } catch {
-    return { problem: `${STATUS_ANNOTATION} is not JSON` };
-  }
-  if (!isFields(body)) return corrupt("not a JSON object");
-  if (body.strategy !== STRATEGY) {
-    return { problem: `${STATUS_ANNOTATION} records strategy ${JSON.stringify(body.strategy)}, not "${STRATEGY}"` };
-  }
-  const phase = PHASES.find((candidate) => candidate === body.phase);
-  if (!phase) return corrupt(`phase must be one of ${PHASES.join(", ")}`);
-  const fields: Record<string, string> = {};
-  for (const key of ["previous", "current", "switchedAt"]) {
-    const value = text(body, key);
-    if (typeof value !== "string") return corrupt(value.problem);
-    fields[key] = value;
-  }
-  if (Number.isNaN(Date.parse(fields.switchedAt ?? ""))) return corrupt("switchedAt must be an ISO 8601 time");
-  if (body.message !== undefined && typeof body.message !== "string") return corrupt("message must be a string");
+function readStatus(body: unknown): BlueGreenStatus {
+  if (!isFields(body)) return fail("not a JSON object");
+  const phase =
+    PHASES.find((candidate) => candidate === body.phase) ?? fail(`phase must be one of ${PHASES.join(", ")}`);
+  const [previous, current, switchedAt] = [text(body, "previous"), text(body, "current"), text(body, "switchedAt")];
+  if (Number.isNaN(Date.parse(switchedAt))) fail("switchedAt must be an ISO 8601 time");
+  if (body.message !== undefined && typeof body.message !== "string") fail("message must be a string");
   const status: BlueGreenStatus = {
     strategy: STRATEGY,
     phase,
-    previous: fields.previous ?? "",
-    current: fields.current ?? "",
-    switchedAt: fields.switchedAt ?? "",
+    previous,
+    current,
+    switchedAt,
     message: typeof body.message === "string" ? body.message : "",
   };
   for (const key of ["previousTemplate", "currentTemplate"] as const) {
-    const value = body[key];
-    if (value === undefined) continue;
-    if (typeof value !== "string" || value === "") return corrupt(`${key} must be a non-empty string`);
-    status[key] = value;
+    if (body[key] !== undefined) status[key] = text(body, key);
   }
-  return { status };
+  return status;
+}
+
+/** Reads the annotation; a corrupt one, or another strategy's, is reported with the field at fault, never thrown. */
+export function parseBlueGreenStatus(raw: string | undefined): { status?: BlueGreenStatus; problem?: string } {
+  const parsed = parseStatusAnnotation(raw, (body) => body);
+  if (parsed.status === undefined) return parsed.problem === undefined ? {} : { problem: parsed.problem };
+  const body = parsed.status;
+  if (isFields(body) && body.strategy !== STRATEGY) {
+    return { problem: `${STATUS_ANNOTATION} records strategy ${JSON.stringify(body.strategy)}, not "${STRATEGY}"` };
+  }
+  return parseStatusAnnotation(raw, readStatus);
 }

@@ -4,11 +4,11 @@
 // - `parseStatus(raw) -> { status? , problem? }`: absent -> `{}`; corrupt -> `{ problem }` (never throws).
 // - `formatStatus(status) -> string`: fixed key order and no optional `undefined`s, so formatting a parsed status
 //   gives back the same text and a JSON Patch `test` op on the prior annotation compares equal.
-import { annotationName } from "../contract/annotations.ts";
+import { type Fields, fail, isFields, parseStatusAnnotation, STATUS_ANNOTATION } from "../contract/status-json.ts";
 import type { CheckResult, Comparison, Outcome } from "./checks.ts";
 import type { Weights } from "./virtual-service.ts";
 
-export const STATUS_ANNOTATION = annotationName("status");
+export { STATUS_ANNOTATION };
 export const STATUS_VERSION = 1;
 export const PHASES = ["Waiting", "Progressing", "Paused", "Promoted", "RolledBack"] as const;
 export type CanaryPhase = (typeof PHASES)[number];
@@ -75,17 +75,6 @@ function ordered(status: CanaryStatus): Record<string, unknown> {
 }
 
 export const formatStatus = (status: CanaryStatus): string => JSON.stringify(ordered(status));
-
-type Fields = Record<string, unknown>;
-
-class Corrupt extends Error {}
-
-const fail = (message: string): never => {
-  throw new Corrupt(message);
-};
-
-const isFields = (value: unknown): value is Fields =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 function text(fields: Fields, key: string, path: string): string {
   const value = fields[key];
@@ -175,17 +164,5 @@ function readStatus(body: unknown): CanaryStatus {
 
 /** Reads the annotation; a corrupt one is reported with the field at fault, never thrown. */
 export function parseStatus(raw: string | undefined): { status?: CanaryStatus; problem?: string } {
-  if (raw === undefined) return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(raw);
-  } catch {
-    return { problem: `${STATUS_ANNOTATION} is not JSON` };
-  }
-  try {
-    return { status: readStatus(body) };
-  } catch (error) {
-    if (error instanceof Corrupt) return { problem: `${STATUS_ANNOTATION} is corrupt: ${error.message}` };
-    throw error;
-  }
+  return parseStatusAnnotation(raw, readStatus);
 }

@@ -8,9 +8,9 @@
 // - `sameRollingStatus(a, b)`: equal but for `updatedAt`: the guard writes only when this is false.
 // `rolledBackFrom` / `rolledBackTo` record an undo by revision and pod-template-hash. The hash is what makes the
 // undo happen once: the controller gives the restored template a new revision number, but never a new hash.
-import { annotationName } from "../contract/annotations.ts";
+import { type Fields, fail, isFields, parseStatusAnnotation, STATUS_ANNOTATION } from "../contract/status-json.ts";
 
-export const STATUS_ANNOTATION = annotationName("status");
+export { STATUS_ANNOTATION };
 export const ROLLING_PHASES = ["Progressing", "Complete", "Failed", "RolledBack"] as const;
 export type RollingPhase = (typeof ROLLING_PHASES)[number];
 
@@ -61,17 +61,6 @@ export const sameRollingStatus = (a: RollingStatus | undefined, b: RollingStatus
   b !== undefined &&
   formatRollingStatus({ ...a, updatedAt: "" }) === formatRollingStatus({ ...b, updatedAt: "" });
 
-type Fields = Record<string, unknown>;
-
-class Corrupt extends Error {}
-
-const fail = (message: string): never => {
-  throw new Corrupt(message);
-};
-
-const isFields = (value: unknown): value is Fields =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
 function count(fields: Fields, key: string, path = ""): number {
   const value = fields[key];
   return typeof value === "number" && Number.isInteger(value) && value >= 0
@@ -119,17 +108,5 @@ function readStatus(body: unknown): RollingStatus {
 }
 
 export function parseRollingStatus(raw: string | undefined): { status?: RollingStatus; problem?: string } {
-  if (raw === undefined) return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(raw);
-  } catch {
-    return { problem: `${STATUS_ANNOTATION} is not JSON` };
-  }
-  try {
-    return { status: readStatus(body) };
-  } catch (error) {
-    if (error instanceof Corrupt) return { problem: `${STATUS_ANNOTATION} is corrupt: ${error.message}` };
-    throw error;
-  }
+  return parseStatusAnnotation(raw, readStatus);
 }

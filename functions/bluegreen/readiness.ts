@@ -1,4 +1,4 @@
-// Is a Deployment fully rolled out, decided on plain data the way `kubectl rollout status` does, but stricter.
+// Is a Deployment fully rolled out: the rolling guard's reading of `kubectl rollout status`, made stricter for a switch.
 //
 // API: `assessRollout(deployment) -> { ready, failed, message, counts }`.
 // Rules, in order (the first that applies decides):
@@ -11,26 +11,10 @@
 // Blue/green needs all of them, not just "Available": the switch moves every request at once, so a version serving
 // with one pod of three, or with old pods still behind its Service, is not ready to take the whole load.
 
-export interface RolloutCondition {
-  type?: string;
-  status?: string;
-  reason?: string;
-  message?: string;
-}
+import { type DeploymentShape, PROGRESS_DEADLINE_EXCEEDED, readProgress } from "../rolling/progress.ts";
 
 /** The fields of an apps/v1 Deployment that readiness depends on (a V1Deployment fits). */
-export interface RolloutView {
-  metadata?: { generation?: number };
-  spec?: { replicas?: number };
-  status?: {
-    observedGeneration?: number;
-    replicas?: number;
-    updatedReplicas?: number;
-    readyReplicas?: number;
-    availableReplicas?: number;
-    conditions?: readonly RolloutCondition[];
-  };
-}
+export type RolloutView = DeploymentShape;
 
 export interface RolloutCounts {
   desired: number;
@@ -50,18 +34,7 @@ export interface Readiness {
   counts: RolloutCounts;
 }
 
-export const DEADLINE_REASON = "ProgressDeadlineExceeded";
-
-export function rolloutCounts(deployment: RolloutView): RolloutCounts {
-  const status = deployment.status ?? {};
-  return {
-    desired: deployment.spec?.replicas ?? 1,
-    total: status.replicas ?? 0,
-    updated: status.updatedReplicas ?? 0,
-    ready: status.readyReplicas ?? 0,
-    available: status.availableReplicas ?? 0,
-  };
-}
+export const DEADLINE_REASON = PROGRESS_DEADLINE_EXCEEDED;
 
 /** The counts that keep a rollout from being complete, as "2 of 3 updated"; empty when none. */
 export function shortCounts(counts: RolloutCounts): string[] {
@@ -76,29 +49,30 @@ export function shortCounts(counts: RolloutCounts): string[] {
 }
 
 export function assessRollout(deployment: RolloutView): Readiness {
-  const counts = rolloutCounts(deployment);
+  // The counts and the first two rules (generation observed, deadline) are readProgress's, as the rolling guard uses.
+  const progress = readProgress(deployment);
+  const { desired, total, updated, ready, available } = progress;
+  const counts: RolloutCounts = { desired, total, updated, ready, available };
   const notReady = (message: string, failed = false): Readiness => ({ ready: false, failed, message, counts });
-  const generation = deployment.metadata?.generation;
-  const observed = deployment.status?.observedGeneration;
-  if (generation !== undefined && (observed === undefined || observed < generation)) {
+  if (progress.state === "observing") {
+    const generation = deployment.metadata?.generation;
+    const observed = deployment.status?.observedGeneration;
     return notReady(
       `the Deployment controller has not observed generation ${generation} yet (observed: ${observed ?? "none"})`,
     );
   }
-  const deadline = deployment.status?.conditions?.find(
-    (condition) => condition.type === "Progressing" && condition.reason === DEADLINE_REASON,
-  );
-  if (deadline) {
-    const detail = deadline.message ? `: ${deadline.message}` : "";
+  if (progress.state === "failed") {
+    const deadline = deployment.status?.conditions?.find((condition) => condition.type === "Progressing");
+    const detail = deadline?.message ? `: ${deadline.message}` : "";
     return notReady(`the rollout exceeded its progress deadline (${DEADLINE_REASON}${detail})`, true);
   }
-  if (counts.desired === 0) return notReady("scaled to 0 replicas: there is nothing to switch traffic to");
+  if (desired === 0) return notReady("scaled to 0 replicas: there is nothing to switch traffic to");
   const short = shortCounts(counts);
   if (short.length > 0) return notReady(`not fully rolled out: ${short.join(", ")}`);
   return {
     ready: true,
     failed: false,
-    message: `${counts.desired} of ${counts.desired} replicas updated, ready and available`,
+    message: `${desired} of ${desired} replicas updated, ready and available`,
     counts,
   };
 }

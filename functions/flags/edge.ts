@@ -4,8 +4,8 @@
  * The handler is built once per isolate and reused, so its rule cache spares Upstash a call per request.
  */
 import type { Env } from "./http/env.ts";
-import { upstashFlagHandler } from "./http/from-env.ts";
-import type { FlagHandler } from "./http/handler.ts";
+import { upstashFlagCore } from "./http/from-env.ts";
+import { type FlagHandler, webHandler } from "./http/handler.ts";
 
 /** Workers pass bindings (strings for vars and secrets, objects for KV and the like); only the strings matter here. */
 export type EdgeBindings = Readonly<Record<string, unknown>>;
@@ -27,7 +27,7 @@ let handler: FlagHandler | undefined;
 export default {
   /** Workers call `fetch(request, env, ctx)`; Vercel Edge calls it with the request alone. */
   fetch(request: Request, bindings?: EdgeBindings): Promise<Response> {
-    handler ??= upstashFlagHandler({ ...processEnv(), ...stringsOf(bindings) });
+    handler ??= webHandler(upstashFlagCore({ ...processEnv(), ...stringsOf(bindings) }));
     return handler(request);
   },
 };

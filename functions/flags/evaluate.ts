@@ -358,10 +358,19 @@ function served(flag: CompiledFlag, context: EvaluationContext, reason: number):
 }
 
 /** One flag for one context at `now` (epoch ms). Results are frozen and may be shared between calls. */
-export function evaluateFlag(flag: CompiledFlag, context: EvaluationContext, now: number): EvaluationResult {
+/**
+ * `now` (epoch ms) is read only by flags with a time window; when it is left out such a flag reads the clock
+ * itself, so the common flag without a window costs no clock read (which costs more than the rest of an
+ * evaluation on some machines).
+ */
+export function evaluateFlag(flag: CompiledFlag, context: EvaluationContext, now?: number): EvaluationResult {
   const mode = flag.mode;
   if (mode === FAILED) return flag.failure!;
-  if (mode === DISABLED || now < flag.start || now >= flag.end) return flag.disabled;
+  if (mode === DISABLED) return flag.disabled;
+  if (flag.start !== Number.NEGATIVE_INFINITY || flag.end !== Number.POSITIVE_INFINITY) {
+    const at = now ?? Date.now();
+    if (at < flag.start || at >= flag.end) return flag.disabled;
+  }
   if (mode === ENABLED) return served(flag, context, STATIC);
   const segments = flag.segments;
   if (segments !== undefined) {
@@ -383,7 +392,7 @@ export function evaluateKey(
   set: CompiledRuleSet,
   key: string,
   context: EvaluationContext,
-  now: number,
+  now?: number,
 ): EvaluationResult {
   const flag = set.flags.get(key);
   if (flag === undefined)
@@ -392,7 +401,7 @@ export function evaluateKey(
 }
 
 /** Every flag of the set, in key order. */
-export function evaluateAll(set: CompiledRuleSet, context: EvaluationContext, now: number): EvaluationResult[] {
+export function evaluateAll(set: CompiledRuleSet, context: EvaluationContext, now?: number): EvaluationResult[] {
   const keys = set.keys;
   const results = new Array<EvaluationResult>(keys.length);
   for (let index = 0; index < keys.length; index++)

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { compileFlag, compileRuleSet, evaluateAll, evaluateFlag, evaluateKey } from "../../functions/flags/evaluate.ts";
 import { rolloutBucket, variantBucket } from "../../functions/flags/hash.ts";
 import {
@@ -727,5 +727,33 @@ describe("properties", () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("evaluation without a given time", () => {
+  const stored = (flag: Flag) => ({ flag, revision: 1, updatedAt: "2026-01-01T00:00:00Z", updatedBy: "t" });
+
+  it("reads the clock only for flags with a time window", () => {
+    const set = compileRuleSet({
+      version: 1,
+      flags: {
+        always: stored({ key: "always", state: "enabled" }),
+        launch: stored({ key: "launch", state: "enabled", startTime: "2030-01-01T00:00:00Z" }),
+      },
+    });
+    const clock = vi.spyOn(Date, "now");
+    try {
+      expect(evaluateKey(set, "always", {})).toMatchObject({ value: true, reason: "STATIC" });
+      expect(clock).not.toHaveBeenCalled();
+      clock.mockReturnValue(Date.parse("2029-12-31T23:59:59Z"));
+      expect(evaluateKey(set, "launch", {})).toMatchObject({ value: false, reason: "DISABLED" });
+      clock.mockReturnValue(Date.parse("2030-01-01T00:00:00Z"));
+      expect(evaluateKey(set, "launch", {})).toMatchObject({ value: true, reason: "STATIC" });
+      expect(clock).toHaveBeenCalledTimes(2);
+      // A given time wins over the clock.
+      expect(evaluateKey(set, "launch", {}, Date.parse("2020-01-01T00:00:00Z"))).toMatchObject({ value: false });
+    } finally {
+      clock.mockRestore();
+    }
   });
 });

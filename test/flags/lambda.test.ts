@@ -8,8 +8,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { createRuleCache } from "../../functions/flags/cache.ts";
 import { flagsConfigFromEnv } from "../../functions/flags/config.ts";
 import { flagSettingsFromEnv } from "../../functions/flags/http/env.ts";
-import { expressFromHandler } from "../../functions/flags/http/express.ts";
-import { createFlagHandler } from "../../functions/flags/http/handler.ts";
+import { expressFromCore } from "../../functions/flags/http/express.ts";
+import { createFlagCore } from "../../functions/flags/http/handler.ts";
 import type { ApiGatewayEvent, ApiGatewayResult } from "../../functions/lambda/api-gateway.ts";
 import { httpApiEvent, lambdaContext, restApiEvent } from "../lambda/events.ts";
 import { createMemoryStore, TEST_FLAGS } from "./memory-store.ts";
@@ -86,8 +86,8 @@ describe("flags Lambda handler without Upstash", () => {
 describe("the express adapter behind serverless-http (as in the Lambda), over the memory store", () => {
   function lambda() {
     const store = createMemoryStore({ seed: TEST_FLAGS });
-    const handle = createFlagHandler({ store, cache: createRuleCache(store), adminToken: "t", bodyLimitBytes: 512 });
-    const wrapped = serverless(expressFromHandler(handle, 512), { binary: false });
+    const core = createFlagCore({ store, cache: createRuleCache(store), adminToken: "t", bodyLimitBytes: 512 });
+    const wrapped = serverless(expressFromCore(core, 512), { binary: false });
     return async (event: ApiGatewayEvent) => (await wrapped(event, lambdaContext())) as ApiGatewayResult;
   }
 
@@ -108,7 +108,7 @@ describe("the express adapter behind serverless-http (as in the Lambda), over th
     const bulk = await invoke(restApiEvent("POST", "/ofrep/v1/evaluate/flags", body));
     expect(bulk.statusCode).toBe(200);
     const etag = header(bulk, "etag");
-    expect(etag).toMatch(/^"8-[0-9a-f]{8}"$/);
+    expect(etag).toMatch(/^"8-[0-9a-f]{1,14}"$/);
     const event = httpApiEvent("POST", "/ofrep/v1/evaluate/flags", body);
     event.headers = { ...event.headers, "if-none-match": etag };
     const again = await invoke(event);

@@ -17,6 +17,7 @@ import { describeProblems, validateFlag } from "../validate.ts";
 import { actorOf, bearerToken, constantTimeEqual } from "./auth.ts";
 import { parseIfMatch } from "./etag.ts";
 import { jsonResponse, readJsonBody } from "./json.ts";
+import type { FlagRequest, FlagResponse } from "./message.ts";
 
 export interface AdminDeps {
   store: FlagStore;
@@ -34,15 +35,15 @@ const error = (
   message: string,
   extra: Record<string, unknown> = {},
   headers: Record<string, string> = {},
-): Response => jsonResponse(status, { error: message, ...extra }, { ...NO_STORE, ...headers });
+): FlagResponse => jsonResponse(status, { error: message, ...extra }, { ...NO_STORE, ...headers });
 
-const ok = (status: number, body: unknown, headers: Record<string, string> = {}): Response =>
+const ok = (status: number, body: unknown, headers: Record<string, string> = {}): FlagResponse =>
   jsonResponse(status, body, { ...NO_STORE, ...headers });
 
 const revisionTag = (revision: number): string => `"${revision}"`;
 
 /** Undefined when the request may use the admin API; otherwise the 403 (disabled) or 401 (bad token) answer. */
-export function refuseAdmin(request: Request, adminToken: string | undefined): Response | undefined {
+export function refuseAdmin(request: FlagRequest, adminToken: string | undefined): FlagResponse | undefined {
   if (adminToken === undefined || adminToken === "") {
     return error(403, `the admin API is disabled: set ${ADMIN_TOKEN_VARIABLE} to enable it`);
   }
@@ -56,14 +57,14 @@ export function refuseAdmin(request: Request, adminToken: string | undefined): R
 }
 
 /** Store failures the client can act on; anything else goes to the handler's final catch (500). */
-function storeFailure(cause: unknown): Response {
+function storeFailure(cause: unknown): FlagResponse {
   if (cause instanceof StoreUnavailableError) return error(503, `the flag store is unavailable: ${cause.message}`);
   if (cause instanceof StoreConflictError) return error(412, cause.message, { currentRevision: cause.actual });
   if (cause instanceof StoreNotFoundError) return error(404, cause.message);
   throw cause;
 }
 
-async function guarded(run: () => Promise<Response>): Promise<Response> {
+async function guarded(run: () => Promise<FlagResponse>): Promise<FlagResponse> {
   try {
     return await run();
   } catch (cause) {
@@ -72,7 +73,7 @@ async function guarded(run: () => Promise<Response>): Promise<Response> {
 }
 
 /** GET /admin/flags */
-export function listFlags(deps: AdminDeps): Promise<Response> {
+export function listFlags(deps: AdminDeps): Promise<FlagResponse> {
   return guarded(async () => {
     const ruleSet = await deps.store.load();
     const flags = Object.keys(ruleSet.flags)
@@ -83,7 +84,7 @@ export function listFlags(deps: AdminDeps): Promise<Response> {
 }
 
 /** GET /admin/flags/{key} */
-export function getFlag(key: string, deps: AdminDeps): Promise<Response> {
+export function getFlag(key: string, deps: AdminDeps): Promise<FlagResponse> {
   return guarded(async () => {
     const stored = await deps.store.get(key);
     if (!stored) return error(404, `no flag "${key}"`);
@@ -91,10 +92,10 @@ export function getFlag(key: string, deps: AdminDeps): Promise<Response> {
   });
 }
 
-type WritePrecondition = { ok: true; options: WriteOptions } | { ok: false; response: Response };
+type WritePrecondition = { ok: true; options: WriteOptions } | { ok: false; response: FlagResponse };
 
 /** Actor and If-Match of a write; `If-Match: *` becomes the flag's current revision (412 when there is none). */
-async function writeOptions(request: Request, key: string, deps: AdminDeps): Promise<WritePrecondition> {
+async function writeOptions(request: FlagRequest, key: string, deps: AdminDeps): Promise<WritePrecondition> {
   const actor = actorOf(request.headers);
   if (!actor.ok) return { ok: false, response: error(400, actor.message) };
   const ifMatch = parseIfMatch(request.headers.get("if-match"));
@@ -107,7 +108,7 @@ async function writeOptions(request: Request, key: string, deps: AdminDeps): Pro
 }
 
 /** PUT /admin/flags/{key}: 201 when created, 200 when replaced. */
-export function putFlag(request: Request, key: string, deps: AdminDeps): Promise<Response> {
+export function putFlag(request: FlagRequest, key: string, deps: AdminDeps): Promise<FlagResponse> {
   return guarded(async () => {
     const body = await readJsonBody(request, deps.bodyLimitBytes);
     if (!body.ok) return error(body.status, body.message);
@@ -132,7 +133,7 @@ export function putFlag(request: Request, key: string, deps: AdminDeps): Promise
 }
 
 /** DELETE /admin/flags/{key} */
-export function deleteFlag(request: Request, key: string, deps: AdminDeps): Promise<Response> {
+export function deleteFlag(request: FlagRequest, key: string, deps: AdminDeps): Promise<FlagResponse> {
   return guarded(async () => {
     const precondition = await writeOptions(request, key, deps);
     if (!precondition.ok) return precondition.response;
@@ -142,7 +143,7 @@ export function deleteFlag(request: Request, key: string, deps: AdminDeps): Prom
   });
 }
 
-type QueryInteger = { ok: true; value: number } | { ok: false; response: Response };
+type QueryInteger = { ok: true; value: number } | { ok: false; response: FlagResponse };
 
 function queryInteger(url: URL, name: string, fallback: number, min: number, max: number): QueryInteger {
   const raw = url.searchParams.get(name);
@@ -156,7 +157,7 @@ function queryInteger(url: URL, name: string, fallback: number, min: number, max
 }
 
 /** GET /admin/audit?limit=100&before=ID */
-export function listAudit(url: URL, deps: AdminDeps): Promise<Response> {
+export function listAudit(url: URL, deps: AdminDeps): Promise<FlagResponse> {
   return guarded(async () => {
     const limit = queryInteger(url, "limit", 100, 1, 1000);
     if (!limit.ok) return limit.response;
@@ -170,7 +171,7 @@ export function listAudit(url: URL, deps: AdminDeps): Promise<Response> {
 }
 
 /** GET /admin/stale?days=90 */
-export function listStale(url: URL, deps: AdminDeps): Promise<Response> {
+export function listStale(url: URL, deps: AdminDeps): Promise<FlagResponse> {
   return guarded(async () => {
     const days = queryInteger(url, "days", DEFAULT_UNCHANGED_DAYS, 1, 3650);
     if (!days.ok) return days.response;

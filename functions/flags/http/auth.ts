@@ -1,4 +1,5 @@
 // Credentials for the flags HTTP core: constant-time secret comparison, bearer tokens, API keys and the actor header.
+import type { HeaderReader } from "./message.ts";
 
 const encoder = new TextEncoder();
 
@@ -16,13 +17,13 @@ export function constantTimeEqual(a: string, b: string): boolean {
 }
 
 /** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), if there is one. */
-export function bearerToken(headers: Headers): string | undefined {
+export function bearerToken(headers: HeaderReader): string | undefined {
   const match = /^\s*Bearer\s+(\S+)\s*$/i.exec(headers.get("authorization") ?? "");
   return match?.[1];
 }
 
 /** The request carries `secret` as a bearer token or, when `allowApiKeyHeader`, as `X-API-Key` (OFREP's two schemes). */
-export function presentsSecret(headers: Headers, secret: string, allowApiKeyHeader: boolean): boolean {
+export function presentsSecret(headers: HeaderReader, secret: string, allowApiKeyHeader: boolean): boolean {
   const bearer = bearerToken(headers);
   if (bearer !== undefined && constantTimeEqual(bearer, secret)) return true;
   const apiKey = allowApiKeyHeader ? headers.get("x-api-key")?.trim() : undefined;
@@ -36,7 +37,7 @@ const ACTOR = /^[\x20-\x7e]{1,100}$/;
 export type ActorResult = { ok: true; actor: string } | { ok: false; message: string };
 
 /** Who made an admin write, for the audit log: the X-Greenlight-Actor header, or "admin" without one. */
-export function actorOf(headers: Headers): ActorResult {
+export function actorOf(headers: HeaderReader): ActorResult {
   const raw = headers.get(ACTOR_HEADER);
   if (raw === null) return { ok: true, actor: DEFAULT_ACTOR };
   const actor = raw.trim();

@@ -1,4 +1,5 @@
 // CORS for the flags HTTP core: browsers call the OFREP API from other origins (the web provider runs in pages).
+import type { FlagResponse } from "./message.ts";
 
 export const CORS_ALLOW_METHODS = "GET, POST, PUT, DELETE, OPTIONS";
 export const CORS_ALLOW_HEADERS = "Content-Type, Authorization, If-None-Match, If-Match, X-API-Key, X-Greenlight-Actor";
@@ -20,8 +21,8 @@ export function corsHeaders(origin: string | null, allowed: readonly string[]): 
 }
 
 /** The answer to an OPTIONS preflight, on any path. */
-export function preflightResponse(origin: string | null, allowed: readonly string[]): Response {
-  return new Response(null, {
+export function preflightResponse(origin: string | null, allowed: readonly string[]): FlagResponse {
+  return {
     status: 204,
     headers: {
       ...corsHeaders(origin, allowed),
@@ -29,14 +30,15 @@ export function preflightResponse(origin: string | null, allowed: readonly strin
       "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
       "Access-Control-Max-Age": String(CORS_MAX_AGE_SECONDS),
     },
-  });
+    body: null,
+  };
 }
 
-/** Adds the CORS headers to a response the routes built (their headers are mutable). */
-export function withCors(response: Response, origin: string | null, allowed: readonly string[]): Response {
+/** Adds the CORS headers to a response the routes built (a Vary of their own is kept). */
+export function withCors(response: FlagResponse, origin: string | null, allowed: readonly string[]): FlagResponse {
   for (const [name, value] of Object.entries(corsHeaders(origin, allowed))) {
-    if (name === "Vary") response.headers.append(name, value);
-    else response.headers.set(name, value);
+    const existing = name === "Vary" ? response.headers.Vary : undefined;
+    response.headers[name] = existing ? `${existing}, ${value}` : value;
   }
   return response;
 }

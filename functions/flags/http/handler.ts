@@ -8,6 +8,7 @@ import type { FlagStore } from "../types.ts";
 import { type AdminDeps, deleteFlag, getFlag, listAudit, listFlags, listStale, putFlag, refuseAdmin } from "./admin.ts";
 import { preflightResponse, withCors } from "./cors.ts";
 import { jsonResponse } from "./json.ts";
+import { type FlagRequest, type FlagResponse, toWebResponse } from "./message.ts";
 import { evaluateFlagRequest, evaluateFlagsRequest, type OfrepDeps } from "./ofrep.ts";
 
 export interface FlagHttpOptions {
@@ -26,7 +27,10 @@ export interface FlagHttpOptions {
   onError?: (error: unknown) => void;
 }
 
+/** The Web-standard handler (edge runtimes, Lambda through functions/lambda/fetch.ts, tests). */
 export type FlagHandler = (request: Request) => Promise<Response>;
+/** The core itself: what the Node listener calls, without Web Request and Response objects. */
+export type FlagCore = (request: FlagRequest) => Promise<FlagResponse>;
 
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
 export const DEFAULT_CORS_ORIGINS: readonly string[] = ["*"];
@@ -43,7 +47,7 @@ export const ROUTES = [
 
 interface Deps extends OfrepDeps, AdminDeps {}
 
-type Endpoint = (request: Request, url: URL, key: string, deps: Deps) => Promise<Response>;
+type Endpoint = (request: FlagRequest, url: URL, key: string, deps: Deps) => Promise<FlagResponse>;
 
 interface Route {
   pattern: RegExp;
@@ -87,7 +91,7 @@ const ROUTE_TABLE: Route[] = [
 ];
 
 /** GET /healthz: the cache's view of the store; 503 when there are no rules fit to serve. */
-async function health(cache: RuleCache): Promise<Response> {
+async function health(cache: RuleCache): Promise<FlagResponse> {
   await cache.current();
   const report = cache.health();
   return jsonResponse(report.status === "unavailable" ? 503 : 200, report, { "Cache-Control": "no-store" });
@@ -96,13 +100,13 @@ async function health(cache: RuleCache): Promise<Response> {
 const isOfrepPath = (path: string): boolean => path.startsWith("/ofrep/");
 
 /** The 500 answer: no message, no stack; OFREP paths keep their error shape. */
-function internalError(path: string): Response {
+function internalError(path: string): FlagResponse {
   return isOfrepPath(path)
     ? jsonResponse(500, { errorCode: "GENERAL", errorDetails: "internal error" })
     : jsonResponse(500, { error: "internal error" });
 }
 
-async function route(request: Request, url: URL, deps: Deps): Promise<Response> {
+async function route(request: FlagRequest, url: URL, deps: Deps): Promise<FlagResponse> {
   // One trailing slash is forgiven (`/admin/flags/`); the root path stays as it is.
   const path = url.pathname.length > 1 ? url.pathname.replace(/\/$/, "") : url.pathname;
   for (const candidate of ROUTE_TABLE) {
@@ -133,12 +137,12 @@ async function route(request: Request, url: URL, deps: Deps): Promise<Response> 
       if (refused) return refused;
     }
     const response = await endpoint(request, url, key, deps);
-    return head ? new Response(null, { status: response.status, headers: response.headers }) : response;
+    return head ? { ...response, body: null } : response;
   }
   return jsonResponse(404, { error: `no route for ${request.method} ${path}; routes: ${ROUTES.join(", ")}` });
 }
 
-export function createFlagHandler(options: FlagHttpOptions): FlagHandler {
+export function createFlagCore(options: FlagHttpOptions): FlagCore {
   const corsOrigins = options.corsOrigins ?? DEFAULT_CORS_ORIGINS;
   const onError = options.onError ?? ((error: unknown) => console.error("greenlight flags: unexpected error", error));
   const deps: Deps = {
@@ -149,7 +153,7 @@ export function createFlagHandler(options: FlagHttpOptions): FlagHandler {
     ...(options.adminToken ? { adminToken: options.adminToken } : {}),
     ...(options.evaluationApiKey ? { evaluationApiKey: options.evaluationApiKey } : {}),
   };
-  return async function handleFlagRequest(request: Request): Promise<Response> {
+  return async function handleFlagRequest(request: FlagRequest): Promise<FlagResponse> {
     const origin = request.headers.get("origin");
     let path = "/";
     try {
@@ -164,8 +168,16 @@ export function createFlagHandler(options: FlagHttpOptions): FlagHandler {
   };
 }
 
-/** A handler that answers every request 503 with `message` (a deployment missing its store configuration). */
-export function createUnavailableHandler(message: string, corsOrigins = DEFAULT_CORS_ORIGINS): FlagHandler {
+/** The core as a Web-standard handler. */
+export const webHandler =
+  (core: FlagCore): FlagHandler =>
+  async (request) =>
+    toWebResponse(await core(request));
+
+export const createFlagHandler = (options: FlagHttpOptions): FlagHandler => webHandler(createFlagCore(options));
+
+/** A core that answers every request 503 with `message` (a deployment missing its store configuration). */
+export function createUnavailableCore(message: string, corsOrigins = DEFAULT_CORS_ORIGINS): FlagCore {
   return async (request) => {
     const origin = request.headers.get("origin");
     if (request.method.toUpperCase() === "OPTIONS") return preflightResponse(origin, corsOrigins);

@@ -1,10 +1,11 @@
-// JSON responses and size-capped JSON request bodies for the flags HTTP core (Web Request/Response only).
+// JSON responses and size-capped JSON request bodies for the flags HTTP core.
+import type { FlagRequest, FlagResponse } from "./message.ts";
 
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 
 /** A JSON response; `headers` are added after Content-Type. */
-export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": JSON_CONTENT_TYPE, ...headers } });
+export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): FlagResponse {
+  return { status, headers: { "Content-Type": JSON_CONTENT_TYPE, ...headers }, body: JSON.stringify(body) };
 }
 
 export type BodyRead =
@@ -22,11 +23,14 @@ const tooLarge = (limitBytes: number): BodyRead => ({
  * Reads at most `limitBytes` of the body and parses it as JSON. Content-Length is checked first, and the bytes
  * actually read are counted too: a chunked or lying client cannot make the handler buffer more than the limit.
  */
-export async function readJsonBody(request: Request, limitBytes: number): Promise<BodyRead> {
+export async function readJsonBody(request: FlagRequest, limitBytes: number): Promise<BodyRead> {
   const declared = request.headers.get("content-length");
   if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > limitBytes) {
     await request.body?.cancel().catch(() => undefined);
     return tooLarge(limitBytes);
+  }
+  if (request.bodyBytes !== undefined) {
+    return request.bodyBytes.byteLength > limitBytes ? tooLarge(limitBytes) : parseJson(request.bodyBytes);
   }
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -49,6 +53,10 @@ export async function readJsonBody(request: Request, limitBytes: number): Promis
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  return parseJson(bytes);
+}
+
+function parseJson(bytes: Uint8Array): BodyRead {
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);

@@ -1,10 +1,11 @@
-// The flags HTTP core as a plain Node request listener: the Node request becomes a Web Request, the Response is written back.
+// The flags HTTP core as a plain Node request listener: Node's request read into a light FlagRequest, the answer written back.
 /*
  * No express here: `greenlight flags serve` and the local stack run it on Node's http server, and express.ts only
  * mounts it. (The Lambda skips Node requests altogether: functions/lambda/fetch.ts.)
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import { DEFAULT_BODY_LIMIT_BYTES, type FlagHandler } from "./handler.ts";
+import { DEFAULT_BODY_LIMIT_BYTES, type FlagCore } from "./handler.ts";
+import type { FlagRequest, HeaderReader } from "./message.ts";
 
 /**
  * The body, capped at `cap` bytes: the rest is read and dropped, so the client can finish sending and still read
@@ -27,39 +28,38 @@ function readCapped(req: IncomingMessage & { body?: unknown }, cap: number): Pro
   });
 }
 
-function toHeaders(incoming: IncomingHttpHeaders): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(incoming)) {
-    if (typeof value === "string") headers.append(name, value);
-    else if (Array.isArray(value)) for (const item of value) headers.append(name, item);
-  }
-  return headers;
+/** Node's already-parsed headers as the core reads them: lower-case names, repeated values joined. */
+function headerReader(incoming: IncomingHttpHeaders): HeaderReader {
+  return {
+    get(name) {
+      // serverless-http sets some (content-length) as numbers.
+      const value: unknown = incoming[name.toLowerCase()];
+      if (value === undefined || value === null) return null;
+      return Array.isArray(value) ? value.join(", ") : String(value);
+    },
+  };
 }
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-/** Serves `handle` to Node's http server (or serverless-http): the core reads the body, so no body parser runs. */
-export function listenerFromHandler(handle: FlagHandler, bodyLimitBytes = DEFAULT_BODY_LIMIT_BYTES): NodeListener {
+/** Serves the core to Node's http server (or serverless-http): the core reads the body, so no body parser runs. */
+export function listenerFromCore(core: FlagCore, bodyLimitBytes = DEFAULT_BODY_LIMIT_BYTES): NodeListener {
   return async function serveFlags(req, res) {
     try {
       const method = (req.method ?? "GET").toUpperCase();
       const hasBody = method !== "GET" && method !== "HEAD";
       const body = hasBody ? await readCapped(req, bodyLimitBytes + 1) : undefined;
-      // A fixed origin: only the path and query matter to the core, and a Host header is the client's to forge.
-      const request = new Request(
-        `http://localhost${(req as { originalUrl?: string }).originalUrl ?? req.url ?? "/"}`,
-        {
-          method,
-          headers: toHeaders(req.headers),
-          ...(body && body.length > 0 ? { body } : {}),
-        },
-      );
-      const response = await handle(request);
+      const request: FlagRequest = {
+        method,
+        // A fixed origin: only the path and query matter to the core, and a Host header is the client's to forge.
+        url: `http://localhost${(req as { originalUrl?: string }).originalUrl ?? req.url ?? "/"}`,
+        headers: headerReader(req.headers),
+        ...(body && body.length > 0 ? { bodyBytes: body } : {}),
+      };
+      const response = await core(request);
       res.statusCode = response.status;
-      response.headers.forEach((value, name) => {
-        res.setHeader(name, value);
-      });
-      res.end(Buffer.from(await response.arrayBuffer()));
+      for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
+      res.end(response.body ?? undefined);
     } catch {
       // Only the conversion can get here (the core never throws): a request Node parsed but the URL parser refused.
       if (res.headersSent) {

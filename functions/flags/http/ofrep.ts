@@ -14,6 +14,7 @@ import { isFailure } from "../types.ts";
 import { presentsSecret } from "./auth.ts";
 import { bodyEtag, ifNoneMatchHits } from "./etag.ts";
 import { describeJson, isPlainObject, JSON_CONTENT_TYPE, jsonResponse, readJsonBody } from "./json.ts";
+import type { FlagRequest, FlagResponse } from "./message.ts";
 
 export interface OfrepDeps {
   cache: RuleCache;
@@ -56,7 +57,7 @@ export function contextOfBody(body: unknown): ContextRead {
 const UNAUTHORIZED_DETAILS =
   "this flag API needs an API key: send Authorization: Bearer <key> or X-API-Key: <key> (GREENLIGHT_FLAGS_API_KEY)";
 
-function unauthorized(): Response {
+function unauthorized(): FlagResponse {
   return jsonResponse(401, { errorDetails: UNAUTHORIZED_DETAILS }, { "WWW-Authenticate": 'Bearer realm="ofrep"' });
 }
 
@@ -65,10 +66,12 @@ function noRulesDetails(cache: RuleCache): string {
   return `no flag rules available: the ${cache.health().store} flag store cannot be read and no recent rules are cached`;
 }
 
-type Prepared = { ok: true; snapshot: RuleSnapshot; context: EvaluationContext } | { ok: false; response: Response };
+type Prepared =
+  | { ok: true; snapshot: RuleSnapshot; context: EvaluationContext }
+  | { ok: false; response: FlagResponse };
 
 /** Auth, body and rules: what both endpoints do before evaluating. `key` shapes the error bodies of the single one. */
-async function prepare(request: Request, deps: OfrepDeps, key: string | undefined): Promise<Prepared> {
+async function prepare(request: FlagRequest, deps: OfrepDeps, key: string | undefined): Promise<Prepared> {
   const withKey = key === undefined ? {} : { key };
   if (deps.evaluationApiKey !== undefined && !presentsSecret(request.headers, deps.evaluationApiKey, true)) {
     return { ok: false, response: unauthorized() };
@@ -91,7 +94,7 @@ async function prepare(request: Request, deps: OfrepDeps, key: string | undefine
 }
 
 /** POST /ofrep/v1/evaluate/flags/{key} */
-export async function evaluateFlagRequest(request: Request, key: string, deps: OfrepDeps): Promise<Response> {
+export async function evaluateFlagRequest(request: FlagRequest, key: string, deps: OfrepDeps): Promise<FlagResponse> {
   const prepared = await prepare(request, deps, key);
   if (!prepared.ok) return prepared.response;
   const result = evaluateKey(prepared.snapshot.set, key, prepared.context, deps.now());
@@ -100,14 +103,14 @@ export async function evaluateFlagRequest(request: Request, key: string, deps: O
 }
 
 /** POST /ofrep/v1/evaluate/flags */
-export async function evaluateFlagsRequest(request: Request, deps: OfrepDeps): Promise<Response> {
+export async function evaluateFlagsRequest(request: FlagRequest, deps: OfrepDeps): Promise<FlagResponse> {
   const prepared = await prepare(request, deps, undefined);
   if (!prepared.ok) return prepared.response;
   const flags = evaluateAll(prepared.snapshot.set, prepared.context, deps.now());
   const body = JSON.stringify({ flags });
   const etag = bodyEtag(prepared.snapshot.set.version, body);
   if (ifNoneMatchHits(request.headers.get("if-none-match"), etag)) {
-    return new Response(null, { status: 304, headers: { ETag: etag } });
+    return { status: 304, headers: { ETag: etag }, body: null };
   }
-  return new Response(body, { status: 200, headers: { "Content-Type": JSON_CONTENT_TYPE, ETag: etag } });
+  return { status: 200, headers: { "Content-Type": JSON_CONTENT_TYPE, ETag: etag }, body };
 }

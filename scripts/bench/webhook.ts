@@ -328,7 +328,8 @@ export function renderWebhookSection(result: WebhookBench, context: BenchContext
       "readiness probe), with the defaults, managedFields and last-applied annotation an API server request carries. " +
       `Every answer carries a JSON Patch of ${result.patchOps} operations (labels, probes, marker). The echo is ` +
       `express with the same JSON body parser (limit ${BODY_LIMIT}) answering with the parsed body: the floor for ` +
-      "any express webhook, so the ratio is what greenlight's own work costs.",
+      "any express webhook. greenlight's webhook is a plain Node request listener (no express, which also keeps " +
+      "the Lambda bundle small), so a ratio above 1 is the framework it does without, less its own work.",
     "",
     "Each server runs alone, in a process of its own started as `node --import tsx scripts/bench/serve.ts " +
       `greenlight\` (then \`echo\`), with the Node flags production uses (${flags}); the other server is not ` +

@@ -1,20 +1,10 @@
 // `greenlight start` (npm start): the whole local stack in one process, until SIGINT or SIGTERM.
 import type { Command } from "commander";
+import type { StartFlags } from "../local/settings.ts";
 import { CliError } from "./errors.ts";
 
-interface StartOptions {
-  port?: string;
-  webhookPort?: string;
-  flagsPort?: string;
-  host?: string;
-  publicHost?: string;
-  home?: string;
-  stepInterval?: string;
-  dryRun?: boolean;
-  onError?: string;
-  logLevel?: string;
-  logFormat?: string;
-}
+/** The flags as commander hands them over; settings.ts resolves them against the environment. */
+type StartOptions = StartFlags;
 
 async function start(flags: StartOptions): Promise<void> {
   // Loaded on use so `greenlight --help` and the offline commands stay fast.

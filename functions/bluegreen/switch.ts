@@ -156,6 +156,8 @@ export interface BlueGreenContext {
   clients: KubeClients;
   now: Date;
   dryRun: boolean;
+  /** The Deployments the scheduled pass already listed: a promotion reads the serving one from here, not the API. */
+  deployments?: readonly V1Deployment[];
   sleep?: Sleep;
   timing?: Partial<Timing>;
   onProgress?: (line: string) => void;
@@ -740,7 +742,9 @@ export async function stepBlueGreen(context: BlueGreenContext, deployment: V1Dep
     if (!plan.promote) return { ...report, message: plan.message };
     const target = toTarget(deployment, version, report.warnings);
     const previous = async () => {
-      const serving = servingDeployments(await listDeployments(context.clients, [namespace]), main, served);
+      const inNamespace = context.deployments?.filter((listed) => listed.metadata?.namespace === namespace);
+      const listed = inNamespace ?? (await listDeployments(context.clients, [namespace]));
+      const serving = servingDeployments(listed, main, served);
       return serving.length === 1 && serving[0] ? fingerprintOf(serving[0]) : undefined;
     };
     return await promote(env, report, main, served, target, previous);

@@ -69,8 +69,9 @@ export async function runStep(options: RunOptions): Promise<RunReport> {
   const report: RunReport = { startedAt: now.toISOString(), canaries: [], blueGreen: [], rolling: [], deferred: [] };
   let found: Found[];
   let others: V1Deployment[];
+  let deployments: V1Deployment[];
   try {
-    const deployments = await listDeployments(options.clients, options.namespaces);
+    deployments = await listDeployments(options.clients, options.namespaces);
     // Each canary's annotations are parsed once per run, here.
     found = deployments.filter(isCanary).map((deployment) => ({ deployment, canary: readCanary(deployment) }));
     others = deployments.filter((deployment) => isBlueGreen(deployment) || isRolling(deployment));
@@ -105,7 +106,7 @@ export async function runStep(options: RunOptions): Promise<RunReport> {
       }
       if (isBlueGreen(other)) {
         const timing = { ...SCHEDULED_BLUE_GREEN_TIMING, ...options.blueGreenTiming };
-        report.blueGreen.push(await stepBlueGreen({ ...context, timing }, other));
+        report.blueGreen.push(await stepBlueGreen({ ...context, timing, deployments }, other));
       } else {
         report.rolling.push(await guardRollout(context, other));
       }

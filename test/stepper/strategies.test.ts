@@ -54,6 +54,9 @@ describe("runStep", () => {
         { deployment: "myapp", outcome: "rolled-back" },
       ]);
       expect(storedService(api).spec.selector.version).toBe("green");
+      // One list of Deployments serves the three strategies, the promotion included.
+      const lists = api.calls.filter((call) => call.verb === "list" && call.resource === "deployments");
+      expect(lists).toHaveLength(1);
     } finally {
       stop();
     }

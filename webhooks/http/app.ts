@@ -5,6 +5,7 @@
  * mime-db). express.ts mounts this same listener in express, for callers that want `.listen()`.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { readCapped } from "../../functions/http/read-body.ts";
 import { type AdmissionReview, type AdmissionReviewResponse, parseAdmissionReview } from "../admission/review.ts";
 import { WEBHOOK_PATHS } from "../config/configurations.ts";
 import { mutateReview, type OnError } from "../mutate/mutate.ts";
@@ -50,34 +51,21 @@ class BodyError extends Error {
   }
 }
 
-/**
- * The whole body as text, at most `limit` bytes (413 past it, after reading the rest so the client can read the
- * answer). serverless-http hands the body over already buffered on `req.body`.
- */
-function readBody(req: IncomingMessage & { body?: unknown }, limit: number): Promise<string> {
-  if (Buffer.isBuffer(req.body)) {
-    if (req.body.length > limit) return Promise.reject(new BodyError(413, `body larger than the ${limit} byte limit`));
-    return Promise.resolve(req.body.toString("utf8"));
-  }
-  if (typeof req.body === "string") return Promise.resolve(req.body);
+/** The whole body as text, at most `limit` bytes (413 past it, after the rest is drained so the client reads it). */
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const declared = Number(req.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > limit) {
+  if (Number.isFinite(declared) && declared > limit && !Buffer.isBuffer((req as { body?: unknown }).body)) {
     req.resume();
-    return Promise.reject(new BodyError(413, `body larger than the ${limit} byte limit`));
+    throw new BodyError(413, `body larger than the ${limit} byte limit`);
   }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.on("end", () => {
-      if (size > limit) reject(new BodyError(413, `body larger than the ${limit} byte limit`));
-      else resolve(Buffer.concat(chunks, size).toString("utf8"));
-    });
-    req.on("error", (error) => reject(new BodyError(400, `body could not be read: ${error.message}`)));
-  });
+  let bytes: Buffer;
+  try {
+    bytes = await readCapped(req, limit + 1);
+  } catch (error) {
+    throw new BodyError(400, `body could not be read: ${(error as Error).message}`);
+  }
+  if (bytes.length > limit) throw new BodyError(413, `body larger than the ${limit} byte limit`);
+  return bytes.toString("utf8");
 }
 
 async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {

@@ -4,29 +4,9 @@
  * mounts it. (The Lambda skips Node requests altogether: functions/lambda/fetch.ts.)
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { readCapped } from "../../http/read-body.ts";
 import { DEFAULT_BODY_LIMIT_BYTES, type FlagCore } from "./handler.ts";
 import type { FlagRequest, HeaderReader } from "./message.ts";
-
-/**
- * The body, capped at `cap` bytes: the rest is read and dropped, so the client can finish sending and still read
- * the 413 (answering before draining would reset the connection under it). The core enforces the limit itself.
- */
-function readCapped(req: IncomingMessage & { body?: unknown }, cap: number): Promise<Buffer> {
-  // serverless-http hands over the body already buffered.
-  if (Buffer.isBuffer(req.body)) return Promise.resolve(req.body.subarray(0, cap));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let kept = 0;
-    req.on("data", (chunk: Buffer) => {
-      if (kept >= cap) return;
-      const part = chunk.subarray(0, cap - kept);
-      chunks.push(part);
-      kept += part.length;
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
 
 /** Node's already-parsed headers as the core reads them: lower-case names, repeated values joined. */
 function headerReader(incoming: IncomingHttpHeaders): HeaderReader {

@@ -6,30 +6,51 @@
 //   (write exactly these, never `status.weights` blindly: during a drift pause they differ on purpose); `changed`
 //   when the status annotation must be rewritten; at most one event, none when nothing happened.
 // Rules, in order of precedence (the first that applies decides):
+//  0. A status annotation that cannot be read: Paused at the weights found on the route (never a restart at stable
+//     100%: the stable Deployment may be scaled down), until `abort`, `promote` or an explicit `paused: "false"`.
 //  1. Deployment version = the recorded stable version: this is the stable Deployment, nothing to do.
-//  2. No status, or a new canary version: a new rollout, Waiting at step -1 with the canary at 0%.
-//  3. Promoted / RolledBack: nothing until the version changes.
+//  2. No status, a new canary version, or a new pod template of it before promotion (another revision): a new
+//     rollout, Waiting at step -1 with the canary at 0%; nothing measured of the old revision counts for the new one.
+//  3. Promoted / RolledBack: nothing until the version (or, after a rollback, the revision) changes.
 //  4. `abort: "true"` -> RolledBack. 5. An invalid control or custom check -> Paused with the problem.
-//  6. `promote: "true"` (canary available) -> Promoted. 7. `paused: "true"` -> Paused.
+//  6. `promote: "true"` (canary ready) -> Promoted. 7. `paused: "true"` -> Paused.
 //  8. Weights differ from what greenlight wrote: Paused (drift); from Paused, an explicit `paused: "false"`
-//     re-writes the stored weights and resumes. 9. Paused with no cause left -> resumes.
-// 10. Waiting and available -> step 0. 11. Progressing, one interval after the last step or analysis: analyse.
+//     re-writes the stored weights and resumes. 9. Paused with no cause left -> resumes (a pause for an unreadable
+//     status waits for the explicit `paused: "false"`).
+// 10. Waiting and ready -> step 0. 11. Progressing, one interval after the last step or analysis: analyse.
+// Ready means the canary's new ReplicaSet is fully rolled out (`assessRollout`: the generation observed, every replica
+// updated, ready and available, no old pod left), not merely Available: old pods keep a Deployment Available while a
+// new template rolls out, and weight given then would reach pods of a version nobody measured. While not ready the
+// weight holds (an analysis is inconclusive); past the progress deadline an analysis counts as a failure.
 // A control that already held its acting value when the rollout started (promote, abort) or when the pause began
 // (`paused: "false"`) is recorded in `heldControls` and ignored until a run sees it change, so a leftover
 // annotation never promotes, aborts or resumes anything by itself.
 import { annotationName } from "../contract/annotations.ts";
 import { type CheckResult, describeCheck } from "./checks.ts";
 import type { CanarySettings } from "./settings.ts";
-import { type CanaryPhase, type CanaryStatus, formatStatus, type HeldControl, STATUS_VERSION } from "./status.ts";
-import { formatWeights, sameWeights, type Weights, weightsFor } from "./virtual-service.ts";
+import {
+  type CanaryPhase,
+  type CanaryStatus,
+  formatStatus,
+  type HeldControl,
+  STATUS_ANNOTATION,
+  STATUS_VERSION,
+} from "./status.ts";
+import { formatWeights, isValidWeights, sameWeights, type Weights, weightsFor } from "./virtual-service.ts";
 
 export interface CanaryDeployment {
   namespace: string;
   name: string;
   /** The Deployment's `version` label: the canary version. */
   version: string;
-  /** Available condition true (at least one ready replica of this version). */
-  available: boolean;
+  /** The new ReplicaSet fully rolled out: generation observed, every replica updated, ready and available. */
+  ready: boolean;
+  /** The rollout passed its progress deadline (ProgressDeadlineExceeded): waiting will not make it ready. */
+  stalled?: boolean;
+  /** Why it is not ready, in an operator's words (e.g. "not fully rolled out: 1 of 3 updated"). */
+  rollout?: string;
+  /** A fingerprint of the pod template: a new one is a new revision, whose rollout starts over. */
+  revision?: string;
 }
 
 export interface CanaryInput {
@@ -39,8 +60,10 @@ export interface CanaryInput {
   currentWeights: Weights;
   /** `located.stableVersion`, recorded when a rollout starts. */
   stableVersion?: string;
-  /** The prior status; absent (or corrupt) starts a new rollout. */
+  /** The prior status; absent starts a new rollout. */
   status?: CanaryStatus;
+  /** Why the status annotation present on the route could not be read (it is then not in `status`). */
+  statusProblem?: string;
   /** The analysis results when `planCanary` asked for them. */
   checks?: CheckResult[];
   now: Date;
@@ -81,8 +104,8 @@ const PROMOTED: Weights = { stable: 0, canary: 100 };
 type Stage = { decision: CanaryDecision } | { due: CanaryStatus };
 
 export function planCanary(input: CanaryInput): { analyse: boolean } {
-  // An unavailable canary is judged inconclusive without asking Prometheus.
-  return { analyse: "due" in stage(input) && input.deployment.available };
+  // A canary that is not ready is judged without asking Prometheus: inconclusive, or failed past its deadline.
+  return { analyse: "due" in stage(input) && input.deployment.ready };
 }
 
 export function decideCanary(input: CanaryInput): CanaryDecision {
@@ -119,13 +142,23 @@ const stepLabel = (index: number, settings: CanarySettings) => `step ${index + 1
 
 const deploymentName = (input: CanaryInput) => `${input.deployment.namespace}/${input.deployment.name}`;
 
+/** A new pod template of the same version: recorded revisions differ (a status without one adopts the current). */
+const newRevision = (prior: CanaryStatus, deployment: CanaryDeployment): boolean =>
+  prior.canaryRevision !== undefined &&
+  deployment.revision !== undefined &&
+  prior.canaryRevision !== deployment.revision;
+
 function stage(input: CanaryInput): Stage {
   const { deployment, settings, status: prior } = input;
+  if (!prior && input.statusProblem !== undefined) return unreadable(input, input.statusProblem);
   if (prior?.stableVersion !== undefined && deployment.version === prior.stableVersion) {
     // Both Deployments of a canary pair may carry the annotations; the stable one must never start a rollout.
     return { decision: decision(input, prior) };
   }
   if (!prior || prior.canaryVersion !== deployment.version) return { decision: startRollout(input) };
+  // After promotion the canary serves everything and the stable Deployment may be gone: an edit of the promoted
+  // version in place is not a new rollout (that would route 100% to stable). After a rollback it is a fix to try.
+  if (prior.phase !== "Promoted" && newRevision(prior, deployment)) return { decision: startRollout(input) };
   if (prior.phase === "Promoted" || prior.phase === "RolledBack") return { decision: decision(input, prior) };
 
   const controls = settings.controls;
@@ -133,6 +166,7 @@ function stage(input: CanaryInput): Stage {
     control === "resume" ? controls.paused === false : controls[control] === true,
   );
   const base: CanaryStatus = { ...prior };
+  if (base.canaryRevision === undefined && deployment.revision !== undefined) base.canaryRevision = deployment.revision;
   if (held.length > 0) base.heldControls = held;
   else delete base.heldControls;
   const acting = (control: HeldControl, value: boolean) => value && !held.includes(control);
@@ -146,7 +180,7 @@ function stage(input: CanaryInput): Stage {
   if (settings.blocking.length > 0) {
     return pause(input, base, "Warning", `paused until fixed: ${settings.blocking.join("; ")}`);
   }
-  if (promote && deployment.available) {
+  if (promote && deployment.ready) {
     return { decision: finish(input, base, "Promoted", `promoted by ${annotationName("promote")}: "true"`) };
   }
   if (controls.paused === true) {
@@ -155,6 +189,18 @@ function stage(input: CanaryInput): Stage {
   if (!sameWeights(input.currentWeights, prior.weights)) {
     if (prior.phase === "Paused" && resume) return resumeRewriting(input, base);
     return pause(input, base, "Warning", driftReason(input, prior));
+  }
+  if (prior.phase === "Paused" && prior.awaitingResume) {
+    if (!resume) return unchanged(input, base);
+    const status: CanaryStatus = {
+      ...base,
+      phase: resumedPhase(base),
+      reason: `resumed by ${annotationName("paused")}: "false" at ${formatWeights(base.weights)}`,
+      lastStepAt: input.now.toISOString(),
+      updatedAt: input.now.toISOString(),
+    };
+    delete status.awaitingResume;
+    return { decision: decision(input, status, event("Normal", "CanaryResumed", `${status.reason}`)) };
   }
   if (prior.phase === "Paused") {
     const status: CanaryStatus = {
@@ -166,9 +212,83 @@ function stage(input: CanaryInput): Stage {
     return { decision: decision(input, status, event("Normal", "CanaryResumed", `${status.reason}`)) };
   }
   if (prior.phase === "Waiting") {
-    return deployment.available ? { decision: firstStep(input, base) } : unchanged(input, base);
+    return deployment.ready ? { decision: firstStep(input, base) } : unchanged(input, base);
   }
   return isDue(input, base) ? { due: base } : unchanged(input, base);
+}
+
+/** The step a route's canary weight stands at: the last step not above it (-1 below the first). */
+export function stepAt(canaryWeight: number, steps: readonly number[]): number {
+  let index = -1;
+  steps.forEach((weight, at) => {
+    if (weight <= canaryWeight) index = at;
+  });
+  return index;
+}
+
+/**
+ * The status annotation is there but unreadable (hand-edited, or written by a newer greenlight). Starting over would
+ * send everything to stable, which may be scaled down by now, so the weights found on the route stay, and a Paused
+ * status recording them replaces the unreadable one. `abort` and `promote` act as usual; `paused: "false"` resumes
+ * from the step the weights stand at.
+ */
+function unreadable(input: CanaryInput, problem: string): Stage {
+  const { deployment, settings } = input;
+  const at = input.now.toISOString();
+  const weights = input.currentWeights;
+  if (!isValidWeights(weights)) {
+    // Nothing sane to record: leave the route and the annotation as they are; the report carries the problem.
+    return { decision: { status: placeholder(input, weights, problem), events: [], changed: false } };
+  }
+  const held: HeldControl[] = [];
+  if (settings.controls.paused === false) held.push("resume");
+  const base: CanaryStatus = {
+    version: STATUS_VERSION,
+    phase: "Paused",
+    canaryVersion: deployment.version,
+    stepIndex: stepAt(weights.canary, settings.steps),
+    weights: { ...weights },
+    lastStepAt: at,
+    failures: 0,
+    inconclusive: 0,
+    lastChecks: [],
+    updatedAt: at,
+  };
+  if (input.stableVersion !== undefined) base.stableVersion = input.stableVersion;
+  if (deployment.revision !== undefined) base.canaryRevision = deployment.revision;
+  if (settings.controls.abort === true) {
+    return { decision: finish(input, base, "RolledBack", `aborted by ${annotationName("abort")}: "true"`) };
+  }
+  if (settings.controls.promote === true && deployment.ready) {
+    return { decision: finish(input, base, "Promoted", `promoted by ${annotationName("promote")}: "true"`) };
+  }
+  const reason = clip(
+    `paused: ${STATUS_ANNOTATION} could not be read (${problem}); the route keeps ${formatWeights(weights)}; ` +
+      `set ${annotationName("paused")}: "false" to resume from there, ${annotationName("abort")}: "true" to roll back, ` +
+      `or ${annotationName("promote")}: "true" to promote`,
+  );
+  const status: CanaryStatus = { ...base, reason, awaitingResume: true };
+  if (held.length > 0) status.heldControls = held;
+  return { decision: decision(input, status, event("Warning", "CanaryPaused", reason)) };
+}
+
+function placeholder(input: CanaryInput, weights: Weights, problem: string): CanaryStatus {
+  const at = input.now.toISOString();
+  return {
+    version: STATUS_VERSION,
+    phase: "Paused",
+    canaryVersion: input.deployment.version,
+    stepIndex: -1,
+    weights,
+    lastStepAt: at,
+    failures: 0,
+    inconclusive: 0,
+    lastChecks: [],
+    reason: clip(
+      `${STATUS_ANNOTATION} could not be read (${problem}) and the route's weights are not two integers summing to 100: fix either by hand`,
+    ),
+    updatedAt: at,
+  };
 }
 
 function startRollout(input: CanaryInput): CanaryDecision {
@@ -180,7 +300,7 @@ function startRollout(input: CanaryInput): CanaryDecision {
   const first = settings.steps[0] ?? 100;
   const reason =
     `rollout of ${deployment.version}${input.stableVersion ? ` over stable ${input.stableVersion}` : ""} starts at ` +
-    `${formatWeights(ROLLED_BACK)}; ${stepLabel(0, settings)} (canary ${first}%) once ${deploymentName(input)} is available`;
+    `${formatWeights(ROLLED_BACK)}; ${stepLabel(0, settings)} (canary ${first}%) once ${deploymentName(input)} is fully rolled out`;
   const status: CanaryStatus = {
     version: STATUS_VERSION,
     phase: "Waiting",
@@ -195,8 +315,14 @@ function startRollout(input: CanaryInput): CanaryDecision {
     updatedAt: at,
   };
   if (input.stableVersion !== undefined) status.stableVersion = input.stableVersion;
+  if (deployment.revision !== undefined) status.canaryRevision = deployment.revision;
   if (held.length > 0) status.heldControls = held;
-  const replaced = prior ? ` (replaces ${prior.canaryVersion}, ${prior.phase})` : "";
+  const replaced = !prior
+    ? ""
+    : prior.canaryVersion === deployment.version
+      ? ` (a new pod template of ${deployment.version} replaces revision ${prior.canaryRevision}, ${prior.phase}: ` +
+        "nothing measured of that revision counts)"
+      : ` (replaces ${prior.canaryVersion}, ${prior.phase})`;
   return decision(input, status, event("Normal", "CanaryWaiting", `${reason}${replaced}`), ROLLED_BACK);
 }
 
@@ -212,6 +338,7 @@ function finish(
   const reason = `${why}; was ${formatWeights(input.currentWeights)}, now ${formatWeights(weights)}`;
   const status: CanaryStatus = { ...base, phase, weights: { ...weights }, reason: clip(reason), updatedAt: at };
   delete status.heldControls;
+  delete status.awaitingResume;
   if (checks) {
     status.lastChecks = checks;
     status.lastAnalysisAt = at;
@@ -255,6 +382,7 @@ function resumeRewriting(input: CanaryInput, base: CanaryStatus): Stage {
     `the hand-edited ${formatWeights(input.currentWeights)}`;
   // The new analysis window starts now, when the stored weights are back on the route.
   const status: CanaryStatus = { ...base, phase: resumedPhase(base), reason, lastStepAt: at, updatedAt: at };
+  delete status.awaitingResume;
   return { decision: decision(input, status, event("Normal", "CanaryResumed", reason), base.weights) };
 }
 
@@ -262,7 +390,7 @@ function firstStep(input: CanaryInput, base: CanaryStatus): CanaryDecision {
   const { settings } = input;
   const weights = weightsFor(settings.steps[0] ?? 100);
   const at = input.now.toISOString();
-  const reason = `${stepLabel(0, settings)}: ${formatWeights(weights)}; ${deploymentName(input)} is available`;
+  const reason = `${stepLabel(0, settings)}: ${formatWeights(weights)}; ${deploymentName(input)} is fully rolled out`;
   const status: CanaryStatus = {
     ...base,
     phase: "Progressing",
@@ -297,7 +425,7 @@ function analyseStep(input: CanaryInput, base: CanaryStatus): CanaryDecision {
   const unsure = checks.filter((check) => check.outcome === "no-data" || check.outcome === "error");
   const here = `${stepLabel(base.stepIndex, settings)} at ${formatWeights(base.weights)}`;
 
-  if (failing.length === 0 && unsure.length === 0 && checks.length > 0 && deployment.available) {
+  if (failing.length === 0 && unsure.length === 0 && checks.length > 0 && deployment.ready) {
     const next = base.stepIndex + 1;
     const canary = settings.steps[next];
     if (canary === undefined) {
@@ -325,15 +453,20 @@ function analyseStep(input: CanaryInput, base: CanaryStatus): CanaryDecision {
   let failures = base.failures;
   let inconclusive = 0;
   let verdict: string;
-  if (failing.length > 0) {
+  const notReady = `${deploymentName(input)} is not ready${deployment.rollout ? ` (${deployment.rollout})` : ""}`;
+  if (!deployment.ready && deployment.stalled) {
+    // Past its progress deadline the rollout will not become ready by waiting: that is a failed check.
+    failures += 1;
+    verdict = `analysis failed: ${notReady}`;
+  } else if (failing.length > 0) {
     failures += 1;
     verdict = `analysis failed: ${summarise(failing)}`;
   } else {
     inconclusive = base.inconclusive + 1;
     const overflow = inconclusive >= settings.maxInconclusive;
     if (overflow) failures += 1;
-    const why = !deployment.available
-      ? `${deploymentName(input)} is not available`
+    const why = !deployment.ready
+      ? notReady
       : input.checks === undefined
         ? "no analysis was run"
         : checks.length === 0

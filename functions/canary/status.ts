@@ -23,6 +23,8 @@ export interface CanaryStatus {
   canaryVersion: string;
   /** `labels.version` of the stable subset when this rollout began. */
   stableVersion?: string;
+  /** Fingerprint of the canary's pod template this rollout measures; another one starts the rollout over. */
+  canaryRevision?: string;
   /** Index into the steps; -1 before the first step. */
   stepIndex: number;
   /** What greenlight last wrote to the route; anything else found there is a hand edit (drift). */
@@ -38,6 +40,8 @@ export interface CanaryStatus {
   lastChecks: CheckResult[];
   /** Controls that already held their acting value when they were recorded: a leftover never acts by itself. */
   heldControls?: HeldControl[];
+  /** Paused for a reason no run can see go away (an unreadable status): only `paused: "false"` resumes. */
+  awaitingResume?: boolean;
   reason?: string;
   updatedAt: string;
 }
@@ -52,6 +56,7 @@ function ordered(status: CanaryStatus): Record<string, unknown> {
     phase: status.phase,
     canaryVersion: status.canaryVersion,
     stableVersion: status.stableVersion,
+    canaryRevision: status.canaryRevision,
     stepIndex: status.stepIndex,
     weights: { stable: status.weights.stable, canary: status.weights.canary },
     lastStepAt: status.lastStepAt,
@@ -69,6 +74,7 @@ function ordered(status: CanaryStatus): Record<string, unknown> {
       detail: check.detail,
     })),
     heldControls: status.heldControls?.length ? [...status.heldControls] : undefined,
+    awaitingResume: status.awaitingResume === true ? true : undefined,
     reason: status.reason,
     updatedAt: status.updatedAt,
   };
@@ -148,6 +154,12 @@ function readStatus(body: unknown): CanaryStatus {
   };
   const stableVersion = optionalText(body, "stableVersion", "");
   if (stableVersion !== undefined) status.stableVersion = stableVersion;
+  const canaryRevision = optionalText(body, "canaryRevision", "");
+  if (canaryRevision !== undefined) status.canaryRevision = canaryRevision;
+  if (body.awaitingResume !== undefined) {
+    if (body.awaitingResume !== true) fail("awaitingResume must be true when present");
+    status.awaitingResume = true;
+  }
   if (body.lastAnalysisAt !== undefined) status.lastAnalysisAt = instant(body, "lastAnalysisAt");
   if (body.heldControls !== undefined) {
     const held = Array.isArray(body.heldControls) ? body.heldControls : fail("heldControls must be a list");

@@ -1,8 +1,16 @@
 // One canary through one run: read its VirtualService, ask the core what to do, write once (guarded), record events.
 import type { V1Deployment } from "@kubernetes/client-node";
 import jsonPatch, { type Operation } from "fast-json-patch";
+import { templateFingerprint } from "../bluegreen/decide.ts";
+import { assessRollout } from "../bluegreen/readiness.ts";
 import { analyse, type CheckResult, type MetricsReader } from "../canary/checks.ts";
-import { type CanaryDecision, type CanaryEvent, decideCanary, planCanary } from "../canary/decide.ts";
+import {
+  type CanaryDecision,
+  type CanaryDeployment,
+  type CanaryEvent,
+  decideCanary,
+  planCanary,
+} from "../canary/decide.ts";
 import { readCanarySettings } from "../canary/settings.ts";
 import { type CanaryPhase, formatStatus, parseStatus, STATUS_ANNOTATION } from "../canary/status.ts";
 import {
@@ -90,9 +98,17 @@ export function guardedPatch(
   return [guard, ...jsonPatch.compare(before, after)];
 }
 
-function isAvailable(deployment: V1Deployment): boolean {
-  const available = deployment.status?.conditions?.find((c) => c.type === "Available");
-  return available?.status === "True" && (deployment.status?.readyReplicas ?? 0) > 0;
+/** The readiness gate: the canary's new ReplicaSet fully rolled out, as `kubectl rollout status` and blue/green judge. */
+export function canaryRollout(
+  deployment: V1Deployment,
+): Pick<CanaryDeployment, "ready" | "stalled" | "rollout" | "revision"> {
+  const readiness = assessRollout(deployment);
+  return {
+    ready: readiness.ready,
+    stalled: readiness.failed,
+    rollout: readiness.message,
+    revision: templateFingerprint(deployment.spec?.template),
+  };
 }
 
 /** Deployments annotated `greenlight.dev/strategy: canary` (an invalid strategy value is not one). */
@@ -148,11 +164,12 @@ export async function stepCanary(
       report.warnings.push(`${STATUS_ANNOTATION} on ${namespace}/${settings.virtualService}: ${prior.problem}`);
 
     const input = {
-      deployment: { namespace, name, version, available: isAvailable(deployment) },
+      deployment: { namespace, name, version, ...canaryRollout(deployment) },
       settings,
       currentWeights: readWeights(vs, located),
       ...(located.stableVersion ? { stableVersion: located.stableVersion } : {}),
       ...(prior.status ? { status: prior.status } : {}),
+      ...(prior.problem ? { statusProblem: prior.problem } : {}),
       now: context.now,
     };
     let checks: CheckResult[] | undefined;

@@ -37,7 +37,14 @@ function seed(api: FakeApiServer, count: number): void {
         selector: { matchLabels: labels },
         template: { metadata: { labels }, spec: { containers: [{ name: "app", image: `${app}:v2` }] } },
       },
-      status: { readyReplicas: 1, availableReplicas: 1, conditions: [{ type: "Available", status: "True" }] },
+      status: {
+        observedGeneration: 1,
+        replicas: 1,
+        updatedReplicas: 1,
+        readyReplicas: 1,
+        availableReplicas: 1,
+        conditions: [{ type: "Available", status: "True" }],
+      },
     });
     api.put({
       apiVersion: "networking.istio.io/v1",

@@ -60,6 +60,7 @@ function deployment(
     status: {
       observedGeneration: 1,
       replicas: 1,
+      updatedReplicas: 1,
       readyReplicas: 1,
       availableReplicas: 1,
       conditions: [{ type: "Available", status: "True" }],

@@ -132,7 +132,7 @@ function simulate(cfg: Config, ticks: Tick[]): void {
     expect(parsed.problem).toBeUndefined();
     const prior = parsed.status;
     const input: CanaryInput = {
-      deployment: { namespace: "production", name: "myapp", version, available },
+      deployment: { namespace: "production", name: "myapp", version, ready: available },
       settings,
       currentWeights: route,
       stableVersion: "v1.0",
@@ -290,7 +290,7 @@ describe("canary stepper over random runs", () => {
           );
           const status = parseStatus(annotation).status;
           const input: CanaryInput = {
-            deployment: { namespace: "p", name: "d", version: "v2.0", available: true },
+            deployment: { namespace: "p", name: "d", version: "v2.0", ready: true },
             settings,
             currentWeights: route,
             now: new Date(now),

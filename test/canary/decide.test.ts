@@ -52,7 +52,7 @@ function run(given: Given) {
       namespace: "production",
       name: "myapp-v2",
       version: given.version ?? "v2.0",
-      available: given.available ?? true,
+      ready: given.available ?? true,
     },
     settings: testSettings(given.annotations),
     currentWeights: given.current ?? given.status?.weights ?? { stable: 100, canary: 0 },
@@ -226,7 +226,7 @@ const rows: [string, Given, Expected][] = [
       weights: null,
       event: "CanaryHold",
       inconclusive: 1,
-      reason: /myapp-v2 is not available/,
+      reason: /myapp-v2 is not ready/,
       analyse: false,
     },
   ],
@@ -512,7 +512,7 @@ describe("decisions in detail", () => {
       outcome: "fail",
     }));
     const decision = decideCanary({
-      deployment: { namespace: "production", name: "myapp-v2", version: "v2.0", available: true },
+      deployment: { namespace: "production", name: "myapp-v2", version: "v2.0", ready: true },
       settings,
       currentWeights: step1.weights,
       status: statusOf({ failures: 1 }),

@@ -38,6 +38,7 @@ export function canaryDeployment(
     status: {
       observedGeneration: 1,
       replicas: 2,
+      updatedReplicas: 2,
       readyReplicas: available ? 2 : 0,
       availableReplicas: available ? 2 : 0,
       conditions: [{ type: "Available", status: available ? "True" : "False" }],

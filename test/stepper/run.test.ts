@@ -166,7 +166,15 @@ describe("the Istio canary example in manifests/examples", () => {
     for (const document of parseAllDocuments(text)) {
       const object = (Array.isArray(document) ? {} : document.toJS()) as JsonObject & { kind?: string };
       if (object.kind === "Deployment") {
-        object.status = { readyReplicas: 2, availableReplicas: 2, conditions: [{ type: "Available", status: "True" }] };
+        const replicas = (object.spec as { replicas?: number } | undefined)?.replicas ?? 1;
+        object.status = {
+          observedGeneration: 1,
+          replicas,
+          updatedReplicas: replicas,
+          readyReplicas: replicas,
+          availableReplicas: replicas,
+          conditions: [{ type: "Available", status: "True" }],
+        };
       }
       api.put(object);
     }

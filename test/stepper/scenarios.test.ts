@@ -175,10 +175,13 @@ const patchesIn = (namespace: string) =>
 function annotateCanary(namespace: string, annotations: Record<string, string>): void {
   const deployment = deploymentIn(namespace);
   if (!deployment) throw new Error(`no Deployment ${namespace}/${CANARY}`);
-  api.put({
+  const stored = api.put({
     ...deployment,
     metadata: { ...deployment.metadata, annotations: { ...deployment.metadata.annotations, ...annotations } },
   });
+  // The Deployment controller observes an annotation change (a new generation) at once; the fake has none.
+  const generation = (stored.metadata as { generation?: number }).generation;
+  api.put({ ...stored, status: { ...(stored.status as object), observedGeneration: generation } });
 }
 
 // --- the runs ---------------------------------------------------------------------------------------------------

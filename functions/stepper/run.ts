@@ -4,7 +4,9 @@ import type { V1Deployment } from "@kubernetes/client-node";
 import { type BlueGreenReport, isBlueGreen, stepBlueGreen, type Timing } from "../bluegreen/switch.ts";
 import type { MetricsReader } from "../canary/checks.ts";
 import { guardRollout, isRolling, type RollingReport } from "../rolling/guard.ts";
+import { boundedClients, boundedReader, type CallPolicy, DEFAULT_CALL_TIMEOUT_MS } from "./calls.ts";
 import { type Canary, type CanaryReport, isCanary, readCanary, stepCanary } from "./canary.ts";
+import { type Clock, sleepOn, systemClock } from "./clock.ts";
 import { IstioReader, type KubeClients, listDeployments, toKubeError } from "./kube.ts";
 
 /** Canaries stepped at once by default: API calls are latency-bound, and 32 in flight is light for an API server. */
@@ -21,6 +23,15 @@ export interface RunOptions {
   concurrency?: number;
   /** No canary is started after this instant (a Lambda's remaining time minus a margin). */
   deadline?: Date;
+  /**
+   * Every API call and query still running at this instant is cut off, so the pass ends by then even when the API
+   * server or Prometheus hangs. Default: FINISH_MS after `deadline` (or after the start, when that is later), else none.
+   */
+  endBy?: Date;
+  /** One API call or Prometheus query waits at most this long (default 10 s). */
+  callTimeoutMs?: number;
+  /** The system clock by default; the simulator passes a virtual one. */
+  clock?: Clock;
   onProgress?: (report: CanaryReport) => void;
   /** Blue/green smoke and verification timing; the default fits a pass inside the Lambda's minute. */
   blueGreenTiming?: Partial<Timing>;
@@ -35,6 +46,9 @@ export const SCHEDULED_BLUE_GREEN_TIMING: Partial<Timing> = {
   smokeTimeoutMs: 5_000,
   verifyAttempts: 4,
 };
+
+/** Work started before the deadline gets this long to finish (a blue/green switch and its verification fit). */
+export const FINISH_MS = 25_000;
 
 export interface RunReport {
   startedAt: string;
@@ -65,13 +79,23 @@ function claimsOf(found: readonly Found[]): Map<string, string[]> {
 }
 
 export async function runStep(options: RunOptions): Promise<RunReport> {
-  const now = options.now ?? new Date();
+  const clock = options.clock ?? systemClock;
+  const now = options.now ?? new Date(clock.now());
+  const endBy =
+    options.endBy ??
+    (options.deadline ? new Date(Math.max(options.deadline.getTime(), clock.now()) + FINISH_MS) : undefined);
+  const policy: CallPolicy = {
+    clock,
+    timeoutMs: options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
+    ...(endBy ? { endBy: endBy.getTime() } : {}),
+  };
+  const clients = boundedClients(options.clients, policy);
   const report: RunReport = { startedAt: now.toISOString(), canaries: [], blueGreen: [], rolling: [], deferred: [] };
   let found: Found[];
   let others: V1Deployment[];
   let deployments: V1Deployment[];
   try {
-    deployments = await listDeployments(options.clients, options.namespaces);
+    deployments = await listDeployments(clients, options.namespaces);
     // Each canary's annotations are parsed once per run, here.
     found = deployments.filter(isCanary).map((deployment) => ({ deployment, canary: readCanary(deployment) }));
     others = deployments.filter((deployment) => isBlueGreen(deployment) || isRolling(deployment));
@@ -84,13 +108,14 @@ export async function runStep(options: RunOptions): Promise<RunReport> {
   }
 
   const context = {
-    clients: options.clients,
-    istio: new IstioReader(options.clients),
-    reader: options.reader,
+    clients,
+    istio: new IstioReader(clients),
+    reader: boundedReader(options.reader, policy),
     now,
     dryRun: options.dryRun ?? false,
+    sleep: (ms: number) => sleepOn(clock, ms),
   };
-  const pastDeadline = () => options.deadline !== undefined && Date.now() >= options.deadline.getTime();
+  const pastDeadline = () => options.deadline !== undefined && clock.now() >= options.deadline.getTime();
   const defer = (deployment: V1Deployment) =>
     report.deferred.push({
       namespace: deployment.metadata?.namespace ?? "default",

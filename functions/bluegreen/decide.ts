@@ -9,8 +9,9 @@
 //   the wrong pods would make the check meaningless.
 // - The switch is one JSON Patch: `test` the selector's current version, `replace` it, and write the status
 //   annotation. A concurrent writer makes the `test` fail (422), so two switches never both happen.
-// - After the switch, the main Service's Endpoints must list only pods of the new version, at least one ready.
+// - After the switch, the main Service's EndpointSlices must list only pods of the new version, at least one ready.
 // - Auto-promotion never takes a version back to the exact pod template it was switched away from.
+// - A failed smoke check of the scheduled pass is recorded in the status annotation alone, guarded like the switch.
 import { createHash } from "node:crypto";
 import jsonPatch, { type Operation } from "fast-json-patch";
 import { type BlueGreenStatus, STATUS_ANNOTATION } from "./status.ts";
@@ -21,20 +22,19 @@ export type Labels = Readonly<Record<string, string>>;
 
 /** The fields of a core/v1 Service these rules read (a V1Service fits). */
 export interface ServiceView {
-  metadata?: { name?: string; annotations?: Record<string, string> };
+  metadata?: { name?: string; resourceVersion?: string; annotations?: Record<string, string> };
   spec?: { selector?: Record<string, string>; ports?: readonly { name?: string; port: number }[] };
 }
 
-/** The fields of a core/v1 Endpoints object these rules read (a V1Endpoints fits). */
-export interface EndpointsView {
-  subsets?: readonly {
-    addresses?: readonly EndpointAddressView[];
-    notReadyAddresses?: readonly EndpointAddressView[];
-  }[];
+/** The fields of a discovery.k8s.io/v1 EndpointSlice these rules read (a V1EndpointSlice fits). */
+export interface EndpointSliceView {
+  endpoints?: readonly EndpointView[];
 }
 
-export interface EndpointAddressView {
-  ip: string;
+export interface EndpointView {
+  addresses?: readonly string[];
+  /** `ready` absent (nil) means ready, as the EndpointSlice API says. */
+  conditions?: { ready?: boolean | null };
   targetRef?: { kind?: string; name?: string };
 }
 
@@ -116,6 +116,28 @@ export function switchPatch(input: {
   return ops;
 }
 
+/**
+ * A write of the status annotation alone (the scheduled pass's record of a failed smoke check): `test` the text this
+ * run read, or `metadata.resourceVersion` when there was none (JSON Patch cannot test for an absent member), then set
+ * it. Of two passes recording the same failure, the second gets a 422 and records no Event.
+ */
+export function statusPatch(input: {
+  service: ServiceView;
+  priorStatus: string | undefined;
+  status: string;
+}): Operation[] {
+  const guard: Operation =
+    input.priorStatus === undefined
+      ? { op: "test", path: "/metadata/resourceVersion", value: input.service.metadata?.resourceVersion ?? "" }
+      : { op: "test", path: STATUS_POINTER, value: input.priorStatus };
+  return [
+    guard,
+    input.service.metadata?.annotations
+      ? { op: "add", path: STATUS_POINTER, value: input.status }
+      : { op: "add", path: "/metadata/annotations", value: { [STATUS_ANNOTATION]: input.status } },
+  ];
+}
+
 /** JSON with object keys sorted and undefined members dropped, so equal templates give equal text. */
 function canonical(value: unknown): string {
   if (Array.isArray(value))
@@ -149,27 +171,49 @@ export interface EndpointsVerdict {
 
 const LISTED = 5;
 
+interface Endpoint {
+  pod?: string;
+  /** The first address: the one consumers use, and the name of an endpoint without a Pod. */
+  address: string;
+  ready: boolean;
+}
+
 /**
- * Whether the main Service's Endpoints now belong to `version` only: every address (ready or not) must target a Pod
+ * The Service's endpoints across all its slices, one per Pod (or per address without one): a Service has a slice per
+ * address family and the same endpoint may sit in two slices while the controller moves it. Ready in any slice is
+ * ready, as kube-proxy takes it.
+ */
+function distinctEndpoints(slices: readonly EndpointSliceView[]): Endpoint[] {
+  const byKey = new Map<string, Endpoint>();
+  for (const endpoint of slices.flatMap((slice) => slice.endpoints ?? [])) {
+    const pod = endpoint.targetRef?.kind === "Pod" ? endpoint.targetRef.name : undefined;
+    const address = endpoint.addresses?.[0] ?? "?";
+    const ready = endpoint.conditions?.ready !== false;
+    const key = pod === undefined ? `address ${address}` : `pod ${pod}`;
+    const seen = byKey.get(key);
+    if (seen) seen.ready ||= ready;
+    else byKey.set(key, { ...(pod === undefined ? {} : { pod }), address, ready });
+  }
+  return [...byKey.values()];
+}
+
+/**
+ * Whether the main Service's EndpointSlices now hold `version` only: every endpoint (ready or not) must target a Pod
  * whose `version` label is `version`, and at least one must be ready. `podVersions` maps pod names to their version
- * label; a pod missing from it (deleted, or an address without a Pod) counts as another version.
+ * label; a pod missing from it (deleted, or an endpoint without a Pod) counts as another version.
  */
 export function judgeEndpoints(
-  endpoints: EndpointsView | undefined,
+  slices: readonly EndpointSliceView[],
   podVersions: ReadonlyMap<string, string | undefined>,
   version: string,
 ): EndpointsVerdict {
-  const addresses = (endpoints?.subsets ?? []).flatMap((subset) => [
-    ...(subset.addresses ?? []).map((address) => ({ address, ready: true })),
-    ...(subset.notReadyAddresses ?? []).map((address) => ({ address, ready: false })),
-  ]);
-  if (addresses.length === 0) return { ok: false, ready: 0, detail: "no endpoints" };
+  const endpoints = distinctEndpoints(slices);
+  if (endpoints.length === 0) return { ok: false, ready: 0, detail: "no endpoints" };
   const foreign: string[] = [];
   let ready = 0;
-  for (const { address, ready: isReady } of addresses) {
-    const pod = address.targetRef?.kind === "Pod" ? address.targetRef.name : undefined;
+  for (const { pod, address, ready: isReady } of endpoints) {
     if (pod === undefined) {
-      foreign.push(`${address.ip} (not a Pod)`);
+      foreign.push(`${address} (not a Pod)`);
       continue;
     }
     const podVersion = podVersions.get(pod);
@@ -184,10 +228,10 @@ export function judgeEndpoints(
     return {
       ok: false,
       ready,
-      detail: `${foreign.length} of ${addresses.length} endpoints are not pods of version ${version}: ${listed}`,
+      detail: `${foreign.length} of ${endpoints.length} endpoints are not pods of version ${version}: ${listed}`,
     };
   }
-  if (ready === 0) return { ok: false, ready, detail: `no ready endpoint (${addresses.length} not ready)` };
+  if (ready === 0) return { ok: false, ready, detail: `no ready endpoint (${endpoints.length} not ready)` };
   return {
     ok: true,
     ready,

@@ -1,10 +1,10 @@
-// Blue/green's Kubernetes calls (client-node 1.4): Services, Endpoints, Pods, the guarded Service patch and the
+// Blue/green's Kubernetes calls (client-node 1.4): Services, EndpointSlices, Pods, the guarded Service patch and the
 // API server's service proxy. Every failure becomes a KubeError saying what failed where; nothing here decides.
 import {
   Observable,
   type ObservableMiddleware,
   ResponseContext,
-  type V1Endpoints,
+  type V1EndpointSlice,
   type V1Pod,
   type V1Service,
 } from "@kubernetes/client-node";
@@ -27,18 +27,24 @@ export async function listServices(clients: KubeClients, namespace: string): Pro
   }
 }
 
-/** The Service's Endpoints, or undefined when the object does not exist (yet). */
-export async function readEndpoints(
+/** The label the EndpointSlice controller puts on every slice of a Service. */
+export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+
+/**
+ * The Service's `discovery.k8s.io/v1` EndpointSlices (core/v1 Endpoints are deprecated since Kubernetes 1.33); none
+ * when the controller has not written one yet. A Service has several: one per address family, and more past 100
+ * endpoints.
+ */
+export async function listEndpointSlices(
   clients: KubeClients,
   namespace: string,
-  name: string,
-): Promise<V1Endpoints | undefined> {
+  service: string,
+): Promise<V1EndpointSlice[]> {
+  const labelSelector = `${SERVICE_NAME_LABEL}=${service}`;
   try {
-    return await clients.core.readNamespacedEndpoints({ namespace, name });
+    return (await clients.discovery.listNamespacedEndpointSlice({ namespace, labelSelector })).items;
   } catch (error) {
-    const failure = toKubeError(error, `reading Endpoints ${namespace}/${name}`);
-    if (failure.isNotFound) return undefined;
-    throw failure;
+    throw toKubeError(error, `listing EndpointSlices of Service ${namespace}/${service} (${labelSelector})`);
   }
 }
 

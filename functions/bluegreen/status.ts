@@ -1,11 +1,12 @@
 // Blue/green's memory: the `greenlight.dev/status` annotation on the main Service, as JSON.
 //
 // API:
-// - `parseBlueGreenStatus(raw) -> { status?, problem? }`: absent -> `{}`; corrupt, or another strategy's -> `{ problem }`
-//   (never throws).
-// - `formatBlueGreenStatus(status) -> string`: fixed key order and no `undefined`s, so the text a run reads back and
-//   the text it wrote compare equal in a JSON Patch `test` op.
-// It is written in the same JSON Patch as the selector it describes, so the two can never disagree.
+// - `parseBlueGreenStatus(raw) -> { status?, smokeFailures?, problem? }`: absent -> `{}`; corrupt, or another
+//   strategy's -> `{ problem }` (never throws). `status` is the last move of the selector, absent until greenlight
+//   made one; `smokeFailures` the pod templates whose failed smoke check already has its Event.
+// - `formatBlueGreenStatus(status?, smokeFailures?) -> string`: fixed key order and no `undefined`s, so the text a run
+//   reads back and the text it wrote compare equal in a JSON Patch `test` op.
+// A move is written in the same JSON Patch as the selector it describes, so the two can never disagree.
 import { type Fields, fail, isFields, parseStatusAnnotation, STATUS_ANNOTATION } from "../contract/status-json.ts";
 
 export { STATUS_ANNOTATION };
@@ -34,25 +35,63 @@ export interface BlueGreenStatus {
   currentTemplate?: string;
 }
 
-export const formatBlueGreenStatus = (status: BlueGreenStatus): string =>
-  JSON.stringify({
-    strategy: status.strategy,
-    phase: status.phase,
-    previous: status.previous,
-    current: status.current,
-    switchedAt: status.switchedAt,
-    message: status.message,
-    previousTemplate: status.previousTemplate,
-    currentTemplate: status.currentTemplate,
+/**
+ * A version whose smoke check failed in the scheduled pass, with the fingerprint of the pod template that failed: its
+ * Event was recorded when this entry was written, so later passes failing on the same template record none. One entry
+ * per version (its latest failed template).
+ */
+export interface SmokeFailure {
+  version: string;
+  template: string;
+  failedAt: string;
+}
+
+/** The annotation's text; a status without a move yet holds only `strategy` and `smokeFailures`. */
+export function formatBlueGreenStatus(
+  status: BlueGreenStatus | undefined,
+  smokeFailures: readonly SmokeFailure[] = [],
+): string {
+  const failures = smokeFailures.map(({ version, template, failedAt }) => ({ version, template, failedAt }));
+  return JSON.stringify({
+    strategy: STRATEGY,
+    phase: status?.phase,
+    previous: status?.previous,
+    current: status?.current,
+    switchedAt: status?.switchedAt,
+    message: status?.message,
+    previousTemplate: status?.previousTemplate,
+    currentTemplate: status?.currentTemplate,
+    smokeFailures: failures.length > 0 ? failures : undefined,
   });
+}
 
 function text(fields: Fields, key: string): string {
   const value = fields[key];
   return typeof value === "string" && value !== "" ? value : fail(`${key} must be a non-empty string`);
 }
 
-function readStatus(body: unknown): BlueGreenStatus {
-  if (!isFields(body)) return fail("not a JSON object");
+const MOVE_FIELDS = ["phase", "previous", "current", "switchedAt", "message", "previousTemplate", "currentTemplate"];
+
+function readSmokeFailures(body: Fields): SmokeFailure[] {
+  const value = body.smokeFailures;
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) return fail("smokeFailures must be a list");
+  return value.map((entry: unknown, index) => {
+    const at = `smokeFailures[${index}]`;
+    if (!isFields(entry)) return fail(`${at} must be an object`);
+    const field = (key: string): string => {
+      const value = entry[key];
+      return typeof value === "string" && value !== "" ? value : fail(`${at}.${key} must be a non-empty string`);
+    };
+    const failure = { version: field("version"), template: field("template"), failedAt: field("failedAt") };
+    if (Number.isNaN(Date.parse(failure.failedAt))) fail(`${at}.failedAt must be an ISO 8601 time`);
+    return failure;
+  });
+}
+
+/** The move, absent when no field of one is there (only smoke failures recorded so far). */
+function readMove(body: Fields): BlueGreenStatus | undefined {
+  if (MOVE_FIELDS.every((key) => body[key] === undefined)) return undefined;
   const phase =
     PHASES.find((candidate) => candidate === body.phase) ?? fail(`phase must be one of ${PHASES.join(", ")}`);
   const [previous, current, switchedAt] = [text(body, "previous"), text(body, "current"), text(body, "switchedAt")];
@@ -72,13 +111,27 @@ function readStatus(body: unknown): BlueGreenStatus {
   return status;
 }
 
+interface Parsed {
+  status?: BlueGreenStatus;
+  smokeFailures?: SmokeFailure[];
+}
+
+function readStatus(body: unknown): Parsed {
+  if (!isFields(body)) return fail("not a JSON object");
+  const status = readMove(body);
+  const smokeFailures = readSmokeFailures(body);
+  if (!status && smokeFailures.length === 0) return fail(`phase must be one of ${PHASES.join(", ")}`);
+  return { ...(status ? { status } : {}), ...(smokeFailures.length > 0 ? { smokeFailures } : {}) };
+}
+
 /** Reads the annotation; a corrupt one, or another strategy's, is reported with the field at fault, never thrown. */
-export function parseBlueGreenStatus(raw: string | undefined): { status?: BlueGreenStatus; problem?: string } {
+export function parseBlueGreenStatus(raw: string | undefined): Parsed & { problem?: string } {
   const parsed = parseStatusAnnotation(raw, (body) => body);
   if (parsed.status === undefined) return parsed.problem === undefined ? {} : { problem: parsed.problem };
   const body = parsed.status;
   if (isFields(body) && body.strategy !== STRATEGY) {
     return { problem: `${STATUS_ANNOTATION} records strategy ${JSON.stringify(body.strategy)}, not "${STRATEGY}"` };
   }
-  return parseStatusAnnotation(raw, readStatus);
+  const read = parseStatusAnnotation(raw, readStatus);
+  return read.problem !== undefined ? { problem: read.problem } : (read.status ?? {});
 }

@@ -10,9 +10,10 @@
 // What the seed's script got wrong, and what happens here instead:
 // - its `trap rollback EXIT` also fired after a success: here only a failed verification of this run's own switch
 //   switches back, guarded by a `test` op on the version this run set, so it never undoes someone else's change;
-// - its validation only logged a warning when traffic reached the wrong version: here the Endpoints must belong to
-//   the new version's pods, or the switch is undone and reported as a failure;
-// - a failure before the switch (not ready, no per-version Service, smoke check) leaves the Service untouched.
+// - its validation only logged a warning when traffic reached the wrong version: here the EndpointSlices must hold
+//   the new version's pods only, or the switch is undone and reported as a failure;
+// - a failure before the switch (not ready, no per-version Service, smoke check) leaves the selector untouched (the
+//   scheduled pass records a failed smoke check's template in the status annotation, for one Event per template).
 import type { V1Deployment, V1Service } from "@kubernetes/client-node";
 import type { Operation } from "fast-json-patch";
 import { annotationName, describeProblem, readAnnotation, readOrWarn } from "../contract/annotations.ts";
@@ -28,17 +29,27 @@ import {
   selectorMismatch,
   selectorVersion,
   selects,
+  statusPatch,
   switchPatch,
   templateFingerprint,
   VERSION_LABEL,
 } from "./decide.ts";
-import { listPods, listServices, patchService, proxyGet, readEndpoints, readService } from "./kube.ts";
+import {
+  listEndpointSlices,
+  listPods,
+  listServices,
+  patchService,
+  proxyGet,
+  readService,
+  SERVICE_NAME_LABEL,
+} from "./kube.ts";
 import { assessRollout } from "./readiness.ts";
 import {
   type BlueGreenPhase,
   type BlueGreenStatus,
   formatBlueGreenStatus,
   parseBlueGreenStatus,
+  type SmokeFailure,
   STATUS_ANNOTATION,
   STRATEGY,
 } from "./status.ts";
@@ -280,7 +291,7 @@ async function smokeCheck(
   return { ok: false, attempts };
 }
 
-/** Polls the main Service's Endpoints until they belong to `version` only, or the attempts run out. */
+/** Polls the main Service's EndpointSlices until they hold pods of `version` only, or the attempts run out. */
 async function verifyEndpoints(
   env: Env,
   report: BlueGreenReport,
@@ -297,12 +308,17 @@ async function verifyEndpoints(
   for (let attempt = 1; attempt <= verifyAttempts; attempt++) {
     await env.sleep(delays[attempt - 1] ?? verifyDelayMs);
     try {
-      const endpoints = await readEndpoints(env.clients, report.namespace, name);
+      const slices = await listEndpointSlices(env.clients, report.namespace, name);
       const pods = await listPods(env.clients, report.namespace, labelSelector(others));
       const versions = new Map(pods.map((pod) => [pod.metadata?.name ?? "", pod.metadata?.labels?.[VERSION_LABEL]]));
-      verdict = endpoints
-        ? judgeEndpoints(endpoints, versions, version)
-        : { ok: false, ready: 0, detail: `Endpoints ${report.namespace}/${name} not found` };
+      verdict =
+        slices.length > 0
+          ? judgeEndpoints(slices, versions, version)
+          : {
+              ok: false,
+              ready: 0,
+              detail: `no EndpointSlices of Service ${report.namespace}/${name} (none labelled ${SERVICE_NAME_LABEL}=${name})`,
+            };
     } catch (error) {
       verdict = { ok: false, ready: 0, detail: toKubeError(error, "checking endpoints").message };
     }
@@ -331,6 +347,44 @@ async function write(env: Env, report: BlueGreenReport, patch: Operation[], stat
   }
 }
 
+/**
+ * The Warning Event of a failed smoke check. By hand, every attempt is a deliberate one and gets its Event. The
+ * scheduled pass fails again every minute until the version is fixed, so it records the Event once per version and
+ * pod template: it adds the template's fingerprint to `smokeFailures` in the status annotation (the pass's only
+ * memory) in a guarded JSON Patch, and records the Event only when that write succeeded. A status this release cannot
+ * read is never overwritten (a newer release's, say): then every pass records its Event, as before.
+ */
+async function recordSmokeFailure(
+  env: Env,
+  report: BlueGreenReport,
+  main: V1Service,
+  target: Target,
+  message: string,
+  scheduled: boolean,
+): Promise<void> {
+  const event = { type: "Warning", reason: "BlueGreenSmokeFailed", message } as const;
+  const raw = main.metadata?.annotations?.[STATUS_ANNOTATION];
+  const { status, smokeFailures = [], problem } = parseBlueGreenStatus(raw);
+  if (!scheduled || problem) return record(env, report, target, event, "SmokeCheck");
+  const template = fingerprintOf(target.deployment);
+  const version = target.version;
+  if (smokeFailures.some((failure) => failure.version === version && failure.template === template)) return;
+  const failedAt = env.now().toISOString();
+  const next = [...smokeFailures.filter((failure) => failure.version !== version), { version, template, failedAt }];
+  const statusText = formatBlueGreenStatus(status, next);
+  try {
+    await write(env, report, statusPatch({ service: main, priorStatus: raw, status: statusText }), statusText);
+  } catch (error) {
+    const failure = toKubeError(error, `patching Service ${report.namespace}/${report.service}`);
+    const why = failure.isConflict ? "another writer changed the Service first" : "the write failed";
+    report.warnings.push(
+      `the failed smoke check of ${version} is not recorded in ${STATUS_ANNOTATION} of Service ${report.namespace}/${report.service}: ${why} (${failure.message}); its BlueGreenSmokeFailed Event waits for the next pass`,
+    );
+    return;
+  }
+  await record(env, report, target, event, "SmokeCheck");
+}
+
 const lostRace = (report: BlueGreenReport, failure: KubeError, from: string): BlueGreenReport => ({
   ...report,
   outcome: "lost-race",
@@ -340,6 +394,7 @@ const lostRace = (report: BlueGreenReport, failure: KubeError, from: string): Bl
 /**
  * From a ready check to a verified switch (or a switch back). `main` selects `from` (!== target.version).
  * `previousFingerprint` finds the template serving `from`, recorded so auto-promotion never switches back to it.
+ * `scheduled`: a failed smoke check records its Event once per template (see `recordSmokeFailure`).
  */
 async function promote(
   env: Env,
@@ -348,9 +403,14 @@ async function promote(
   from: string,
   target: Target,
   previousFingerprint: () => Promise<string | undefined>,
+  scheduled = false,
 ): Promise<BlueGreenReport> {
   const { namespace, service } = report;
   const to = target.version;
+  // Smoke failures of other versions stay recorded across the switch; this version's just passed its check.
+  const carried = (parseBlueGreenStatus(main.metadata?.annotations?.[STATUS_ANNOTATION]).smokeFailures ?? []).filter(
+    (failure) => failure.version !== to,
+  );
   report.deployment = target.name;
   const untouched = `Service ${namespace}/${service} still selects version ${from}`;
 
@@ -387,9 +447,7 @@ async function promote(
   const last = smoke.attempts.at(-1);
   if (!smoke.ok) {
     const message = `smoke check of version ${to} failed ${smoke.attempts.length} times (GET ${smokeService}:${port}${target.smokePath}, last: ${last?.detail}); ${untouched}`;
-    if (!env.dryRun) {
-      await record(env, report, target, { type: "Warning", reason: "BlueGreenSmokeFailed", message }, "SmokeCheck");
-    }
+    if (!env.dryRun) await recordSmokeFailure(env, report, main, target, message, scheduled);
     return { ...report, outcome: "failed", message };
   }
 
@@ -404,7 +462,7 @@ async function promote(
   };
   const previousTemplate = await previousFingerprint();
   if (previousTemplate) status.previousTemplate = previousTemplate;
-  const statusText = formatBlueGreenStatus(status);
+  const statusText = formatBlueGreenStatus(status, carried);
   const patch = switchPatch({ service: main, from, to, status: statusText });
   if (env.dryRun) {
     return {
@@ -441,7 +499,7 @@ async function promote(
       message: `switched ${namespace}/${service} from ${from} to ${to}: ${verdict.detail}`,
     };
   }
-  return switchBack(env, report, switched, { from, to, detail: verdict.detail, target, status });
+  return switchBack(env, report, switched, { from, to, detail: verdict.detail, target, status, carried });
 }
 
 /** Undoes this run's own switch, guarded by a `test` op on the version it set. */
@@ -449,7 +507,14 @@ async function switchBack(
   env: Env,
   report: BlueGreenReport,
   switched: V1Service,
-  what: { from: string; to: string; detail: string; target: Target; status: BlueGreenStatus },
+  what: {
+    from: string;
+    to: string;
+    detail: string;
+    target: Target;
+    status: BlueGreenStatus;
+    carried: readonly SmokeFailure[];
+  },
 ): Promise<BlueGreenReport> {
   const { namespace, service } = report;
   const { from, to, detail, target } = what;
@@ -464,7 +529,7 @@ async function switchBack(
     ...(what.status.currentTemplate ? { previousTemplate: what.status.currentTemplate } : {}),
     ...(what.status.previousTemplate ? { currentTemplate: what.status.previousTemplate } : {}),
   };
-  const statusText = formatBlueGreenStatus(status);
+  const statusText = formatBlueGreenStatus(status, what.carried);
   const patch = switchPatch({ service: switched, from: to, to: from, status: statusText });
   try {
     await write(env, report, patch, statusText);
@@ -588,12 +653,14 @@ export async function rollbackBlueGreen(clients: KubeClients, options: RollbackO
     if ("report" in read) return read.report;
     const { main, served } = read;
     const raw = main.metadata?.annotations?.[STATUS_ANNOTATION];
-    const { status, problem } = parseBlueGreenStatus(raw);
+    const { status, smokeFailures, problem } = parseBlueGreenStatus(raw);
     const fail = (message: string): BlueGreenReport => ({ ...report, outcome: "failed", message });
     if (problem) return fail(`cannot roll back ${namespace}/${service}: ${problem}`);
     if (!status || raw === undefined) {
+      const why =
+        raw === undefined ? `it has no ${STATUS_ANNOTATION} annotation` : `its ${STATUS_ANNOTATION} records no switch`;
       return fail(
-        `no previous version recorded for ${namespace}/${service}: it has no ${STATUS_ANNOTATION} annotation (greenlight has not switched it); switch explicitly with greenlight bluegreen switch ${service} --to VERSION`,
+        `no previous version recorded for ${namespace}/${service}: ${why} (greenlight has not switched it); switch explicitly with greenlight bluegreen switch ${service} --to VERSION`,
       );
     }
     if (status.phase !== "Switched") {
@@ -636,7 +703,7 @@ export async function rollbackBlueGreen(clients: KubeClients, options: RollbackO
       currentTemplate: fingerprintOf(deployment),
       ...(leaving.length === 1 && leaving[0] ? { previousTemplate: fingerprintOf(leaving[0]) } : {}),
     };
-    const statusText = formatBlueGreenStatus(next);
+    const statusText = formatBlueGreenStatus(next, smokeFailures);
     const patch = switchPatch({ service: main, from: served, to, status: statusText, priorStatus: raw });
     if (env.dryRun) {
       return {
@@ -747,7 +814,7 @@ export async function stepBlueGreen(context: BlueGreenContext, deployment: V1Dep
       const serving = servingDeployments(listed, main, served);
       return serving.length === 1 && serving[0] ? fingerprintOf(serving[0]) : undefined;
     };
-    return await promote(env, report, main, served, target, previous);
+    return await promote(env, report, main, served, target, previous, true);
   } catch (error) {
     return failed(report, error, `blue/green ${namespace}/${name}`);
   }

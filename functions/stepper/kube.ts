@@ -5,6 +5,7 @@ import {
   AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  DiscoveryV1Api,
   EventsV1Api,
   type KubeConfig,
   type V1Deployment,
@@ -20,9 +21,11 @@ export const REPORTING_CONTROLLER = "greenlight.dev/stepper";
 
 export interface KubeClients {
   apps: AppsV1Api;
-  /** Services, Pods, Endpoints and the service proxy (blue/green and the rolling guard). */
+  /** Services, Pods and the service proxy (blue/green and the rolling guard). */
   core: CoreV1Api;
   custom: CustomObjectsApi;
+  /** EndpointSlices (blue/green's verification after a switch). */
+  discovery: DiscoveryV1Api;
   events: EventsV1Api;
   /** Identifies this run in Events (`reportingInstance`). */
   instance: string;
@@ -33,6 +36,7 @@ export function createKubeClients(config: KubeConfig, instance = "greenlight-ste
     apps: config.makeApiClient(AppsV1Api),
     core: config.makeApiClient(CoreV1Api),
     custom: config.makeApiClient(CustomObjectsApi),
+    discovery: config.makeApiClient(DiscoveryV1Api),
     events: config.makeApiClient(EventsV1Api),
     instance,
   };

@@ -92,7 +92,7 @@ const COMMON = `
 Output: -o table (default) or -o json (the whole report: outcome, message, smoke attempts, endpoint checks,
 events, with --dry-run the patch). Progress goes to stderr, the report to stdout.
 Environment: KUBECONFIG (or GREENLIGHT_KUBECONFIG with the kubeconfig itself). RBAC: services get/list/patch,
-services/proxy get, endpoints get, pods list, deployments list, events.k8s.io events create.`;
+services/proxy get, discovery.k8s.io endpointslices list, pods list, deployments list, events.k8s.io events create.`;
 
 export function registerBlueGreenCommands(program: Command): void {
   const bluegreen = program
@@ -130,8 +130,8 @@ Steps; a failure in 1-3 stops with the Service untouched:
   3. One JSON Patch on SERVICE: test the version it selects now, replace it with VERSION, and record
      greenlight.dev/status (previous, current, when, why). If someone else switched first, the test fails and
      nothing is written ("lost-race").
-  4. Verification: SERVICE's Endpoints must list only pods of VERSION, at least one ready (5 checks over about
-     15s). If they do not, it switches back (guarded by a test on VERSION) and exits 1.
+  4. Verification: SERVICE's EndpointSlices must hold only pods of VERSION, at least one ready (5 checks over
+     about 15s). If they do not, it switches back (guarded by a test on VERSION) and exits 1.
 Nothing is rolled back after a verified switch: use "greenlight bluegreen rollback" for that.
 
 Exit status: 0 when switched, already serving VERSION, or --dry-run passed every check; 1 otherwise, with the
@@ -157,7 +157,7 @@ Examples:
       `
 Reads greenlight.dev/status on SERVICE: when its last change was a switch and the selector still has the version
 that switch set, switches back to the recorded previous version in one JSON Patch guarded by tests on the version
-and on that status, then verifies the Endpoints. No smoke check (it is the way back), but the previous version's
+and on that status, then verifies the EndpointSlices. No smoke check (it is the way back), but the previous version's
 Deployment must have at least one available replica. There is nothing to roll back when greenlight never switched
 SERVICE, or when its last change was already a switch back or a rollback.
 

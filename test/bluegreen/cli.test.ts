@@ -35,7 +35,7 @@ beforeEach(() => {
   api.reset();
   seedBlueGreen(api);
   proxy.route(NAMESPACE, "myapp-green", () => ({ status: 200, body: "ok" }));
-  // The CLI runs in another process and waits for real: an Endpoints controller keeps up here meanwhile.
+  // The CLI runs in another process and waits for real: the endpoint controllers keep up here meanwhile.
   controller = setInterval(() => syncEndpoints(api), 50);
 });
 afterEach(() => clearInterval(controller));

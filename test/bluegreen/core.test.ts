@@ -93,6 +93,26 @@ describe("the status annotation", () => {
     expect(formatBlueGreenStatus(bare)).not.toContain("Template");
   });
 
+  it("holds the failed smoke checks' templates, with or without a switch recorded", () => {
+    const failures = [{ version: "green", template: "cccccccccccccccc", failedAt: "2026-11-26T10:05:00.000Z" }];
+    const alone = formatBlueGreenStatus(undefined, failures);
+    expect(JSON.parse(alone)).toEqual({ strategy: "blue-green", smokeFailures: failures });
+    expect(parseBlueGreenStatus(alone)).toEqual({ smokeFailures: failures });
+    const both = formatBlueGreenStatus(status, failures);
+    expect(parseBlueGreenStatus(both)).toEqual({ status, smokeFailures: failures });
+    expect(formatBlueGreenStatus(status, parseBlueGreenStatus(both).smokeFailures)).toBe(both);
+    expect(formatBlueGreenStatus(status, [])).toBe(formatBlueGreenStatus(status));
+    const broken = (smokeFailures: unknown) =>
+      parseBlueGreenStatus(JSON.stringify({ ...status, smokeFailures })).problem;
+    expect(broken({})).toBe("greenlight.dev/status is corrupt: smokeFailures must be a list");
+    expect(broken([{ version: "green", template: "" }])).toBe(
+      "greenlight.dev/status is corrupt: smokeFailures[0].template must be a non-empty string",
+    );
+    expect(parseBlueGreenStatus('{"strategy":"blue-green"}').problem).toBe(
+      "greenlight.dev/status is corrupt: phase must be one of Switched, SwitchedBack, RolledBack",
+    );
+  });
+
   it("reports a corrupt or foreign annotation with the field at fault, never throws", () => {
     expect(parseBlueGreenStatus(undefined)).toEqual({});
     expect(parseBlueGreenStatus("[")).toEqual({ problem: "greenlight.dev/status is not JSON" });
@@ -194,28 +214,46 @@ describe("judgeEndpoints", () => {
     ["b-0", "blue"],
     ["x-0", undefined],
   ]);
-  const at = (name: string) => ({ ip: `10.0.0.${name.length}`, targetRef: { kind: "Pod", name } });
+  const at = (name: string, ready?: boolean) => ({
+    addresses: [`10.0.0.${name.length}`],
+    ...(ready === undefined ? {} : { conditions: { ready } }),
+    targetRef: { kind: "Pod", name },
+  });
+  const slice = (...endpoints: object[]) => ({ endpoints });
 
-  it("passes only when every address is a pod of the version and one is ready", () => {
-    expect(judgeEndpoints({ subsets: [{ addresses: [at("g-0"), at("g-1")] }] }, pods, "green")).toEqual({
+  it("passes only when every endpoint is a pod of the version and one is ready (ready absent means ready)", () => {
+    expect(judgeEndpoints([slice(at("g-0", true), at("g-1"))], pods, "green")).toEqual({
       ok: true,
       ready: 2,
       detail: "2 ready endpoints, all version green",
     });
-    expect(
-      judgeEndpoints({ subsets: [{ addresses: [at("g-0")], notReadyAddresses: [at("b-0")] }] }, pods, "green"),
-    ).toMatchObject({ ok: false, detail: "1 of 2 endpoints are not pods of version green: b-0 (version blue)" });
-    expect(judgeEndpoints({ subsets: [{ notReadyAddresses: [at("g-0")] }] }, pods, "green")).toMatchObject({
+    expect(judgeEndpoints([slice(at("g-0"), at("b-0", false))], pods, "green")).toMatchObject({
+      ok: false,
+      detail: "1 of 2 endpoints are not pods of version green: b-0 (version blue)",
+    });
+    expect(judgeEndpoints([slice(at("g-0", false))], pods, "green")).toMatchObject({
       ok: false,
       detail: "no ready endpoint (1 not ready)",
     });
-    expect(judgeEndpoints({ subsets: [] }, pods, "green")).toMatchObject({ ok: false, detail: "no endpoints" });
-    expect(judgeEndpoints(undefined, pods, "green").ok).toBe(false);
+    expect(judgeEndpoints([slice()], pods, "green")).toMatchObject({ ok: false, detail: "no endpoints" });
+    expect(judgeEndpoints([], pods, "green").ok).toBe(false);
   });
 
-  it("counts addresses it cannot attribute to a pod of the version as foreign", () => {
-    const addresses = [at("g-0"), { ip: "192.168.0.9" }, at("gone"), at("x-0")];
-    expect(judgeEndpoints({ subsets: [{ addresses }] }, pods, "green").detail).toBe(
+  it("reads every slice and counts a pod listed in several once, ready when any slice says so", () => {
+    const slices = [slice(at("g-0", false), at("g-1")), slice(at("g-0", true)), slice(at("g-1"))];
+    expect(judgeEndpoints(slices, pods, "green")).toEqual({
+      ok: true,
+      ready: 2,
+      detail: "2 ready endpoints, all version green",
+    });
+    expect(judgeEndpoints([slice(at("g-0")), slice(at("b-0"))], pods, "green").detail).toBe(
+      "1 of 2 endpoints are not pods of version green: b-0 (version blue)",
+    );
+  });
+
+  it("counts endpoints it cannot attribute to a pod of the version as foreign", () => {
+    const endpoints = [at("g-0"), { addresses: ["192.168.0.9"] }, at("gone"), at("x-0")];
+    expect(judgeEndpoints([slice(...endpoints)], pods, "green").detail).toBe(
       "3 of 4 endpoints are not pods of version green: 192.168.0.9 (not a Pod), gone (no such pod), x-0 (version unlabelled)",
     );
   });

@@ -2,6 +2,10 @@
 import type { Sleep } from "../../functions/bluegreen/switch.ts";
 import type { FakeApiServer, JsonObject } from "../kube/fake-apiserver.ts";
 
+const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+const MANAGED_BY = "endpointslice.kubernetes.io/managed-by";
+const CONTROLLER = "endpointslice-controller.k8s.io";
+
 export const NAMESPACE = "production";
 export const APP = "myapp";
 export const MAIN = "myapp";
@@ -128,11 +132,20 @@ const isReady = (pod: JsonObject): boolean =>
     (condition) => condition.type === "Ready" && condition.status === "True",
   );
 
+interface ControllerOptions {
+  namespace?: string;
+  /** The EndpointSlice controller's --max-endpoints-per-slice (100 in a real cluster). */
+  maxEndpointsPerSlice?: number;
+}
+
 /**
- * One pass of the Endpoints controller: every Service with a selector gets Endpoints listing the pods it selects,
- * ready ones under `addresses`, the others under `notReadyAddresses`, with a Pod targetRef.
+ * One pass of the Endpoints and EndpointSlice controllers: every Service with a selector gets Endpoints listing the
+ * pods it selects (ready ones under `addresses`, the others under `notReadyAddresses`) and IPv4 EndpointSlices
+ * labelled `kubernetes.io/service-name` holding the same pods with their `ready` condition, all with a Pod targetRef.
+ * Like the real controllers, they write only when something changed (resourceVersions stay put otherwise).
  */
-export function syncEndpoints(api: FakeApiServer, namespace = NAMESPACE): void {
+export function syncEndpoints(api: FakeApiServer, options: ControllerOptions = {}): void {
+  const namespace = options.namespace ?? NAMESPACE;
   for (const service of api.list("v1", "Service", namespace)) {
     const spec = service.spec as {
       selector?: Record<string, string>;
@@ -143,32 +156,87 @@ export function syncEndpoints(api: FakeApiServer, namespace = NAMESPACE): void {
     const selector = Object.entries(spec.selector)
       .map(([key, value]) => `${key}=${value}`)
       .join(",");
-    const address = (pod: JsonObject) => {
+    const targetRef = (pod: JsonObject) => {
       const metadata = pod.metadata as { name: string; uid: string };
-      return {
-        ip: (pod.status as { podIP: string }).podIP,
-        targetRef: { kind: "Pod", namespace, name: metadata.name, uid: metadata.uid },
-      };
+      return { kind: "Pod", namespace, name: metadata.name, uid: metadata.uid };
     };
+    const address = (pod: JsonObject) => ({ ip: (pod.status as { podIP: string }).podIP, targetRef: targetRef(pod) });
     const pods = api.list("v1", "Pod", namespace, selector);
+    const endpointPorts = (spec.ports ?? []).map((port) => ({
+      ...(port.name ? { name: port.name } : {}),
+      port: port.targetPort,
+      protocol: "TCP",
+    }));
     const addresses = pods.filter(isReady).map(address);
     const notReadyAddresses = pods.filter((pod) => !isReady(pod)).map(address);
     const subset = {
       ...(addresses.length ? { addresses } : {}),
       ...(notReadyAddresses.length ? { notReadyAddresses } : {}),
-      ports: (spec.ports ?? []).map((port) => ({
-        ...(port.name ? { name: port.name } : {}),
-        port: port.targetPort,
-        protocol: "TCP",
-      })),
+      ports: endpointPorts,
     };
     const subsets = pods.length > 0 ? [subset] : [];
-    // Like the real controller, write only when something changed (resourceVersions stay put otherwise).
     const stored = api.get("v1", "Endpoints", namespace, name);
-    if (stored && JSON.stringify(stored.subsets ?? []) === JSON.stringify(subsets)) continue;
-    api.put({ apiVersion: "v1", kind: "Endpoints", metadata: { name, namespace }, subsets });
+    if (!stored || JSON.stringify(stored.subsets ?? []) !== JSON.stringify(subsets)) {
+      api.put({ apiVersion: "v1", kind: "Endpoints", metadata: { name, namespace }, subsets });
+    }
+    syncSlices(api, { namespace, service: name, ports: endpointPorts, max: options.maxEndpointsPerSlice ?? 100 }, pods);
   }
 }
+
+/** The EndpointSlices of one Service: `<service>-<n>`, at most `max` endpoints each, its surplus slices deleted. */
+function syncSlices(
+  api: FakeApiServer,
+  target: { namespace: string; service: string; ports: object[]; max: number },
+  pods: JsonObject[],
+): void {
+  const { namespace, service, ports, max } = target;
+  const endpoints = pods.map((pod) => {
+    const metadata = pod.metadata as { name: string; uid: string };
+    const ready = isReady(pod);
+    return {
+      addresses: [(pod.status as { podIP: string }).podIP],
+      conditions: { ready, serving: ready, terminating: false },
+      targetRef: { kind: "Pod", namespace, name: metadata.name, uid: metadata.uid },
+    };
+  });
+  const chunks = Array.from({ length: Math.max(1, Math.ceil(endpoints.length / max)) }, (_, index) =>
+    endpoints.slice(index * max, (index + 1) * max),
+  );
+  const names = chunks.map((_, index) => `${service}-${index}`);
+  chunks.forEach((chunk, index) => {
+    const name = names[index] as string;
+    const stored = api.get("discovery.k8s.io/v1", "EndpointSlice", namespace, name);
+    if (stored && JSON.stringify(stored.endpoints) === JSON.stringify(chunk)) return;
+    api.put({
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: {
+        name,
+        namespace,
+        labels: {
+          [SERVICE_NAME_LABEL]: service,
+          [MANAGED_BY]: CONTROLLER,
+        },
+      },
+      addressType: "IPv4",
+      endpoints: chunk,
+      ports,
+    });
+  });
+  // Only its own slices: one a test wrote under another manager stays, as a real controller leaves it.
+  const own = `${SERVICE_NAME_LABEL}=${service},${MANAGED_BY}=${CONTROLLER}`;
+  for (const slice of api.list("discovery.k8s.io/v1", "EndpointSlice", namespace, own)) {
+    const name = (slice.metadata as { name: string }).name;
+    if (!names.includes(name)) api.remove("discovery.k8s.io/v1", "EndpointSlice", namespace, name);
+  }
+}
+
+/** The Service's EndpointSlices as stored (the controller's, and any a test added). */
+export const storedSlices = (api: FakeApiServer, service = MAIN) =>
+  api.list("discovery.k8s.io/v1", "EndpointSlice", NAMESPACE, `${SERVICE_NAME_LABEL}=${service}`) as (JsonObject & {
+    metadata: { name: string; labels: Record<string, string> };
+    endpoints: object[];
+  })[];
 
 /** blue serving through myapp, green rolled out beside it: the moment before the seed's switch script runs. */
 export function seedBlueGreen(

@@ -1,6 +1,8 @@
 // The scheduled pass for blue/green Deployments: auto-promotion, holds, and no ping-pong between two colours.
 import type { V1Deployment } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { templateFingerprint } from "../../functions/bluegreen/decide.ts";
+import { formatBlueGreenStatus } from "../../functions/bluegreen/status.ts";
 import { type BlueGreenReport, stepBlueGreen } from "../../functions/bluegreen/switch.ts";
 import { createKubeClients, type KubeClients } from "../../functions/stepper/kube.ts";
 import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
@@ -92,6 +94,79 @@ describe("stepBlueGreen", () => {
     expect(retry.message).toMatch(/^the Service left green at .* \(its endpoints failed verification, switched back\)/);
     release("green", "myapp:v2.1");
     expect((await step("myapp-green", 2)).outcome).toBe("switched");
+  });
+
+  it("records a failing smoke check's Event once per pod template, reports the failure every pass, then switches", async () => {
+    proxy.route(NAMESPACE, "myapp-green", () => ({ status: 500, body: "database unreachable" }));
+    const smokeEvents = () => recordedEvents(api).filter((event) => event.reason === "BlueGreenSmokeFailed");
+    const passes = [];
+    for (const at of [0, 1, 2]) passes.push(await step("myapp-green", at));
+    for (const pass of passes) {
+      expect(brief(pass)).toEqual({
+        outcome: "failed",
+        message:
+          "smoke check of version green failed 5 times (GET myapp-green:80/health, last: HTTP 500: database unreachable); Service production/myapp still selects version blue",
+      });
+    }
+    expect(passes.map((pass) => pass.events.length)).toEqual([1, 0, 0]);
+    expect(smokeEvents().map((event) => event.regarding.name)).toEqual(["myapp-green"]);
+    // The record is the status annotation alone: the selector never moved, and later passes wrote nothing.
+    const first = await deployment("myapp-green");
+    const fingerprint = templateFingerprint(first.spec?.template);
+    expect(statusOf(api)).toEqual({
+      strategy: "blue-green",
+      smokeFailures: [{ version: "green", template: fingerprint, failedAt: minute(0).toISOString() }],
+    });
+    expect(storedService(api).spec.selector.version).toBe("blue");
+    expect(writes(api).filter((call) => call.resource === "services")).toHaveLength(1);
+
+    // A new rollout of green (a new template) that fails too is a new revision: one new Event, then quiet again.
+    release("green", "myapp:v2.1");
+    expect((await step("myapp-green", 3)).events.map((event) => event.reason)).toEqual(["BlueGreenSmokeFailed"]);
+    expect((await step("myapp-green", 4)).events).toEqual([]);
+    expect(smokeEvents()).toHaveLength(2);
+    expect((statusOf(api).smokeFailures as { template: string }[]).map((failure) => failure.template)).not.toContain(
+      fingerprint,
+    );
+
+    // Fixed: the next pass switches, and the switch's status no longer carries green's failure.
+    proxy.route(NAMESPACE, "myapp-green", () => ({ status: 200, body: "ok" }));
+    expect((await step("myapp-green", 5)).outcome).toBe("switched");
+    expect(storedService(api).spec.selector.version).toBe("green");
+    expect(statusOf(api)).toMatchObject({ phase: "Switched", previous: "blue", current: "green" });
+    expect(statusOf(api).smokeFailures).toBeUndefined();
+    expect(recordedEvents(api).map((event) => event.reason)).toEqual([
+      "BlueGreenSmokeFailed",
+      "BlueGreenSmokeFailed",
+      "BlueGreenSwitched",
+    ]);
+  });
+
+  it("records no smoke Event when another writer changed the status first, and one on a later pass", async () => {
+    const red = { version: "red", template: "cccccccccccccccc", failedAt: minute(0).toISOString() };
+    let meanwhile = true;
+    proxy.route(NAMESPACE, "myapp-green", () => {
+      // Another pass records red's failed smoke check while this one checks green.
+      if (meanwhile) {
+        const service = storedService(api);
+        const annotations = { "greenlight.dev/status": formatBlueGreenStatus(undefined, [red]) };
+        api.put({ ...service, metadata: { ...service.metadata, annotations } });
+        meanwhile = false;
+      }
+      return { status: 500, body: "down" };
+    });
+    const raced = await step("myapp-green", 0);
+    expect(raced.outcome).toBe("failed");
+    expect(raced.events).toEqual([]);
+    expect(raced.warnings.at(-1)).toMatch(
+      /^the failed smoke check of green is not recorded in greenlight.dev\/status of Service production\/myapp: another writer changed the Service first \(patching Service production\/myapp: .*\); its BlueGreenSmokeFailed Event waits for the next pass$/,
+    );
+    const later = await step("myapp-green", 1);
+    expect(later.events.map((event) => event.reason)).toEqual(["BlueGreenSmokeFailed"]);
+    expect((statusOf(api).smokeFailures as { version: string }[]).map((failure) => failure.version)).toEqual([
+      "red",
+      "green",
+    ]);
   });
 
   it("waits for a version that is still rolling out, and fails one past its progress deadline", async () => {

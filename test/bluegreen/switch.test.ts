@@ -15,6 +15,7 @@ import {
   seedBlueGreen,
   statusOf,
   storedService,
+  storedSlices,
   syncEndpoints,
   versionService,
   writes,
@@ -162,8 +163,32 @@ describe("switchBlueGreen", () => {
     expect(storedService(api).spec.selector.version).toBe("blue");
   });
 
+  it("verifies across every EndpointSlice of the Service, a pod listed in two of them counted once", async () => {
+    // Slices of 2 endpoints, and a third slice repeating one green pod, as while the controller moves it.
+    const sleep = async () => {
+      syncEndpoints(api, { maxEndpointsPerSlice: 2 });
+      const [first] = storedSlices(api);
+      if (first)
+        api.put({ ...first, metadata: { name: "myapp-moving", namespace: NAMESPACE, labels: first.metadata.labels } });
+    };
+    const report = await switchBlueGreen(clients, { namespace: NAMESPACE, service: MAIN, to: "green", sleep });
+    expect(storedSlices(api).map((slice) => [slice.metadata.name, slice.endpoints.length])).toEqual([
+      ["myapp-0", 2],
+      ["myapp-1", 1],
+      ["myapp-moving", 2],
+    ]);
+    expect(report.outcome).toBe("switched");
+    expect(report.message).toBe("switched production/myapp from blue to green: 3 ready endpoints, all version green");
+    const lists = api.calls.filter((call) => call.verb === "list" && call.resource === "endpointslices");
+    expect(lists[0]).toMatchObject({
+      group: "discovery.k8s.io",
+      namespace: NAMESPACE,
+      query: { labelSelector: "kubernetes.io/service-name=myapp" },
+    });
+  });
+
   it("switches back when the endpoints do not follow the switch, and reports it as a failure", async () => {
-    // The Endpoints controller is broken: nothing updates the main Service's Endpoints after the switch.
+    // The endpoint controllers are broken: nothing updates the main Service's EndpointSlices after the switch.
     const { sleep, waits } = controllerSleep(api, false);
     const report = await switchBlueGreen(clients, {
       namespace: NAMESPACE,
@@ -194,13 +219,11 @@ describe("switchBlueGreen", () => {
   });
 
   it("switches back when the endpoints still mix versions, and not when someone else changed the selector meanwhile", async () => {
-    // Half-broken controller: green pods join, blue pods are never removed.
-    const blue = api.get("v1", "Endpoints", NAMESPACE, MAIN) as { subsets: { addresses: unknown[] }[] };
+    // Half-broken controllers: green pods join, a second slice keeps the blue pods.
+    const [blue] = storedSlices(api);
     const mixed = async () => {
       syncEndpoints(api);
-      const now = api.get("v1", "Endpoints", NAMESPACE, MAIN) as { subsets: { addresses: unknown[] }[] };
-      now.subsets[0]?.addresses.push(...(blue.subsets[0]?.addresses ?? []));
-      api.put(now);
+      api.put({ ...blue, metadata: { name: "myapp-stale", namespace: NAMESPACE, labels: blue?.metadata.labels } });
     };
     const report = await switchBlueGreen(clients, { namespace: NAMESPACE, service: MAIN, to: "green", sleep: mixed });
     expect(report.outcome).toBe("switched-back");

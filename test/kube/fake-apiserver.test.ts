@@ -17,6 +17,7 @@ import {
   type ConfigurationOptions,
   CoreV1Api,
   CustomObjectsApi,
+  DiscoveryV1Api,
   EventsV1Api,
   type EventsV1Event,
   FetchError,
@@ -929,6 +930,40 @@ describe("namespaces, discovery and dry run", () => {
     expect(read.metadata?.name).toBe("web");
     const groups = await fake.kubeConfig().makeApiClient(CoreV1Api).getAPIResources();
     expect(groups.resources.map((r) => r.name)).toContain("pods/status");
+  });
+
+  it("serves discovery.k8s.io/v1 EndpointSlices, listed by their Service's label and validated", async () => {
+    const discovery = fake.kubeConfig().makeApiClient(DiscoveryV1Api);
+    const slice = (name: string, service: string, address: string) => ({
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: { name, namespace: ns, labels: { "kubernetes.io/service-name": service } },
+      addressType: "IPv4",
+      endpoints: [
+        { addresses: [address], conditions: { ready: true }, targetRef: { kind: "Pod", name: `${name}-pod` } },
+      ],
+      ports: [{ port: 8080, protocol: "TCP" }],
+    });
+    fake.put(slice("web-a", "web", "10.0.0.1"));
+    fake.put(slice("web-b", "web", "10.0.0.2"));
+    fake.put(slice("api-a", "api", "10.0.0.3"));
+    const list = await discovery.listNamespacedEndpointSlice({
+      namespace: ns,
+      labelSelector: "kubernetes.io/service-name=web",
+    });
+    expect(lastCall()).toMatchObject({
+      path: `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`,
+      status: 200,
+    });
+    expect(list.items.map((item) => [item.metadata?.name, item.endpoints[0]?.targetRef?.name])).toEqual([
+      ["web-a", "web-a-pod"],
+      ["web-b", "web-b-pod"],
+    ]);
+    const invalid = await rejection(
+      discovery.createNamespacedEndpointSlice({ namespace: ns, body: slice("web-c", "web", "10.0.0") }),
+    );
+    expect(invalid.status).toMatchObject({ code: 422, reason: "Invalid" });
+    expect(JSON.stringify(invalid.status)).toContain("must be a valid IPv4 address");
   });
 
   it("validates but stores nothing on dryRun=All", async () => {

@@ -3,18 +3,19 @@
  * What it is
  * ----------
  * `startFakeApiServer()` listens on http://127.0.0.1:<random port> and answers the REST paths client-node's typed APIs
- * (AppsV1Api, CoreV1Api, EventsV1Api, BatchV1Api) and CustomObjectsApi call, keeping objects in memory. Code under
- * test gets a KubeConfig from `kubeConfig()` and runs unchanged; against a real cluster it would behave the same for
- * everything listed below.
+ * (AppsV1Api, CoreV1Api, DiscoveryV1Api, EventsV1Api, BatchV1Api) and CustomObjectsApi call, keeping objects in
+ * memory. Code under test gets a KubeConfig from `kubeConfig()` and runs unchanged; against a real cluster it would
+ * behave the same for everything listed below.
  *
  * Served: core v1 namespaces, services, endpoints, pods, configmaps, events; apps/v1 deployments, replicasets;
- * events.k8s.io/v1 events (the same objects as core v1 events, with the events.k8s.io field names: regarding, note,
- * reportingController, deprecated*); batch/v1 cronjobs; networking.istio.io v1, v1beta1 and v1alpha3 virtualservices,
- * destinationrules, gateways (one object, served under every version like a CRD with several served versions; a
- * version can be switched off with `unservedVersions` / `setServed` to test a fallback: its paths then answer the
- * API server's generic 404 "the server could not find the requested resource", details {} — an object that is
- * missing answers `virtualservices.networking.istio.io "x" not found` with details.name set). Discovery (/api, /apis,
- * /api/v1, /apis/G, /apis/G/V) and /version are served too (KubernetesObjectApi needs them).
+ * discovery.k8s.io/v1 endpointslices; events.k8s.io/v1 events (the same objects as core v1 events, with the
+ * events.k8s.io field names: regarding, note, reportingController, deprecated*); batch/v1 cronjobs;
+ * networking.istio.io v1, v1beta1 and v1alpha3 virtualservices, destinationrules, gateways (one object, served under
+ * every version like a CRD with several served versions; a version can be switched off with `unservedVersions` /
+ * `setServed` to test a fallback: its paths then answer the API server's generic 404 "the server could not find the
+ * requested resource", details {} — an object that is missing answers `virtualservices.networking.istio.io "x" not
+ * found` with details.name set). Discovery (/api, /apis, /api/v1, /apis/G, /apis/G/V) and /version are served too
+ * (KubernetesObjectApi needs them).
  *
  * Verbs, as kube-apiserver does them:
  * - GET (404 NotFound Status), LIST namespaced and cluster-wide with labelSelector (=, ==, !=, in, notin, exists, !,
@@ -56,8 +57,8 @@
  *   failures (`failNext`), and a record of every call (`calls`).
  *
  * What it does NOT do (do not rely on these):
- * - No controllers: nothing creates ReplicaSets or Pods, updates Deployment status, fills Endpoints, runs the
- *   garbage collector, or finalizes namespaces. Tests set status through the `/status` subresource or `put()`.
+ * - No controllers: nothing creates ReplicaSets or Pods, updates Deployment status, fills Endpoints or
+ *   EndpointSlices, runs the garbage collector, or finalizes namespaces. Tests set status through the `/status` subresource or `put()`.
  * - No watch (405), no server-side apply (415), no services/proxy (`attachProxy` in fake-proxy.ts adds it through
  *   `addRoute`), pods/log, exec, scale subresource, no managedFields, no admission webhooks, no RBAC (inject 403
  *   with failNext), no protobuf/CBOR, no aggregated discovery, no fieldValidation=Strict, no pruning of unknown

@@ -5,6 +5,7 @@ import {
   type Validator,
   validateDeployment,
   validateDestinationRule,
+  validateEndpointSlice,
   validateEvent,
   validatePod,
   validateReplicaSet,
@@ -303,6 +304,16 @@ export const RESOURCES: readonly ResourceDef[] = [
     kind: "Endpoints",
     shortNames: ["ep"],
     allowCreateOnUpdate: true,
+  }),
+  // What the EndpointSlice controller writes (no controller here: tests write them, like Endpoints).
+  base({
+    group: "discovery.k8s.io",
+    versions: ["v1"],
+    resource: "endpointslices",
+    singular: "endpointslice",
+    kind: "EndpointSlice",
+    validators: [validateEndpointSlice],
+    fieldLabels: (obj) => ({ addressType: asString(obj.addressType) }),
   }),
   base({
     group: "",

@@ -2,6 +2,7 @@
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { ReplicaSet } from "kubernetes-models/apps/v1/ReplicaSet";
 import { CronJob } from "kubernetes-models/batch/v1/CronJob";
+import { EndpointSlice } from "kubernetes-models/discovery.k8s.io/v1/EndpointSlice";
 import { Event as EventsV1Event } from "kubernetes-models/events.k8s.io/v1/Event";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Endpoints } from "kubernetes-models/v1/Endpoints";
@@ -44,6 +45,7 @@ const MODELS: Record<string, ModelClass> = {
   "apps/v1/Deployment": Deployment,
   "apps/v1/ReplicaSet": ReplicaSet,
   "batch/v1/CronJob": CronJob,
+  "discovery.k8s.io/v1/EndpointSlice": EndpointSlice,
   "events.k8s.io/v1/Event": EventsV1Event,
   "v1/ConfigMap": ConfigMap,
   "v1/Endpoints": Endpoints,
@@ -306,6 +308,31 @@ export const validateService: Validator = (obj, old) => {
     if (before !== undefined && spec.clusterIP !== before) {
       errors.push(invalidValue("spec.clusterIP", spec.clusterIP ?? "", "field is immutable"));
     }
+  }
+  return errors;
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// endpointslices
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** kube-apiserver's ValidateEndpointSlice, the parts a test can trip: an address per endpoint, IPv4 syntax, addressType. */
+export const validateEndpointSlice: Validator = (obj, old) => {
+  const errors: FieldError[] = [];
+  const addressType = asString(obj.addressType);
+  asArray(obj.endpoints).forEach((entry, i) => {
+    const addresses = asArray(asObject(entry)?.addresses);
+    const field = `endpoints[${i}].addresses`;
+    if (addresses.length === 0) errors.push(required(field, "must contain at least 1 address"));
+    addresses.forEach((address, j) => {
+      if (addressType === "IPv4" && !(typeof address === "string" && IPV4.test(address))) {
+        errors.push(invalidValue(`${field}[${j}]`, address, "must be a valid IPv4 address"));
+      }
+    });
+  });
+  if (old && asString(old.addressType) !== addressType) {
+    errors.push(invalidValue("addressType", addressType ?? "", "field is immutable"));
   }
   return errors;
 };

@@ -161,6 +161,22 @@ describe("osls package", () => {
     expect(rules.map((rule) => rule.Properties.ScheduleExpression)).toEqual(["rate(1 minute)"]);
   });
 
+  it("drops a failed or late stepper pass instead of retrying it: the next minute's pass replaces it", () => {
+    const stepper = Object.entries(template.Resources).find(
+      ([, resource]) => resource.Properties.Handler === "functions/stepper/lambda.handler",
+    )?.[0];
+    const configs = resourcesOfType("AWS::Lambda::EventInvokeConfig");
+    // Only the stepper is invoked asynchronously (the others sit behind API Gateway) and only it is configured.
+    expect(configs).toHaveLength(1);
+    expect(configs[0]?.Properties).toEqual({
+      FunctionName: { Ref: stepper },
+      DestinationConfig: {},
+      Qualifier: "$LATEST",
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+    });
+  });
+
   it("declares the flag function with its Upstash and admin settings", () => {
     expect(functionWith("functions/flags/lambda.handler")?.Properties).toMatchObject({
       Runtime: "nodejs20.x",

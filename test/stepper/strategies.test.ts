@@ -31,7 +31,7 @@ beforeEach(() => {
   seedRollout(api, { condition: "deadline", counts: { updated: 1, ready: 3, available: 3, total: 4 } });
 });
 
-/** The cluster's Endpoints controller, which the fake does not run: keeps the Services' Endpoints current. */
+/** The cluster's endpoint controllers, which the fake does not run: keep the Services' EndpointSlices current. */
 function endpointsController(): () => void {
   const timer = setInterval(() => syncEndpoints(api), 20);
   return () => clearInterval(timer);
@@ -88,11 +88,12 @@ describe("runStep", () => {
       );
     };
     expect([...made].filter((entry) => !allowed(entry))).toEqual([]);
-    // The pass did exercise the new rules: the proxy, Services, ReplicaSets and a Deployment patch.
+    // The pass did exercise the new rules: the proxy, Services, EndpointSlices, ReplicaSets and a Deployment patch.
     expect([...made]).toEqual(
       expect.arrayContaining([
         "get /services/proxy",
         "patch /services",
+        "list discovery.k8s.io/endpointslices",
         "list apps/replicasets",
         "patch apps/deployments",
       ]),

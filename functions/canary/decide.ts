@@ -187,7 +187,11 @@ function stage(input: CanaryInput): Stage {
     return pause(input, base, "Normal", `paused by ${annotationName("paused")}: "true"`);
   }
   if (!sameWeights(input.currentWeights, prior.weights)) {
-    if (prior.phase === "Paused" && resume) return resumeRewriting(input, base);
+    if (prior.phase === "Paused" && resume) {
+      // Re-writing more canary weight than the route has now is a step: it waits until the canary is ready.
+      if (!deployment.ready && base.weights.canary > input.currentWeights.canary) return unchanged(input, base);
+      return resumeRewriting(input, base);
+    }
     return pause(input, base, "Warning", driftReason(input, prior));
   }
   if (prior.phase === "Paused" && prior.awaitingResume) {
@@ -229,8 +233,8 @@ export function stepAt(canaryWeight: number, steps: readonly number[]): number {
 /**
  * The status annotation is there but unreadable (hand-edited, or written by a newer greenlight). Starting over would
  * send everything to stable, which may be scaled down by now, so the weights found on the route stay, and a Paused
- * status recording them replaces the unreadable one. `abort` and `promote` act as usual; `paused: "false"` resumes
- * from the step the weights stand at.
+ * status recording them replaces the unreadable one. From then on a fresh `abort` or `promote` acts as usual, and a
+ * fresh `paused: "false"` resumes from the step the weights stand at.
  */
 function unreadable(input: CanaryInput, problem: string): Stage {
   const { deployment, settings } = input;
@@ -240,7 +244,11 @@ function unreadable(input: CanaryInput, problem: string): Stage {
     // Nothing sane to record: leave the route and the annotation as they are; the report carries the problem.
     return { decision: { status: placeholder(input, weights, problem), events: [], changed: false } };
   }
+  // Controls already set may be leftovers from before the status was lost (a promote ignored after a rollback):
+  // none acts until a run sees it changed, as when a rollout starts.
   const held: HeldControl[] = [];
+  if (settings.controls.promote === true) held.push("promote");
+  if (settings.controls.abort === true) held.push("abort");
   if (settings.controls.paused === false) held.push("resume");
   const base: CanaryStatus = {
     version: STATUS_VERSION,
@@ -256,16 +264,10 @@ function unreadable(input: CanaryInput, problem: string): Stage {
   };
   if (input.stableVersion !== undefined) base.stableVersion = input.stableVersion;
   if (deployment.revision !== undefined) base.canaryRevision = deployment.revision;
-  if (settings.controls.abort === true) {
-    return { decision: finish(input, base, "RolledBack", `aborted by ${annotationName("abort")}: "true"`) };
-  }
-  if (settings.controls.promote === true && deployment.ready) {
-    return { decision: finish(input, base, "Promoted", `promoted by ${annotationName("promote")}: "true"`) };
-  }
   const reason = clip(
     `paused: ${STATUS_ANNOTATION} could not be read (${problem}); the route keeps ${formatWeights(weights)}; ` +
       `set ${annotationName("paused")}: "false" to resume from there, ${annotationName("abort")}: "true" to roll back, ` +
-      `or ${annotationName("promote")}: "true" to promote`,
+      `or ${annotationName("promote")}: "true" to promote (a control already set counts once it is changed)`,
   );
   const status: CanaryStatus = { ...base, reason, awaitingResume: true };
   if (held.length > 0) status.heldControls = held;

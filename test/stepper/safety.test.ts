@@ -119,6 +119,34 @@ describe("invariant 1: no weight to a canary whose new ReplicaSet is not fully r
   });
 });
 
+describe("invariant 1, on resume", () => {
+  it("re-writes more canary weight than the route holds only once the canary is ready again", async () => {
+    seed();
+    await pass(0);
+    await pass(0.1);
+    await pass(1.2);
+    expect(weightsNow()).toEqual([50, 50]);
+    const edited = vs();
+    const weighted = edited.spec.http.find((route) => !route.match);
+    if (weighted)
+      [weighted.route[0], weighted.route[1]] = [
+        { ...weighted.route[0], weight: 100 } as never,
+        { ...weighted.route[1], weight: 0 } as never,
+      ];
+    api.put(edited);
+    expect(await pass(1.5)).toMatchObject({ phase: "Paused" });
+    const annotated = deployment();
+    annotated.metadata.annotations = { ...annotated.metadata.annotations, "greenlight.dev/paused": "false" };
+    api.put(annotated);
+    api.put({ ...deployment(), status: rollingOut(1) });
+    expect(await pass(2)).toMatchObject({ phase: "Paused" });
+    expect(weightsNow()).toEqual([100, 0]);
+    api.put({ ...deployment(), status: rollingOut(3) });
+    expect(await pass(3)).toMatchObject({ outcome: "written", phase: "Progressing" });
+    expect(weightsNow()).toEqual([50, 50]);
+  });
+});
+
 describe("invariant 3: a new revision of the canary restarts its analysis from 0%", () => {
   it("goes back to Waiting at stable 100% when the pod template changes under the same version", async () => {
     seed();
@@ -187,5 +215,20 @@ describe("invariant 10: an unreadable status pauses where the route stands, with
     expect(weightsNow()).toEqual([90, 10]);
     await pass(2.1);
     expect(weightsNow()).toEqual([50, 50]);
+  });
+
+  // Found by the simulator (seed 7 of the first campaign): a promote set while the canary was RolledBack, ignored
+  // there, promoted it to 100% the moment the status annotation became unreadable.
+  it("does not let a control left over from before the status was lost act by itself", async () => {
+    seed();
+    const annotated = deployment();
+    annotated.metadata.annotations = { ...annotated.metadata.annotations, "greenlight.dev/promote": "true" };
+    const stored = api.put(annotated) as Deployment;
+    api.put({ ...stored, status: { ...rollingOut(3), observedGeneration: stored.metadata.generation } });
+    api.put({ ...vs(), metadata: { ...vs().metadata, annotations: { "greenlight.dev/status": "{broken" } } });
+    expect(await pass(0)).toMatchObject({ outcome: "written", phase: "Paused" });
+    expect(statusNow()?.heldControls).toEqual(["promote"]);
+    for (const minutes of [1, 2]) expect(await pass(minutes)).toMatchObject({ phase: "Paused" });
+    expect(weightsNow()).toEqual([100, 0]);
   });
 });

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { parseDuration } from "../../functions/contract/values.ts";
 import { addNamespaceOptions, type NamespaceFlags, resolveNamespaces } from "./cluster.ts";
 import { CliError } from "./errors.ts";
+import { registerSimulateCommand } from "./simulate.ts";
 import { formatTable } from "./table.ts";
 
 const outputFormat = (raw: string): "text" | "json" => {
@@ -222,7 +223,7 @@ Examples:
     )
     .action((flags: StepFlags) => step(flags));
 
-  const canary = program.command("canary").description("Inspect canaries");
+  const canary = program.command("canary").description("Inspect canaries, or simulate what a canary policy would do");
   addNamespaceOptions(
     canary.command("status").description("Show every canary: weights, phase, step and last checks"),
     "canaries",
@@ -254,4 +255,5 @@ Examples:
   PROMETHEUS_URL=http://localhost:9090 greenlight canary analyze myapp-v2 -o json`,
     )
     .action((name: string, flags: { namespace?: string; output: string }) => analyze(name, flags));
+  registerSimulateCommand(canary);
 }

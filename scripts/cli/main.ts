@@ -44,6 +44,7 @@ Examples:
   greenlight certs --out .greenlight/certs -n greenlight-system
   greenlight step --once --dry-run -n production
   greenlight canary status -A
+  greenlight canary simulate -f deploy.yaml --error-rate 0.5%,3%@12m
   greenlight bluegreen switch myapp --to green -n production
   greenlight rollout watch myapp -n production --timeout 10m
   greenlight flags eval new_ui_interface --targeting-key user-1

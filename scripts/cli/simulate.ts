@@ -5,6 +5,7 @@ import { type Command, CommanderError } from "commander";
 import type { CheckResult } from "../../functions/canary/checks.ts";
 import type { CanaryReport } from "../../functions/stepper/canary.ts";
 import { pointFromReport, type TimelinePoint } from "../demo/timeline.ts";
+import { clock } from "../sim/describe.ts";
 import type { ProfileFlags } from "../sim/policy.ts";
 import type { TimelineResult } from "../sim/timeline.ts";
 import { CliError } from "./errors.ts";
@@ -48,10 +49,6 @@ export interface SimulationSummary {
 }
 
 const TERMINAL = ["Promoted", "RolledBack"];
-
-/** `mm:ss` since the first pass. */
-export const clock = (seconds: number): string =>
-  `${String(Math.floor(seconds / 60)).padStart(2, "0")}:${String(Math.round(seconds % 60)).padStart(2, "0")}`;
 
 /** `7m`, `7m30s`: how long into the timeline. */
 const span = (seconds: number): string =>

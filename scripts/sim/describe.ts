@@ -1,8 +1,9 @@
 // A timeline as plain text, for a counterexample the campaign or a test prints: the scenario, then one line a pass.
 import type { TimelineResult } from "./timeline.ts";
 
-const clock = (seconds: number): string =>
-  `${String(Math.floor(seconds / 60)).padStart(2, "0")}:${String(seconds % 60).padStart(2, "0")}`;
+/** `mm:ss` since the timeline's first pass. */
+export const clock = (seconds: number): string =>
+  `${String(Math.floor(seconds / 60)).padStart(2, "0")}:${String(Math.round(seconds % 60)).padStart(2, "0")}`;
 
 export function describeTimeline(result: TimelineResult, limit = 160): string {
   const { scenario } = result;

@@ -59,6 +59,8 @@ export interface CheckerSettings {
   maxErrorRate: number;
   headerRoute: boolean;
   startMs: number;
+  /** The Deployment the rolling guard watches (its template writes are undos). */
+  rollingDeployment?: string;
 }
 
 /** The route that splits traffic between the two subsets (the header route sends only to the canary). */
@@ -171,6 +173,8 @@ export class InvariantChecker {
         !weights ||
         !Number.isInteger(weights.stable) ||
         !Number.isInteger(weights.canary) ||
+        weights.stable < 0 ||
+        weights.canary < 0 ||
         weights.stable + weights.canary !== 100
       ) {
         this.fail("4-weights-and-fields", at, `weights after a write: ${JSON.stringify(weights)}`);
@@ -195,10 +199,10 @@ export class InvariantChecker {
     }
     // Two writes guarded by the same reading both acted on one state: the second overwrote the first blindly.
     const guards = pass.writes
-      .filter((write) => write.kind === "VirtualService")
-      .map((write) => JSON.stringify(write.patch[0]));
+      .filter((write) => write.kind === "VirtualService" || write.kind === "Deployment")
+      .map((write) => `${write.kind}/${write.name} ${JSON.stringify(write.patch[0])}`);
     if (new Set(guards).size < guards.length) {
-      this.fail("6-one-writer", at, "two writes of the VirtualService in one pass were guarded by the same reading");
+      this.fail("6-one-writer", at, "two writes of one object in one pass were guarded by the same reading");
     }
 
     // 5: a rollback puts stable at 100% in the same write, and nothing steps forward until the revision changes.
@@ -241,10 +245,14 @@ export class InvariantChecker {
     }
 
     // 8: an undo of a rolling update only for a rollout that truly failed, and at most once per revision.
-    const undo = pass.writes.find(
-      (write) => write.kind === "Deployment" && write.patch.some((op) => op.path === "/spec/template"),
+    const undos = pass.writes.filter(
+      (write) =>
+        write.kind === "Deployment" &&
+        write.name === this.settings.rollingDeployment &&
+        write.patch.some((op) => op.path === "/spec/template"),
     );
-    if (undo && before.rollingHash) {
+    for (const _undo of undos) {
+      if (!before.rollingHash) break;
       const count = (this.undos.get(before.rollingHash) ?? 0) + 1;
       this.undos.set(before.rollingHash, count);
       if (count > 1) this.fail("8-rolling-undo-once", at, `revision ${before.rollingHash} undone ${count} times`);
@@ -259,7 +267,11 @@ export class InvariantChecker {
 
     // 2: promoted by analysis only after every step's weight carried requests of this very revision, none failing much.
     const promotedNow = nextStatus.status?.phase === "Promoted" && priorStatus.status?.phase !== "Promoted";
-    if (promotedNow && !before.promote && before.canaryHash) {
+    // A promote by annotation is a person's call; a leftover `promote` the stepper held does not make it one.
+    const byHand = pass.reports.some((report) =>
+      report.canaries.some((canary) => canary.events.some((event) => /promoted by .*promote/.test(event.message))),
+    );
+    if (promotedNow && !byHand && before.canaryHash) {
       const byWeight = this.served.get(before.canaryHash) ?? new Map<number, { requests: number; errors: number }>();
       // A step may have run at more weight than planned (resumed after a hand edit), never at less.
       const servedAtLeast = (step: number) =>
@@ -284,7 +296,7 @@ export class InvariantChecker {
         this.fail(
           "2-promoted-on-measured-traffic",
           at,
-          `promoted a revision that failed ${((100 * errors) / requests).toFixed(1)}% of ${requests} requests (limit ${(100 * this.settings.maxErrorRate).toFixed(1)}%)`,
+          `promoted a revision that failed ${((100 * errors) / requests).toFixed(1)}% of ${requests} requests (max-error-rate ${(100 * this.settings.maxErrorRate).toFixed(1)}%, judged against ${(100 * limit).toFixed(1)}%)`,
         );
       }
     }

@@ -99,6 +99,7 @@ export async function runTimeline(scenario: Scenario, options: TimelineOptions =
     maxErrorRate: settings.maxErrorRate,
     headerRoute: settings.headerRoute !== undefined,
     startMs: START_MS,
+    rollingDeployment: ROLLING,
   });
 
   const canaryHash = (): string | undefined => {

@@ -76,15 +76,15 @@ it("keeps every invariant on 12 timelines stepped through client-node over HTTP"
     .assert(
       fc.asyncProperty(scenarioArbitrary, async (drawn) => {
         // The canary's adapters over HTTP; blue/green and rolling need ReplicaSets, Pods and EndpointSlices the fake
-      // API server would have to be fed every pass, so those run in-process only.
-      const scenario = {
-        ...drawn,
-        faults: NO_FAULTS,
-        minutes: Math.min(drawn.minutes, 25),
-        blueGreen: false,
-        rolling: false,
-        actions: drawn.actions.filter(({ action }) => !/release/.test(action.kind)),
-      };
+        // API server would have to be fed every pass, so those run in-process only.
+        const scenario = {
+          ...drawn,
+          faults: NO_FAULTS,
+          minutes: Math.min(drawn.minutes, 25),
+          blueGreen: false,
+          rolling: false,
+          actions: drawn.actions.filter(({ action }) => !/release/.test(action.kind)),
+        };
         const result = await runTimeline(scenario, {
           clientsFor: (_cluster, instance) => createKubeClients(api.kubeConfig(), instance),
           beforePass: copyIn,

@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { benchBudgets, renderBudgetsSection } from "./budgets.ts";
 import { benchFlags, renderFlagsSection } from "./flags.ts";
+import { benchSim, renderSimSection } from "./sim.ts";
 import { benchStepper, renderStepperSection } from "./stepper.ts";
 import { benchWebhook, PRODUCTION_NODE_FLAGS, renderWebhookSection } from "./webhook.ts";
 
@@ -32,6 +33,7 @@ type Part = (context: BenchContext) => Promise<string>;
 const PARTS: Record<string, Part> = {
   webhook: async (context) => renderWebhookSection(await benchWebhook(context), context),
   stepper: async (context) => renderStepperSection(await benchStepper(context), context),
+  sim: async (context) => renderSimSection(await benchSim(context), context),
   flags: async (context) => renderFlagsSection(await benchFlags(context), context),
   budgets: async (context) => renderBudgetsSection(await benchBudgets(context), context),
 };
@@ -48,14 +50,30 @@ const HEADER = [
   "",
 ].join("\n");
 
-/** Replaces the part's section, or appends it; the rest of the document is left as it is. */
-export function replaceSection(document: string, part: string, body: string): string {
+/**
+ * Replaces the part's section; the rest of the document is left as it is. A section not there yet goes after the
+ * last section of the parts listed before it in `order` (the order `npm run bench` runs them), else at the end.
+ */
+export function replaceSection(
+  document: string,
+  part: string,
+  body: string,
+  order: readonly string[] = Object.keys(PARTS),
+): string {
   const start = `<!-- bench:${part}:start -->`;
   const end = `<!-- bench:${part}:end -->`;
   const section = `${start}\n${body.trim()}\n${end}`;
   const from = document.indexOf(start);
   const to = document.indexOf(end, from);
   if (from >= 0 && to >= 0) return document.slice(0, from) + section + document.slice(to + end.length);
+  const earlier = order.slice(0, Math.max(0, order.indexOf(part))).reverse();
+  for (const previous of earlier) {
+    const previousEnd = `<!-- bench:${previous}:end -->`;
+    const at = document.indexOf(previousEnd);
+    if (at < 0) continue;
+    const after = at + previousEnd.length;
+    return `${document.slice(0, after)}\n\n${section}${document.slice(after)}`;
+  }
   return `${document.trimEnd()}\n\n${section}\n`;
 }
 

@@ -146,6 +146,7 @@ export function renderStepperSection(results: PassResult[], context: BenchContex
     `Measured with \`${context.command}\` on ${context.date}.`,
     `Machine: ${context.machine}.`,
     "",
+    ...(context.busy ? ["**The machine was busy when this run started: treat the wall times with care.**", ""] : []),
     `The real stepper (\`runStep\`, real @kubernetes/client-node, ${DEFAULT_CONCURRENCY} canaries at a time) against the in-process fake API ` +
       `server with ${LATENCY_MS} ms added to every call, canaries spread over ${NAMESPACES} namespaces, each with its ` +
       "own Deployment, DestinationRule and VirtualService. Prometheus answers at once (a stub reader): this measures the " +

@@ -32,6 +32,8 @@ export interface ApiFaults {
   lostAnswer: number;
   /** Per write: the object is deleted just before the write arrives (404). */
   deletedMidFlight: number;
+  /** Per write: answered 409 Conflict, as when another writer changed the object first. */
+  conflict: number;
 }
 
 export const NO_FAULTS: ApiFaults = {
@@ -41,6 +43,7 @@ export const NO_FAULTS: ApiFaults = {
   hang: 0,
   lostAnswer: 0,
   deletedMidFlight: 0,
+  conflict: 0,
 };
 
 export interface WriteRecord {
@@ -272,6 +275,14 @@ export class SimCluster {
     if (this.random.chance(this.faults.serverError)) {
       this.calls.failed++;
       throw apiError(500, "InternalError", "Internal error occurred: etcdserver: request timed out");
+    }
+    if (write && this.random.chance(this.faults.conflict)) {
+      this.calls.failed++;
+      throw apiError(
+        409,
+        "Conflict",
+        `Operation cannot be fulfilled on ${write.kind.toLowerCase()}s "${write.name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
     }
     if (write && this.random.chance(this.faults.deletedMidFlight)) this.remove(write.kind, write.namespace, write.name);
     const result = answer();

@@ -188,6 +188,7 @@ export function randomScenario(seed: number): Scenario {
           hang: random.pick([0, 0.01]),
           lostAnswer: random.pick([0, 0.05]),
           deletedMidFlight: random.pick([0, 0.01]),
+          conflict: random.pick([0, 0.05]),
         }
       : NO_FAULTS,
     concurrentStepper: random.chance(0.2),

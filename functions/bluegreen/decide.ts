@@ -12,7 +12,6 @@
 // - After the switch, the main Service's EndpointSlices must list only pods of the new version, at least one ready.
 // - Auto-promotion never takes a version back to the exact pod template it was switched away from.
 // - A failed smoke check of the scheduled pass is recorded in the status annotation alone, guarded like the switch.
-import { createHash } from "node:crypto";
 import jsonPatch, { type Operation } from "fast-json-patch";
 import { type BlueGreenStatus, STATUS_ANNOTATION } from "./status.ts";
 
@@ -139,24 +138,6 @@ export function statusPatch(input: {
 }
 
 /** JSON with object keys sorted and undefined members dropped, so equal templates give equal text. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value))
-    return `[${value.map((item) => (item === undefined ? "null" : canonical(item))).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, member]) => member !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, member]) => `${JSON.stringify(key)}:${canonical(member)}`).join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
-}
-
-/** A short fingerprint of a pod template: changes with any edit of it (image, env, labels, a restart annotation). */
-export function templateFingerprint(template: unknown): string {
-  const plain: unknown = template === undefined ? null : JSON.parse(JSON.stringify(template));
-  return createHash("sha256").update(canonical(plain)).digest("hex").slice(0, 16);
-}
-
 /** Waits before retries: `attempts - 1` delays doubling from `firstMs` (5 attempts, 1 s: 1, 2, 4, 8 s). */
 export function backoffDelays(attempts: number, firstMs: number): number[] {
   return Array.from({ length: Math.max(0, attempts - 1) }, (_, index) => firstMs * 2 ** index);

@@ -9,7 +9,8 @@ import {
   type V1Service,
 } from "@kubernetes/client-node";
 import type { Operation } from "fast-json-patch";
-import { type KubeClients, toKubeError } from "../stepper/kube.ts";
+import type { KubeClients } from "../kube/clients.ts";
+import { toKubeError } from "../kube/errors.ts";
 
 export async function readService(clients: KubeClients, namespace: string, name: string): Promise<V1Service> {
   try {

@@ -17,7 +17,12 @@
 import type { V1Deployment, V1Service } from "@kubernetes/client-node";
 import type { Operation } from "fast-json-patch";
 import { annotationName, describeProblem, readAnnotation, readOrWarn } from "../contract/annotations.ts";
-import { type KubeClients, KubeError, listDeployments, recordEvent, toKubeError } from "../stepper/kube.ts";
+import { templateFingerprint } from "../deployment/fingerprint.ts";
+import { assessRollout } from "../deployment/readiness.ts";
+import type { KubeClients } from "../kube/clients.ts";
+import { listDeployments } from "../kube/deployments.ts";
+import { KubeError, toKubeError } from "../kube/errors.ts";
+import { recordEvent } from "../kube/events.ts";
 import {
   autoPromotion,
   backoffDelays,
@@ -31,7 +36,6 @@ import {
   selects,
   statusPatch,
   switchPatch,
-  templateFingerprint,
   VERSION_LABEL,
 } from "./decide.ts";
 import {
@@ -43,7 +47,6 @@ import {
   readService,
   SERVICE_NAME_LABEL,
 } from "./kube.ts";
-import { assessRollout } from "./readiness.ts";
 import {
   type BlueGreenPhase,
   type BlueGreenStatus,

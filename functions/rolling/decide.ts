@@ -20,8 +20,8 @@
 //     greenlight rolled back before, when the status still records it); else Failed, saying what is missing.
 //  6. Otherwise Complete or Progressing, as `readProgress` says.
 import { annotationName } from "../contract/annotations.ts";
+import { describeCounts, type Progress } from "../deployment/progress.ts";
 import { type CrashLoop, describeCrashLoops } from "./health.ts";
-import { describeCounts, type Progress } from "./progress.ts";
 import { type RevisionRef, type RollingPhase, type RollingStatus, sameRollingStatus } from "./status.ts";
 import { findPreviousRevision, type Revision } from "./undo.ts";
 

@@ -3,7 +3,9 @@
 import type { V1Deployment } from "@kubernetes/client-node";
 import jsonPatch, { type Operation } from "fast-json-patch";
 import { annotationName, readAnnotation, readOrWarn } from "../contract/annotations.ts";
-import { type KubeClients, KubeError, recordEvent, toKubeError } from "../stepper/kube.ts";
+import type { KubeClients } from "../kube/clients.ts";
+import { KubeError, toKubeError } from "../kube/errors.ts";
+import { recordEvent } from "../kube/events.ts";
 import { decideRolling, type RollingEvent } from "./decide.ts";
 import type { CrashLoop } from "./health.ts";
 import { snapshotRollout } from "./kube.ts";

@@ -1,9 +1,10 @@
 // Reads one rolling Deployment as the guard and the CLI see it: Deployment, its ReplicaSets, the new pods.
 // Three calls with client-node 1.4 (get or given Deployment, list ReplicaSets, list pods); nothing here decides.
 import type { V1Deployment, V1LabelSelector, V1Pod } from "@kubernetes/client-node";
-import { type KubeClients, toKubeError } from "../stepper/kube.ts";
+import { type Progress, readProgress } from "../deployment/progress.ts";
+import type { KubeClients } from "../kube/clients.ts";
+import { toKubeError } from "../kube/errors.ts";
 import { type CrashLoop, DEFAULT_RESTART_THRESHOLD, findCrashLoops } from "./health.ts";
-import { type Progress, readProgress } from "./progress.ts";
 import { parseRollingStatus, type RollingStatus, STATUS_ANNOTATION } from "./status.ts";
 import { findNewRevision, findPreviousRevision, POD_TEMPLATE_HASH, type Revision, revisionsOf } from "./undo.ts";
 

@@ -7,8 +7,9 @@
 //      fine and would otherwise read as success.
 //   2. progress deadline exceeded: failed. 3. new pods crash-loop: failed, naming them.
 //   4. complete by `kubectl rollout status`'s rules: done. 5. anything else: progressing.
+
+import type { Progress } from "../deployment/progress.ts";
 import { type CrashLoop, describeCrashLoops } from "./health.ts";
-import type { Progress } from "./progress.ts";
 import type { RollingStatus } from "./status.ts";
 
 export type Verdict = "done" | "failed" | "progressing";

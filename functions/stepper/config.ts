@@ -1,7 +1,7 @@
 // Where the stepper finds its cluster, its Prometheus and its limits: environment first, defaults second.
 import { KubeConfig } from "@kubernetes/client-node";
 import { createPrometheusReader, prometheusUrlFromEnv } from "../canary/prometheus.ts";
-import { createKubeClients } from "./kube.ts";
+import { createKubeClients } from "../kube/clients.ts";
 import { DEFAULT_CONCURRENCY, type RunOptions } from "./run.ts";
 
 export interface StepperEnv {

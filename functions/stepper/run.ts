@@ -3,11 +3,15 @@
 import type { V1Deployment } from "@kubernetes/client-node";
 import { type BlueGreenReport, isBlueGreen, stepBlueGreen, type Timing } from "../bluegreen/switch.ts";
 import type { MetricsReader } from "../canary/checks.ts";
+import { IstioReader } from "../canary/istio.ts";
+import { type Canary, type CanaryReport, isCanary, readCanary, stepCanary } from "../canary/step.ts";
+import { boundedClients, type CallPolicy, DEFAULT_CALL_TIMEOUT_MS } from "../kube/calls.ts";
+import type { KubeClients } from "../kube/clients.ts";
+import { type Clock, sleepOn, systemClock } from "../kube/clock.ts";
+import { listDeployments } from "../kube/deployments.ts";
+import { toKubeError } from "../kube/errors.ts";
 import { guardRollout, isRolling, type RollingReport } from "../rolling/guard.ts";
-import { boundedClients, boundedReader, type CallPolicy, DEFAULT_CALL_TIMEOUT_MS } from "./calls.ts";
-import { type Canary, type CanaryReport, isCanary, readCanary, stepCanary } from "./canary.ts";
-import { type Clock, sleepOn, systemClock } from "./clock.ts";
-import { IstioReader, type KubeClients, listDeployments, toKubeError } from "./kube.ts";
+import { boundedReader } from "./bounded-reader.ts";
 
 /** Canaries stepped at once by default: API calls are latency-bound, and 32 in flight is light for an API server. */
 export const DEFAULT_CONCURRENCY = 32;

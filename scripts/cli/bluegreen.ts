@@ -28,7 +28,7 @@ function checkService(service: string): void {
 
 async function connect() {
   const { loadKubeConfig } = await import("../../functions/stepper/config.ts");
-  const { createKubeClients } = await import("../../functions/stepper/kube.ts");
+  const { createKubeClients } = await import("../../functions/kube/clients.ts");
   try {
     return createKubeClients(loadKubeConfig(), `greenlight-cli@${hostname()}`.slice(0, 128));
   } catch (error) {

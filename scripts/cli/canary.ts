@@ -128,7 +128,7 @@ async function status(flags: NamespaceFlags & { output: string }): Promise<void>
   const format = outputFormat(flags.output);
   const namespaces = await resolveNamespaces(flags);
   const { clients } = await connect();
-  const { readStandings } = await import("../../functions/stepper/status.ts");
+  const { readStandings } = await import("../../functions/canary/standings.ts");
   const rows = await readStandings(clients, namespaces).catch((error: Error) => {
     throw new CliError(error.message);
   });
@@ -157,7 +157,7 @@ async function analyze(name: string, flags: { namespace?: string; output: string
   const format = outputFormat(flags.output);
   const [namespace = "default"] = await resolveNamespaces(flags);
   const { clients, reader } = await connect();
-  const { analyseDeployment } = await import("../../functions/stepper/analyze.ts");
+  const { analyseDeployment } = await import("../../functions/canary/analyze.ts");
   const { formatNumber } = await import("../../functions/canary/checks.ts");
   const analysis = await analyseDeployment(clients, reader, namespace, name).catch((error: Error) => {
     throw new CliError(error.message);

@@ -1,9 +1,9 @@
 // `greenlight rollout watch|status`: a rolling update's progress and the health of its new pods, with exit codes.
 import type { Command } from "commander";
 import { parseDuration } from "../../functions/contract/values.ts";
+import { describeCounts } from "../../functions/deployment/progress.ts";
 import { type CrashLoop, detailCrashLoop } from "../../functions/rolling/health.ts";
 import type { RolloutSnapshot } from "../../functions/rolling/kube.ts";
-import { describeCounts } from "../../functions/rolling/progress.ts";
 import { verdictOf } from "../../functions/rolling/verdict.ts";
 import { resolveNamespaces } from "./cluster.ts";
 import { CliError } from "./errors.ts";
@@ -247,7 +247,7 @@ const outputFormat = (raw: string): "text" | "json" => {
 };
 
 async function connect() {
-  const { createKubeClients } = await import("../../functions/stepper/kube.ts");
+  const { createKubeClients } = await import("../../functions/kube/clients.ts");
   const { loadKubeConfig } = await import("../../functions/stepper/config.ts");
   try {
     return createKubeClients(loadKubeConfig(), "greenlight-cli");

@@ -3,7 +3,7 @@
 import { writeFile } from "node:fs/promises";
 import { type Command, CommanderError } from "commander";
 import type { CheckResult } from "../../functions/canary/checks.ts";
-import type { CanaryReport } from "../../functions/stepper/canary.ts";
+import type { CanaryReport } from "../../functions/canary/step.ts";
 import { pointFromReport, type TimelinePoint } from "../demo/timeline.ts";
 import { clock } from "../sim/describe.ts";
 import type { ProfileFlags } from "../sim/policy.ts";

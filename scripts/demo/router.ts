@@ -14,8 +14,10 @@ import { Agent, createServer, request as httpRequest, type IncomingMessage, type
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { KubeConfig } from "@kubernetes/client-node";
+import { ISTIO_GROUP } from "../../functions/canary/istio.ts";
 import type { VirtualService } from "../../functions/canary/virtual-service.ts";
-import { createKubeClients, ISTIO_GROUP, toKubeError } from "../../functions/stepper/kube.ts";
+import { createKubeClients } from "../../functions/kube/clients.ts";
+import { toKubeError } from "../../functions/kube/errors.ts";
 import { type DestinationLabels, IstioRequestMetrics } from "./metrics.ts";
 import { pickDestination, type RouteRule, routeTable, selectRoute } from "./weighted.ts";
 

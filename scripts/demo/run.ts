@@ -18,7 +18,7 @@ import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { MetricsReader } from "../../functions/canary/checks.ts";
 import { createPrometheusReader } from "../../functions/canary/prometheus.ts";
-import { createKubeClients, type KubeClients } from "../../functions/stepper/kube.ts";
+import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
 import { runStep } from "../../functions/stepper/run.ts";
 import { startFakeApiServer } from "../../test/kube/fake-apiserver.ts";
 import { startPrometheus } from "../../test/support/prometheus.ts";

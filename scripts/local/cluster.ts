@@ -15,7 +15,7 @@ import {
   Observable,
   type ObservableMiddleware,
 } from "@kubernetes/client-node";
-import { createKubeClients, type KubeClients } from "../../functions/stepper/kube.ts";
+import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
 import type { Env } from "./settings.ts";
 
 export const DEFAULT_PROBE_TIMEOUT_MS = 3_000;

@@ -1,9 +1,9 @@
 // The local stepper: one pass per interval while a cluster answers; idle (said once, probed again quietly) while none does.
 import type { Logger } from "pino";
 import type { BlueGreenReport } from "../../functions/bluegreen/switch.ts";
+import type { CanaryReport } from "../../functions/canary/step.ts";
+import type { KubeClients } from "../../functions/kube/clients.ts";
 import type { RollingReport } from "../../functions/rolling/guard.ts";
-import type { CanaryReport } from "../../functions/stepper/canary.ts";
-import type { KubeClients } from "../../functions/stepper/kube.ts";
 import type { RunReport } from "../../functions/stepper/run.ts";
 import type { Connection } from "./cluster.ts";
 

@@ -13,7 +13,7 @@ import {
   type V1Service,
 } from "@kubernetes/client-node";
 import jsonPatch, { type Operation } from "fast-json-patch";
-import type { KubeClients } from "../../functions/stepper/kube.ts";
+import type { KubeClients } from "../../functions/kube/clients.ts";
 import type { Random } from "./random.ts";
 import type { VirtualClock } from "./virtual-clock.ts";
 

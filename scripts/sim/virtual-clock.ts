@@ -1,6 +1,6 @@
 // Virtual time for the simulator: the stepper's `Clock` whose timers fire only when the simulator advances time,
 // and `settle`, which runs an async pass to its end by jumping to the next timer whenever nothing else can run.
-import type { Clock } from "../../functions/stepper/clock.ts";
+import type { Clock } from "../../functions/kube/clock.ts";
 
 interface Timer {
   at: number;

@@ -8,10 +8,10 @@ import {
   judgeEndpoints,
   selectorMismatch,
   switchPatch,
-  templateFingerprint,
 } from "../../functions/bluegreen/decide.ts";
-import { assessRollout, type RolloutView } from "../../functions/bluegreen/readiness.ts";
 import { type BlueGreenStatus, formatBlueGreenStatus, parseBlueGreenStatus } from "../../functions/bluegreen/status.ts";
+import { templateFingerprint } from "../../functions/deployment/fingerprint.ts";
+import { assessRollout, type RolloutView } from "../../functions/deployment/readiness.ts";
 
 const rollout = (status: NonNullable<RolloutView["status"]>, replicas = 3, generation = 2): RolloutView => ({
   metadata: { generation },

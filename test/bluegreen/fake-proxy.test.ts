@@ -1,7 +1,7 @@
 // The fake API server's service proxy answers as kube-apiserver does, and proxyGet reads any answer through client-node.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { proxyGet } from "../../functions/bluegreen/kube.ts";
-import { createKubeClients, type KubeClients } from "../../functions/stepper/kube.ts";
+import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
 import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
 import { attachProxy, type FakeProxy } from "../kube/fake-proxy.ts";
 import { NAMESPACE, putPods, seedBlueGreen, syncEndpoints, versionService } from "./objects.ts";

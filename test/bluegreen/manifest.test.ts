@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { stepBlueGreen, switchBlueGreen } from "../../functions/bluegreen/switch.ts";
 import { validateAnnotations } from "../../functions/contract/validate.ts";
-import { createKubeClients, type KubeClients } from "../../functions/stepper/kube.ts";
+import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
 import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../kube/fake-apiserver.ts";
 import { attachProxy, type FakeProxy } from "../kube/fake-proxy.ts";
 import { controllerSleep, putPods, rolledOut, storedService, syncEndpoints } from "./objects.ts";

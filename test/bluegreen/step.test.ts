@@ -1,10 +1,10 @@
 // The scheduled pass for blue/green Deployments: auto-promotion, holds, and no ping-pong between two colours.
 import type { V1Deployment } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { templateFingerprint } from "../../functions/bluegreen/decide.ts";
 import { formatBlueGreenStatus } from "../../functions/bluegreen/status.ts";
 import { type BlueGreenReport, stepBlueGreen } from "../../functions/bluegreen/switch.ts";
-import { createKubeClients, type KubeClients } from "../../functions/stepper/kube.ts";
+import { templateFingerprint } from "../../functions/deployment/fingerprint.ts";
+import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
 import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
 import { attachProxy, type FakeProxy } from "../kube/fake-proxy.ts";
 import {

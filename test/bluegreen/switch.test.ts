@@ -1,7 +1,7 @@
 // Blue/green switch and rollback with the real client-node against the fake API server and its service proxy.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { rollbackBlueGreen, switchBlueGreen } from "../../functions/bluegreen/switch.ts";
-import { createKubeClients, type KubeClients } from "../../functions/stepper/kube.ts";
+import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
 import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
 import { attachProxy, type FakeProxy } from "../kube/fake-proxy.ts";
 import {

@@ -1,8 +1,8 @@
 // decideRolling on plain data: when it undoes, when it only reports, and when it emits an event.
 import { describe, expect, it } from "vitest";
+import { type Progress, readProgress } from "../../functions/deployment/progress.ts";
 import { decideRolling, type RollingInput } from "../../functions/rolling/decide.ts";
 import type { CrashLoop } from "../../functions/rolling/health.ts";
-import { type Progress, readProgress } from "../../functions/rolling/progress.ts";
 import type { RollingStatus } from "../../functions/rolling/status.ts";
 import type { Revision } from "../../functions/rolling/undo.ts";
 

@@ -1,8 +1,8 @@
 // The rolling guard against the fake API server with the real client-node: undo once, report, race, hold.
 import type { V1Deployment } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
 import { guardRollout, isRolling, type RollingContext } from "../../functions/rolling/guard.ts";
-import { createKubeClients, type KubeClients } from "../../functions/stepper/kube.ts";
 import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
 import { hashOf, NAME, NAMESPACE, replicaSet, rsName, type Scene, seedRollout, template } from "./objects.ts";
 

@@ -5,8 +5,8 @@ import type { V1Deployment } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { validateAnnotations } from "../../functions/contract/validate.ts";
+import { createKubeClients } from "../../functions/kube/clients.ts";
 import { guardRollout, isRolling } from "../../functions/rolling/guard.ts";
-import { createKubeClients } from "../../functions/stepper/kube.ts";
 import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
 
 type Example = V1Deployment & {

@@ -1,6 +1,6 @@
 // readProgress follows `kubectl rollout status`: generation first, then the deadline, then each count in order.
 import { describe, expect, it } from "vitest";
-import { type DeploymentShape, describeCounts, readProgress } from "../../functions/rolling/progress.ts";
+import { type DeploymentShape, describeCounts, readProgress } from "../../functions/deployment/progress.ts";
 
 const deadline = {
   type: "Progressing",

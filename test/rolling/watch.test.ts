@@ -1,11 +1,11 @@
 // watchRollout in process with an injected clock, sleep and stream: the TTY bar, plain lines, verdicts, retries.
 import { describe, expect, it } from "vitest";
+import { readProgress } from "../../functions/deployment/progress.ts";
+import { KubeError } from "../../functions/kube/errors.ts";
 import type { CrashLoop } from "../../functions/rolling/health.ts";
 import type { RolloutSnapshot } from "../../functions/rolling/kube.ts";
-import { readProgress } from "../../functions/rolling/progress.ts";
 import type { RollingStatus } from "../../functions/rolling/status.ts";
 import type { Revision } from "../../functions/rolling/undo.ts";
-import { KubeError } from "../../functions/stepper/kube.ts";
 import {
   formatSummary,
   parseSeconds,

@@ -3,8 +3,8 @@
 import type { V1Deployment, V1DeploymentStatus, V1Pod } from "@kubernetes/client-node";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { readProgress } from "../../functions/deployment/progress.ts";
 import { findCrashLoops } from "../../functions/rolling/health.ts";
-import { readProgress } from "../../functions/rolling/progress.ts";
 import { findNewRevision, revisionsOf } from "../../functions/rolling/undo.ts";
 import { type BehaviourOf, DeploymentController } from "../../scripts/sim/controller.ts";
 import { createRandom } from "../../scripts/sim/random.ts";

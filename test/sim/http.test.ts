@@ -5,7 +5,7 @@
 import fc from "fast-check";
 import type { Operation } from "fast-json-patch";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createKubeClients } from "../../functions/stepper/kube.ts";
+import { createKubeClients } from "../../functions/kube/clients.ts";
 import { scenarioArbitrary } from "../../scripts/sim/arbitrary.ts";
 import { type Kind, NO_FAULTS, type SimCluster } from "../../scripts/sim/cluster.ts";
 import { describeTimeline } from "../../scripts/sim/describe.ts";

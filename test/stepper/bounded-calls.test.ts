@@ -2,9 +2,9 @@
 // after its Retry-After when that fits before the pass must end.
 import { ApiException } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { boundedCall, retryAfterMs } from "../../functions/stepper/calls.ts";
-import { systemClock } from "../../functions/stepper/clock.ts";
-import { createKubeClients, type KubeClients } from "../../functions/stepper/kube.ts";
+import { boundedCall, retryAfterMs } from "../../functions/kube/calls.ts";
+import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
+import { systemClock } from "../../functions/kube/clock.ts";
 import { runStep } from "../../functions/stepper/run.ts";
 import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
 import { healthyReader, seedCanary } from "./objects.ts";

@@ -1,6 +1,6 @@
 // One stepper pass at a time against the fake API server with the real client-node: steps, guards, drift, dry run.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createKubeClients, type KubeClients } from "../../functions/stepper/kube.ts";
+import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
 import { runStep } from "../../functions/stepper/run.ts";
 import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../kube/fake-apiserver.ts";
 import { canaryDeployment, healthyReader, NAMESPACE, seedCanary } from "./objects.ts";

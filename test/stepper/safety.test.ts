@@ -2,7 +2,7 @@
 // through the real client-node against the fake API server. Each failed on the code before its fix.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseStatus } from "../../functions/canary/status.ts";
-import { createKubeClients, type KubeClients } from "../../functions/stepper/kube.ts";
+import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
 import { runStep } from "../../functions/stepper/run.ts";
 import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../kube/fake-apiserver.ts";
 import { canaryDeployment, destinationRule, healthyReader, NAMESPACE, virtualService } from "./objects.ts";

@@ -17,8 +17,8 @@ import { analyse, type CheckResult, type CheckTarget, type MetricsReader } from 
 import { createPrometheusReader } from "../../functions/canary/prometheus.ts";
 import { type CanarySettings, readCanarySettings } from "../../functions/canary/settings.ts";
 import { type CanaryStatus, parseStatus, STATUS_ANNOTATION } from "../../functions/canary/status.ts";
-import type { CanaryReport } from "../../functions/stepper/canary.ts";
-import { createKubeClients, type KubeClients } from "../../functions/stepper/kube.ts";
+import type { CanaryReport } from "../../functions/canary/step.ts";
+import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
 import { runStep } from "../../functions/stepper/run.ts";
 import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../kube/fake-apiserver.ts";
 import { exporterControl, type Workload } from "../support/istio-exporter.ts";

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { createKubeClients, type KubeClients } from "../../functions/stepper/kube.ts";
+import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
 import { runStep } from "../../functions/stepper/run.ts";
 import { seedBlueGreen, storedService, syncEndpoints } from "../bluegreen/objects.ts";
 import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";

@@ -1,7 +1,10 @@
 // Runs a canary's checks once, outside the schedule and without writing anything (`greenlight canary analyze`).
-import { analyse, type CheckResult, type MetricsReader } from "../canary/checks.ts";
-import { locate, readCanary } from "./canary.ts";
-import { IstioReader, type KubeClients, toKubeError } from "./kube.ts";
+
+import type { KubeClients } from "../kube/clients.ts";
+import { toKubeError } from "../kube/errors.ts";
+import { analyse, type CheckResult, type MetricsReader } from "./checks.ts";
+import { IstioReader } from "./istio.ts";
+import { locate, readCanary } from "./step.ts";
 
 export interface Analysis {
   namespace: string;

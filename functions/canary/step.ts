@@ -1,18 +1,18 @@
 // One canary through one run: read its VirtualService, ask the core what to do, write once (guarded), record events.
 import type { V1Deployment } from "@kubernetes/client-node";
 import jsonPatch, { type Operation } from "fast-json-patch";
-import { templateFingerprint } from "../bluegreen/decide.ts";
-import { assessRollout } from "../bluegreen/readiness.ts";
-import { analyse, type CheckResult, type MetricsReader } from "../canary/checks.ts";
-import {
-  type CanaryDecision,
-  type CanaryDeployment,
-  type CanaryEvent,
-  decideCanary,
-  planCanary,
-} from "../canary/decide.ts";
-import { readCanarySettings } from "../canary/settings.ts";
-import { type CanaryPhase, formatStatus, parseStatus, STATUS_ANNOTATION } from "../canary/status.ts";
+import { readAnnotation } from "../contract/annotations.ts";
+import { chooseApp } from "../contract/workload.ts";
+import { templateFingerprint } from "../deployment/fingerprint.ts";
+import { assessRollout } from "../deployment/readiness.ts";
+import type { KubeClients } from "../kube/clients.ts";
+import { KubeError, toKubeError } from "../kube/errors.ts";
+import { recordEvent } from "../kube/events.ts";
+import { analyse, type CheckResult, type MetricsReader } from "./checks.ts";
+import { type CanaryDecision, type CanaryDeployment, type CanaryEvent, decideCanary, planCanary } from "./decide.ts";
+import type { IstioReader } from "./istio.ts";
+import { readCanarySettings } from "./settings.ts";
+import { type CanaryPhase, formatStatus, parseStatus, STATUS_ANNOTATION } from "./status.ts";
 import {
   type DestinationRule,
   type LocatedRoutes,
@@ -22,10 +22,7 @@ import {
   type VirtualService,
   type Weights,
   withWeights,
-} from "../canary/virtual-service.ts";
-import { readAnnotation } from "../contract/annotations.ts";
-import { chooseApp } from "../contract/workload.ts";
-import { type IstioReader, type KubeClients, KubeError, recordEvent, toKubeError } from "./kube.ts";
+} from "./virtual-service.ts";
 
 export interface CanaryContext {
   clients: KubeClients;

@@ -1,9 +1,13 @@
 // Reads where every canary stands (for `greenlight canary status`): the status annotation and the live weights.
-import type { CheckResult } from "../canary/checks.ts";
-import { parseStatus, STATUS_ANNOTATION } from "../canary/status.ts";
-import { readWeights, type Weights } from "../canary/virtual-service.ts";
-import { isCanary, locate, readCanary } from "./canary.ts";
-import { IstioReader, type KubeClients, listDeployments, toKubeError } from "./kube.ts";
+
+import type { KubeClients } from "../kube/clients.ts";
+import { listDeployments } from "../kube/deployments.ts";
+import { toKubeError } from "../kube/errors.ts";
+import type { CheckResult } from "./checks.ts";
+import { IstioReader } from "./istio.ts";
+import { parseStatus, STATUS_ANNOTATION } from "./status.ts";
+import { isCanary, locate, readCanary } from "./step.ts";
+import { readWeights, type Weights } from "./virtual-service.ts";
 
 export interface CanaryStanding {
   namespace: string;

@@ -2,10 +2,9 @@
 // a hung API server would hold a pass until the Lambda or Job is killed), and a 429 is retried after its Retry-After
 // when that still fits before the pass must end. Applied to the clients as a whole, so no call site can forget it.
 import { ApiException, Observable, type RequestContext, type ResponseContext } from "@kubernetes/client-node";
-import type { MetricsReader } from "../canary/checks.ts";
+import type { KubeClients } from "./clients.ts";
 import type { Clock } from "./clock.ts";
 import { sleepOn } from "./clock.ts";
-import type { KubeClients } from "./kube.ts";
 
 /** One API call waits at most this long by default: a healthy API server answers in milliseconds. */
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
@@ -129,18 +128,4 @@ export function boundedClients(clients: KubeClients, policy: CallPolicy): KubeCl
     });
   }
   return bound as unknown as KubeClients;
-}
-
-/** The reader with each query bounded by `policy`: a query still running at its limit answers a timeout error. */
-export function boundedReader(reader: MetricsReader, policy: CallPolicy): MetricsReader {
-  return {
-    async query(promql) {
-      try {
-        return await boundedCall(policy, "Prometheus query", () => reader.query(promql));
-      } catch (error) {
-        if (error instanceof CallTimeout) return { kind: "timeout", message: error.message };
-        throw error;
-      }
-    },
-  };
 }

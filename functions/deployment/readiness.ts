@@ -11,7 +11,7 @@
 // Blue/green needs all of them, not just "Available": the switch moves every request at once, so a version serving
 // with one pod of three, or with old pods still behind its Service, is not ready to take the whole load.
 
-import { type DeploymentShape, PROGRESS_DEADLINE_EXCEEDED, readProgress } from "../rolling/progress.ts";
+import { type DeploymentShape, PROGRESS_DEADLINE_EXCEEDED, readProgress } from "./progress.ts";
 
 /** The fields of an apps/v1 Deployment that readiness depends on (a V1Deployment fits). */
 export type RolloutView = DeploymentShape;

@@ -5,7 +5,7 @@ import type { BlueGreenReport } from "../../functions/bluegreen/switch.ts";
 import { parseLabelValue, parseServiceName } from "../../functions/contract/values.ts";
 import { kubeconfigNamespace } from "./cluster.ts";
 import { CliError } from "./errors.ts";
-import { formatTable } from "./table.ts";
+import { formatTable } from "../text/table.ts";
 
 interface Flags {
   namespace?: string;

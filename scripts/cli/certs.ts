@@ -7,6 +7,8 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import {
   buildWebhookConfigurations,
   DEFAULT_FAILURE_POLICY,
+  DEFAULT_NAMESPACE,
+  DEFAULT_SERVICE,
   type FailurePolicy,
   type WebhookTarget,
 } from "../../webhooks/config/configurations.ts";
@@ -14,8 +16,6 @@ import { renderYamlDocuments } from "../../webhooks/config/render.ts";
 import { kubeconfigNamespace } from "./cluster.ts";
 import { CliError } from "./errors.ts";
 
-export const DEFAULT_NAMESPACE = "greenlight-system";
-export const DEFAULT_SERVICE = "greenlight-webhook";
 export const TLS_SECRET_NAME = "greenlight-webhook-tls";
 export const CERTS_FIELD_MANAGER = "greenlight-certs";
 

@@ -11,7 +11,7 @@ import type {
 import { CliError } from "./errors.ts";
 import { type FlagsBackend, notFoundHint, ProblemsError, type StaleFlag } from "./flags/backend.ts";
 import { parseDocuments, readInput } from "./input.ts";
-import { formatTable } from "./table.ts";
+import { formatTable } from "../text/table.ts";
 import { parsePortOption } from "./webhook.ts";
 
 type Format = "table" | "json" | "yaml";

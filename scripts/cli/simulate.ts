@@ -10,7 +10,7 @@ import type { ProfileFlags } from "../sim/policy.ts";
 import type { TimelineResult } from "../sim/timeline.ts";
 import { CliError } from "./errors.ts";
 import { parseDocuments, readInput } from "./input.ts";
-import { formatTable } from "./table.ts";
+import { formatTable } from "../text/table.ts";
 
 interface SimulateFlags extends ProfileFlags {
   file?: string;

@@ -1,7 +1,7 @@
 // The demo's record of a rollout: one point per stepper run, the lines printed as it goes, and the closing summary.
 import { type CheckResult, describeCheck } from "../../functions/canary/checks.ts";
 import type { CanaryReport } from "../../functions/canary/step.ts";
-import { formatTable } from "../cli/table.ts";
+import { formatTable } from "../text/table.ts";
 
 export type Verdict = "pass" | "fail" | "inconclusive";
 

@@ -11,7 +11,7 @@ import { isIP } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { caBundleOf, generateCa, generateServingCert, type PemPair } from "../../webhooks/certs/certs.ts";
-import { DEFAULT_NAMESPACE, DEFAULT_SERVICE } from "../cli/certs.ts";
+import { DEFAULT_NAMESPACE, DEFAULT_SERVICE } from "../../webhooks/config/configurations.ts";
 
 export const TLS_DIR = "tls";
 export const CA_COMMON_NAME = "greenlight-local-ca";

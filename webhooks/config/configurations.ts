@@ -3,6 +3,9 @@
 export type FailurePolicy = "Fail" | "Ignore";
 
 /** The namespace label that opts every Deployment of a namespace in to mutation. */
+/** Where the manifests install the webhook: its namespace and the Service in front of its Pods. */
+export const DEFAULT_NAMESPACE = "greenlight-system";
+export const DEFAULT_SERVICE = "greenlight-webhook";
 export const INJECT_LABEL = "greenlight.dev/inject";
 export const INJECT_LABEL_ENABLED = "enabled";
 /** The label every namespace carries (Kubernetes >= 1.21), used to exclude namespaces by name. */

@@ -1,4 +1,4 @@
-// Plain aligned columns for terminal output; -o json is the machine-readable form.
+// Plain-text tables for every script that prints them (CLI commands, the demo, the simulator): padded columns, no colour.
 
 export function formatTable(header: string[], rows: string[][]): string {
   const widths = header.map((title, column) =>

@@ -1,4 +1,5 @@
 // Unleash import: client-API feature JSON to greenlight flags, and Unleash contexts to evaluation contexts.
+// Users run it as `greenlight flags import --from unleash` (scripts/cli/flags/import.ts, flags/unleash-plan.ts).
 /*
  * The one rule is fidelity: a feature becomes a flag only when the flag answers like an Unleash SDK for every
  * context (converted by unleashContextToEvaluation). Whatever greenlight cannot express exactly goes to `skipped`

@@ -1,17 +1,19 @@
-// `greenlight flags serve|list|get|set|delete|eval|audit|stale`: run a flag server, or manage its flags by hand.
+// `greenlight flags serve|list|get|set|delete|import|export|eval|audit|stale`: run a flag server, or manage its flags.
 import type { Command } from "commander";
 import { stringify } from "yaml";
 import type {
   AuditEntry,
   EvaluationContext,
   EvaluationResult,
+  Flag,
   JsonValue,
   StoredFlag,
 } from "../../functions/flags/types.ts";
+import { formatTable } from "../text/table.ts";
 import { CliError } from "./errors.ts";
 import { type FlagsBackend, notFoundHint, ProblemsError, type StaleFlag } from "./flags/backend.ts";
-import { parseDocuments, readInput } from "./input.ts";
-import { formatTable } from "../text/table.ts";
+import type { FlagEntry } from "./flags/documents.ts";
+import { readInput } from "./input.ts";
 import { parsePortOption } from "./webhook.ts";
 
 type Format = "table" | "json" | "yaml";
@@ -148,36 +150,33 @@ interface SetFlags extends TargetFlags {
   ifMatch?: number;
 }
 
-/** The flag in a file: a bare definition, or a stored flag as `get` prints it (its revision then guards the write). */
-function unwrap(value: unknown): { input: unknown; revision?: number } {
-  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-    const record = value as Record<string, unknown>;
-    if (typeof record.flag === "object" && record.flag !== null && typeof record.revision === "number") {
-      return { input: record.flag, revision: record.revision };
-    }
-  }
-  return { input: value };
+function printProblems(problems: { path: string; message: string }[], where = ""): void {
+  const at = where ? `${where} ` : "";
+  for (const problem of problems) process.stderr.write(`  ${at}${problem.path || "(flag)"}: ${problem.message}\n`);
 }
 
-function printProblems(problems: { path: string; message: string }[]): void {
-  for (const problem of problems) process.stderr.write(`  ${problem.path || "(flag)"}: ${problem.message}\n`);
-}
-
-async function set(key: string, flags: SetFlags): Promise<void> {
+async function set(key: string | undefined, flags: SetFlags): Promise<void> {
   const format = parseFormat(flags.output);
   const input = await readInput(flags.file);
-  const documents = parseDocuments(input.name, input.text);
-  if (documents.length !== 1) {
-    throw new CliError(`${input.name} has ${documents.length} YAML documents: put exactly one flag in it`);
+  const { readFlagEntries } = await import("./flags/documents.ts");
+  const entries = readFlagEntries(input.name, input.text);
+  if (entries.length === 0) throw new CliError(`${input.name} has no flag in it`);
+  if (entries.length > 1) return setMany(key, flags, format, input.name, entries);
+  const { input: raw, revision } = entries[0] as FlagEntry;
+  const fileKey = typeof raw === "object" && raw !== null ? (raw as { key?: unknown }).key : undefined;
+  if (key === undefined && typeof fileKey !== "string") {
+    throw new CliError(
+      `${input.name}: the flag has no key: pass it (greenlight flags set KEY -f ${flags.file}), or put key: in the file`,
+    );
   }
-  const { input: raw, revision } = unwrap(documents[0]?.toJS());
   const { validateFlag } = await import("../../functions/flags/validate.ts");
-  const checked = validateFlag(raw, { key });
+  const checked = validateFlag(raw, key === undefined ? undefined : { key });
+  const name = key ?? String(fileKey);
   if (!checked.ok) {
     printProblems(checked.problems);
     const count = checked.problems.length;
     throw new CliError(
-      `${input.name}: flag "${key}" is invalid (${count} problem${count === 1 ? "" : "s"} above): nothing was written`,
+      `${input.name}: flag "${name}" is invalid (${count} problem${count === 1 ? "" : "s"} above): nothing was written`,
     );
   }
   const backend = await connect(flags);
@@ -190,10 +189,92 @@ async function set(key: string, flags: SetFlags): Promise<void> {
     throw error;
   }
   process.stderr.write(
-    `${outcome.created ? "created" : "updated"} flag "${key}" in ${backend.where}: revision ${outcome.flag.revision}\n`,
+    `${outcome.created ? "created" : "updated"} flag "${name}" in ${backend.where}: revision ${outcome.flag.revision}\n`,
   );
   if (emitData(format, { version: outcome.version, flag: outcome.flag })) return;
   process.stdout.write(formatTable(FLAG_HEADER, [flagRow(outcome.flag)]));
+}
+
+/** A file of several flags: all are checked before the first is written, then each is written in file order. */
+async function setMany(
+  key: string | undefined,
+  flags: SetFlags,
+  format: Format,
+  name: string,
+  entries: FlagEntry[],
+): Promise<void> {
+  if (key !== undefined) {
+    throw new CliError(`${name} has ${entries.length} flags: drop KEY (${key}), each flag's own key names it`);
+  }
+  if (flags.ifMatch !== undefined) {
+    throw new CliError(
+      `--if-match guards one flag and ${name} has ${entries.length}: give each flag its revision in the file, as \`greenlight flags get\` prints it`,
+    );
+  }
+  const { validateFlag } = await import("../../functions/flags/validate.ts");
+  const checked: Array<{ flag: Flag; revision?: number }> = [];
+  const firstAt = new Map<string, string>();
+  let invalid = 0;
+  let problemCount = 0;
+  for (const entry of entries) {
+    const result = validateFlag(entry.input);
+    if (!result.ok) {
+      const keyless = typeof entry.input === "object" && entry.input !== null && !("key" in (entry.input as object));
+      const problems = keyless
+        ? result.problems.map((problem) =>
+            problem.path === "/key"
+              ? { ...problem, message: `${problem.message} (every flag of a file of several needs its key)` }
+              : problem,
+          )
+        : result.problems;
+      printProblems(problems, entry.where);
+      invalid++;
+      problemCount += problems.length;
+      continue;
+    }
+    const seen = firstAt.get(result.flag.key);
+    if (seen !== undefined) {
+      printProblems(
+        [{ path: "/key", message: `"${result.flag.key}" is the key of ${seen} too: one flag per key` }],
+        entry.where,
+      );
+      invalid++;
+      problemCount++;
+      continue;
+    }
+    firstAt.set(result.flag.key, entry.where);
+    checked.push({ flag: result.flag, ...(entry.revision === undefined ? {} : { revision: entry.revision }) });
+  }
+  if (invalid > 0) {
+    const problems = `${problemCount} problem${problemCount === 1 ? "" : "s"} above`;
+    throw new CliError(`${name}: ${invalid} of ${entries.length} flags are invalid (${problems}): nothing was written`);
+  }
+  const backend = await connect(flags);
+  const written: StoredFlag[] = [];
+  let version = 0;
+  for (const { flag, revision } of checked) {
+    let outcome: Awaited<ReturnType<FlagsBackend["put"]>>;
+    try {
+      outcome = await backend.put(flag, revision);
+    } catch (error) {
+      if (!(error instanceof CliError)) throw error;
+      if (error instanceof ProblemsError) printProblems(error.problems);
+      const done =
+        written.length === 0
+          ? "no flag was written"
+          : `${written.length} written before it: ${written.map((stored) => stored.flag.key).join(", ")}`;
+      throw new CliError(
+        `${error.message} (flag ${written.length + 1} of ${checked.length}; ${done}; the rest were not written)`,
+      );
+    }
+    process.stderr.write(
+      `${outcome.created ? "created" : "updated"} flag "${flag.key}" in ${backend.where}: revision ${outcome.flag.revision}\n`,
+    );
+    written.push(outcome.flag);
+    version = outcome.version;
+  }
+  if (emitData(format, { version, flags: written })) return;
+  process.stdout.write(formatTable(FLAG_HEADER, written.map(flagRow)));
 }
 
 async function remove(key: string, flags: TargetFlags & { ifMatch?: number }): Promise<void> {
@@ -202,6 +283,14 @@ async function remove(key: string, flags: TargetFlags & { ifMatch?: number }): P
   const result = await backend.remove(key, flags.ifMatch);
   if (emitData(format, result)) return;
   process.stdout.write(`deleted flag "${key}" from ${backend.where} (rule-set version ${result.version})\n`);
+}
+
+interface ImportCommandFlags extends TargetFlags {
+  from: string;
+  apply?: boolean;
+  overwrite?: boolean;
+  prefix?: string;
+  unleashToken?: string;
 }
 
 interface EvalFlags extends TargetFlags {
@@ -368,6 +457,8 @@ Examples:
   greenlight flags serve --port 8081
   greenlight flags list
   greenlight flags set new-checkout -f new-checkout.yaml
+  greenlight flags import --from unleash unleash.json --apply
+  greenlight flags export -o flags-backup.yaml
   greenlight flags eval new-checkout --targeting-key user-1 -c segment=beta
   greenlight flags list --url https://flags.example.com --token "$TOKEN" -o json`,
     );
@@ -421,11 +512,11 @@ Examples:
   addTargetOptions(
     group
       .command("set")
-      .description("Create or replace a flag from JSON or YAML, after checking it")
-      .argument("<key>", "flag key (the file's `key`, when present, must match)"),
+      .description("Create or replace a flag (or every flag of a file) from JSON or YAML, after checking it")
+      .argument("[key]", "flag key (default: the file's `key`; when both are given they must match)"),
     { write: true },
   )
-    .requiredOption("-f, --file <file>", "the flag as YAML or JSON, or - for standard input")
+    .requiredOption("-f, --file <file>", "the flag(s) as YAML or JSON, or - for standard input")
     .option("--if-match <revision>", "write only if the flag is at this revision (0: only if it is new)", parseRevision)
     .option(...OUTPUT("table"))
     .addHelpText(
@@ -433,14 +524,18 @@ Examples:
       `
 Every problem is printed with its path and nothing is written when the flag is invalid. A file printed by
 \`greenlight flags get\` (with flag and revision) is accepted; its revision is used as --if-match.
+A file of several flags (YAML documents separated by ---, a YAML list or a JSON array, as
+\`greenlight flags export\` writes) is checked whole before the first write, then written flag by flag; each
+flag needs its key, and KEY and --if-match are not taken.
 ${TARGET_HELP}
 
 Examples:
   greenlight flags set new-checkout -f new-checkout.yaml
+  greenlight flags set -f backup.yaml
   echo '{"state":"partial","percentage":10}' | greenlight flags set new-checkout -f -
   greenlight flags set new-checkout -f flag.json --if-match 4 --url http://127.0.0.1:8081`,
     )
-    .action((key: string, flags: SetFlags) => set(key, flags));
+    .action((key: string | undefined, flags: SetFlags) => set(key, flags));
 
   addTargetOptions(group.command("delete").description("Delete a flag").argument("<key>", "flag key"), {
     write: true,
@@ -456,6 +551,82 @@ Examples:
   greenlight flags delete old-banner --if-match 7 --url http://127.0.0.1:8081`,
     )
     .action((key: string, flags: TargetFlags & { ifMatch?: number }) => remove(key, flags));
+
+  addTargetOptions(
+    group
+      .command("import")
+      .description("Import Unleash features as flags: a report of what maps and what is skipped, written with --apply")
+      .argument("<source>", "Unleash client API JSON: a file, - for standard input, or an http(s) URL"),
+    { write: true },
+  )
+    .requiredOption("--from <system>", "where the features come from: unleash")
+    .option("--apply", "write the mapped flags (default: a dry run that writes nothing)")
+    .option("--overwrite", "replace a stored flag of the same key (written with If-Match on its revision)")
+    .option("--prefix <prefix>", "put before every feature name to make the flag key, e.g. unleash.")
+    .option("--unleash-token <token>", "sent as Authorization when <source> is a URL (default: $UNLEASH_API_TOKEN)")
+    .option(...OUTPUT("table"))
+    .addHelpText(
+      "after",
+      `
+Reads the response of Unleash's /api/client/features ({features, segments}, or a delta {events}) and maps
+each feature with functions/flags/unleash.ts: a feature becomes a flag only when the flag answers as an Unleash
+SDK would; anything else is skipped with the reason. Every mapped flag is validated before anything is written;
+with --apply each is written on its own, created only if its key is new (or, with --overwrite, only if it is
+still at the revision the report shows), so a flag is written whole or not at all.
+A stored flag with the same definition is "unchanged"; with another definition, a "conflict".
+
+Exit codes: 0 every feature was imported (or, dry run, would be); 3 some were skipped or in conflict, the
+others imported; 1 a write (or the store) failed; 2 the source cannot be read or is not an Unleash document.
+${TARGET_HELP}
+
+Examples:
+  greenlight flags import --from unleash unleash.json
+  greenlight flags import --from unleash unleash.json --apply --prefix unleash.
+  greenlight flags import --from unleash https://unleash.example.com/api/client/features \\
+    --unleash-token "$UNLEASH_CLIENT_TOKEN" --apply --url http://127.0.0.1:8081 --token "$GREENLIGHT_ADMIN_TOKEN"`,
+    )
+    .action(async (source: string, flags: ImportCommandFlags) => {
+      const { importFlags } = await import("./flags/import.ts");
+      await importFlags(source, {
+        from: flags.from,
+        format: parseFormat(flags.output),
+        connect: () => connect(flags),
+        ...(flags.apply ? { apply: true } : {}),
+        ...(flags.overwrite ? { overwrite: true } : {}),
+        ...(flags.prefix !== undefined ? { prefix: flags.prefix } : {}),
+        ...(flags.unleashToken !== undefined ? { unleashToken: flags.unleashToken } : {}),
+      });
+    });
+
+  addTargetOptions(
+    group
+      .command("export")
+      .description("Write the flags (all, or the KEYs) to a YAML or JSON file that `flags set -f` reads back")
+      .argument("[keys...]", "flag keys (default: every flag)"),
+  )
+    .option("-o, --output <file>", "the file to write (default: standard output)")
+    .option("--format <format>", "yaml or json (default: json for a .json file, else yaml)")
+    .addHelpText(
+      "after",
+      `
+The flags are written in key order without revisions, one YAML document each (or one JSON array), so
+\`greenlight flags set -f FILE\` restores them anywhere; a file is replaced only once it is written whole.
+${TARGET_HELP}
+
+Examples:
+  greenlight flags export -o flags-backup.yaml
+  greenlight flags export new-checkout dark-mode --format json
+  greenlight flags export -o prod.yaml --url https://flags.example.com --token "$TOKEN"
+  greenlight flags set -f flags-backup.yaml --url http://127.0.0.1:8081`,
+    )
+    .action(async (keys: string[], flags: TargetFlags & { format?: string }) => {
+      const { exportFlags } = await import("./flags/export.ts");
+      await exportFlags(keys, {
+        backend: await connect(flags),
+        ...(flags.output !== undefined ? { output: flags.output } : {}),
+        ...(flags.format !== undefined ? { format: flags.format } : {}),
+      });
+    });
 
   group
     .command("eval")

@@ -61,6 +61,10 @@ const literal = (value: string): string => JSON.stringify(value);
 
 export const promWindow = (settings: Pick<CanarySettings, "intervalSeconds">): string => `${settings.intervalSeconds}s`;
 
+/** The newest sample must be younger than a third of the window (30 s at least), or the window is not judged. */
+export const freshnessLimitSeconds = (settings: Pick<CanarySettings, "intervalSeconds">): number =>
+  Math.max(30, Math.round(settings.intervalSeconds / 3));
+
 /** The builtin queries over Istio's standard metrics, as reported by the canary's own sidecars. */
 export function builtinQueries(target: CheckTarget, settings: CanarySettings): CheckDefinition[] {
   const selector =
@@ -72,10 +76,13 @@ export function builtinQueries(target: CheckTarget, settings: CanarySettings): C
   const errors = `(sum(rate(istio_requests_total{${selector},response_code=~"5.."}[${window}])) or vector(0))`;
   const quantile = (q: number) =>
     `histogram_quantile(${q}, sum by (le) (rate(istio_request_duration_milliseconds_bucket{${selector}}[${window}])))`;
+  // The count only while the newest sample is fresh: when scrapes stop (Prometheus late, a target down) rate() and
+  // increase() judge the old part of the window alone, and a canary that turned bad since would pass.
+  const fresh = `(time() - max(timestamp(istio_requests_total{${selector}})) < ${freshnessLimitSeconds(settings)})`;
   return [
     {
       name: REQUEST_COUNT,
-      query: `sum(increase(istio_requests_total{${selector}}[${window}]))`,
+      query: `sum(increase(istio_requests_total{${selector}}[${window}])) and on() ${fresh}`,
       threshold: settings.minRequests,
       comparison: "min",
       needsTraffic: false,
@@ -165,7 +172,13 @@ async function runCheck(reader: MetricsReader, definition: CheckDefinition): Pro
   }
   const samples = answer as number[];
   const value = worstValue(samples, comparison);
-  if (value === undefined) return { ...base, outcome: "no-data", detail: "empty result" };
+  if (value === undefined) {
+    const detail =
+      name === REQUEST_COUNT
+        ? "empty result: no request in the window, or no sample newer than the freshness limit (Prometheus late or down)"
+        : "empty result";
+    return { ...base, outcome: "no-data", detail };
+  }
   if (!Number.isFinite(value)) {
     const shown = samples.filter((sample) => !Number.isFinite(sample)).map(String);
     return { ...base, outcome: "no-data", detail: `Prometheus returned ${shown[0]}` };

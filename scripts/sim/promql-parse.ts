@@ -75,6 +75,7 @@ const FUNCTIONS: Record<string, { args: ValueType[]; optional?: number; returns:
   vector: { args: ["scalar"], returns: "vector" },
   scalar: { args: ["vector"], returns: "scalar" },
   time: { args: [], returns: "scalar" },
+  timestamp: { args: ["vector"], returns: "vector" },
   abs: { args: ["vector"], returns: "vector" },
   ceil: { args: ["vector"], returns: "vector" },
   floor: { args: ["vector"], returns: "vector" },

@@ -373,9 +373,34 @@ class Evaluator {
       }
       case "time":
         return { kind: "scalar", value: this.at / 1000 };
+      case "timestamp":
+        return this.timestamps(args[0] as Expr);
       default:
         return this.mathFunction(fn, args);
     }
+  }
+
+  /** timestamp(v): when each sample of a selector was scraped, in seconds; a computed vector's is the query time. */
+  private timestamps(arg: Expr): Value {
+    let node = arg;
+    while (node.type === "paren") node = node.expr;
+    if (node.type !== "selector") {
+      const samples = this.vector(this.eval(arg));
+      return { kind: "vector", samples: samples.map((s) => ({ metric: dropName(s.metric), value: this.at / 1000 })) };
+    }
+    const refTime = this.at - node.offsetMs;
+    const newest = Math.min(refTime, this.visibleUntil);
+    const oldest = refTime - this.lookback;
+    const samples: Sample[] = [];
+    for (const series of this.candidates(node)) {
+      if (!this.selected(node, series)) continue;
+      const index = lastAtOrBefore(series.times, series.start, series.times.length, newest);
+      if (index < series.start) continue;
+      const time = series.times[index] as number;
+      if (this.v3 ? time <= oldest : time < oldest) continue;
+      samples.push({ metric: dropName(series.metric), value: time / 1000 });
+    }
+    return { kind: "vector", samples };
   }
 
   private mathFunction(fn: string, args: Expr[]): Value {

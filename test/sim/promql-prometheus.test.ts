@@ -26,6 +26,9 @@ const APP = sel("cart-canary");
 
 const QUERIES = [
   `sum(increase(istio_requests_total{${APP}}[300s]))`,
+  // The builtin request count with its freshness guard (empty while the newest sample is too old, as in the outage).
+  `sum(increase(istio_requests_total{${APP}}[300s])) and on() (time() - max(timestamp(istio_requests_total{${APP}})) < 100)`,
+  `time() - max(timestamp(istio_requests_total{${APP}}))`,
   `(sum(rate(istio_requests_total{${APP},response_code=~"5.."}[300s])) or vector(0)) / ` +
     `sum(rate(istio_requests_total{${APP}}[300s]))`,
   `histogram_quantile(0.95, sum by (le) (rate(istio_request_duration_milliseconds_bucket{${APP}}[300s])))`,

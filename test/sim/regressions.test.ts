@@ -32,8 +32,19 @@ describe("regressions found by the campaign", () => {
     expect(after?.weights).toEqual(before?.weights);
   });
 
-  it("resume above plan: a step resumed at more weight than planned still counts as that step, and promotes", async () => {
+  it("resume above plan: a step resumed at more weight than planned still counts as that step", async () => {
     const result = await replay("resume-above-plan");
-    expect(result.finalPhase).toBe("Promoted");
+    // The hand edit left the canary at 33% and the resume kept it there, as step 1 of 2: no violation of invariant 2.
+    expect(
+      result.passes.some((pass) => pass.canary?.phase === "Progressing" && pass.canary.weights?.canary === 33),
+    ).toBe(true);
+  });
+
+  // Found by `npm run sim -- --seeds 10000 --seed 20261207`: two missed scrapes left the newest sample 90 s old; the
+  // analysis judged only the healthy first half of its window and promoted a canary failing 8% of requests.
+  it("stale metrics: an analysis whose newest sample is too old is inconclusive, and the bad canary is rolled back", async () => {
+    const result = await replay("stale-metrics");
+    expect(result.finalPhase).toBe("RolledBack");
+    expect(result.passes.some((pass) => pass.canary?.phase === "Promoted")).toBe(false);
   });
 });

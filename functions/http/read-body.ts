@@ -17,7 +17,8 @@ export function readCapped(req: IncomingMessage & { body?: unknown }, cap: numbe
       chunks.push(part);
       kept += part.length;
     });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
+    // A small body arrives in one chunk: no copy then.
+    req.on("end", () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }

@@ -4,7 +4,10 @@ import { constants, type PerformanceEntry, PerformanceObserver } from "node:perf
 /** The limit createWebhookApp() uses by default; the echo parses with the same one. */
 export const BODY_LIMIT = "3mb";
 
-export const SERVER_KINDS = ["greenlight", "flags", "echo"] as const;
+/** What the floor server (serve.ts `floor`) answers to every request, whatever it was sent. */
+export const FLOOR_ANSWER = '{"ok":true}';
+
+export const SERVER_KINDS = ["greenlight", "flags", "flags-express", "echo", "floor"] as const;
 export type ServerKind = (typeof SERVER_KINDS)[number];
 
 /** Garbage-collection pauses of one process over one measured run. */

@@ -1,4 +1,4 @@
-// One benchmark target in a process of its own: `node --import tsx scripts/bench/serve.ts <greenlight|flags|echo>`.
+// One benchmark target in a process of its own: `node --import tsx scripts/bench/serve.ts <greenlight|flags|flags-express|echo|floor>`.
 // Prints {"event":"listening","port":N,...} once it listens on 127.0.0.1; then each `mark` line on stdin starts a
 // measured run and each `report` line answers with the GC pauses and event-loop use since the mark. It stops on
 // SIGTERM, SIGINT or the end of stdin (so it never outlives the harness).
@@ -14,9 +14,11 @@ import express, { type Express } from "express";
 import { createRuleCache } from "../../functions/flags/cache.ts";
 import { createFileStore } from "../../functions/flags/file-store.ts";
 import { createFlagsApp } from "../../functions/flags/http/express.ts";
+import { createFlagCore } from "../../functions/flags/http/handler.ts";
+import { listenerFromCore } from "../../functions/flags/http/node.ts";
 import { createWebhookListener } from "../../webhooks/http/app.ts";
 import { bulkFlags } from "./flag-rules.ts";
-import { BODY_LIMIT, gcRecorder, SERVER_KINDS, type ServerKind, type ServerMessage } from "./protocol.ts";
+import { BODY_LIMIT, FLOOR_ANSWER, gcRecorder, SERVER_KINDS, type ServerKind, type ServerMessage } from "./protocol.ts";
 
 /** The baseline: express with the same JSON body parser, answering with the parsed body. */
 function echoApp(): Express {
@@ -30,12 +32,44 @@ function echoApp(): Express {
   return app;
 }
 
-/** The flag server as `greenlight flags serve` runs it, on a file store seeded with the bench's bulk flags. */
-async function flagsApp(): Promise<{ app: RequestListener; cleanup: () => Promise<void> }> {
+/**
+ * The floor: a bare node:http listener that reads the whole body, JSON.parses it and answers fixed bytes. No
+ * framework, no work on the parsed value: what any Node server answering this body costs at the least.
+ */
+function floorListener(): RequestListener {
+  const answer = Buffer.from(FLOOR_ANSWER);
+  const headers = { "content-type": "application/json; charset=utf-8", "content-length": String(answer.length) };
+  return (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      try {
+        JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      } catch {
+        res.writeHead(400, headers).end(answer);
+        return;
+      }
+      res.writeHead(200, headers).end(answer);
+    });
+  };
+}
+
+/**
+ * The flag server on a file store seeded with the bench's bulk flags: the core's plain Node listener (`flags`), or
+ * the same listener mounted in express (`flags-express`, `createFlagsApp`, what `greenlight flags serve` runs).
+ */
+async function flagsApp(mount: "node" | "express"): Promise<{ app: RequestListener; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "greenlight-bench-store-"));
   const store = createFileStore({ dir, seed: bulkFlags() });
+  const options = { store, cache: createRuleCache(store) };
+  const listener = listenerFromCore(createFlagCore(options));
   return {
-    app: createFlagsApp({ store, cache: createRuleCache(store) }),
+    app:
+      mount === "express"
+        ? createFlagsApp(options)
+        : (req, res) => {
+            void listener(req, res);
+          },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }
@@ -43,7 +77,9 @@ async function flagsApp(): Promise<{ app: RequestListener; cleanup: () => Promis
 async function appFor(kind: ServerKind): Promise<{ app: RequestListener; cleanup: () => Promise<void> }> {
   const none = async () => {};
   if (kind === "greenlight") return { app: createWebhookListener(), cleanup: none };
-  if (kind === "flags") return flagsApp();
+  if (kind === "flags") return flagsApp("node");
+  if (kind === "flags-express") return flagsApp("express");
+  if (kind === "floor") return { app: floorListener(), cleanup: none };
   return { app: echoApp(), cleanup: none };
 }
 

@@ -1,4 +1,5 @@
-// Benchmarks POST /mutate against a bare express app that echoes the same JSON body: the cost greenlight adds.
+// Benchmarks POST /mutate against the floor (a bare node:http server that reads the same body, JSON.parses it and
+// answers fixed bytes) and against a bare express app that echoes the body: the cost greenlight adds.
 // Each server runs alone in a child process of its own (serve.ts), with the Node flags production uses. Load comes
 // from autocannon (closed loop: throughput, and its bursty fixed rate) and from pace.ts (open loop, evenly paced:
 // the latency target), each also in a child process, so the harness's own work and GC touch no measurement.
@@ -8,11 +9,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type CannonRun, CONNECTIONS, cannon, cannonRun, runChild, type ServerChild, withServer } from "./harness.ts";
 import type { BenchContext } from "./index.ts";
-import { BODY_LIMIT, type GcPauses, type PacedResult, type ServerReport } from "./protocol.ts";
+import { BODY_LIMIT, FLOOR_ANSWER, type GcPauses, type PacedResult, type ServerReport } from "./protocol.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const FIXED_RATE = 500;
-export const TARGETS = { ratio: 0.7, p99AtFixedRateMs: 10 } as const;
+export const TARGETS = { ratio: 0.7, floorRatio: 0.5, p99AtFixedRateMs: 10 } as const;
 
 /**
  * The Node flags production runs the webhook with: none. The Deployment runs `greenlight webhook serve` (plain
@@ -34,14 +35,20 @@ export interface WebhookBench {
   nodeFlags: readonly string[];
   greenlight: CannonRun;
   echo: CannonRun;
+  /** The bare node:http server: body read, JSON.parse, fixed answer. */
+  floor: CannonRun;
   /** autocannon at FIXED_RATE over CONNECTIONS connections: each connection's quota goes out back to back. */
   bursty: CannonRun;
   /** Evenly paced at FIXED_RATE over a pool of CONNECTIONS: the run the p99 target is judged on. */
   paced: PacedRun;
-  /** The same paced load on the echo: the floor this machine sets. */
+  /** The same paced load on the express echo. */
   pacedEcho: PacedRun;
+  /** greenlight's throughput over the echo's. */
   ratio: number;
   ratioMet: boolean;
+  /** greenlight's throughput over the floor's. */
+  floorRatio: number;
+  floorRatioMet: boolean;
   p99Met: boolean;
 }
 
@@ -193,6 +200,11 @@ async function checkEcho(url: string, body: string): Promise<void> {
   if (JSON.stringify(await post(url, body)) !== body) throw new Error("the echo server did not echo the body");
 }
 
+/** One request before the load: the floor must answer 200 with its fixed bytes. */
+export async function checkFloor(url: string, body: string): Promise<void> {
+  if (JSON.stringify(await post(url, body)) !== FLOOR_ANSWER) throw new Error("the floor server did not answer");
+}
+
 const gcLine = (gc: GcPauses) =>
   `${gc.count} GC pauses (${gc.major} major), ${gc.totalMs.toFixed(0)} ms in all, longest ${gc.longestMs.toFixed(1)} ms`;
 
@@ -249,21 +261,35 @@ export async function benchWebhook(context: BenchContext): Promise<WebhookBench>
       return { throughput, paced };
     });
 
-    const ratio =
-      echo.throughput.requestsPerSecond > 0
-        ? mutate.throughput.requestsPerSecond / echo.throughput.requestsPerSecond
-        : 0;
+    const floor = await withServer("floor", nodeFlags, async (server) => {
+      const url = server.url("/floor");
+      await checkFloor(url, body);
+      log(`webhook: floor (bare node:http) at ${url}, pid ${server.pid}; warming up (${warmup} s)`);
+      await cannon(url, bodyFile, warmup);
+      log(`webhook: floor, autocannon, ${CONNECTIONS} connections, ${duration} s`);
+      const throughput = await cannonRun(server, "bare node:http floor", url, bodyFile, duration);
+      logCannon(throughput);
+      return throughput;
+    });
+
+    const over = (run: CannonRun) =>
+      run.requestsPerSecond > 0 ? mutate.throughput.requestsPerSecond / run.requestsPerSecond : 0;
+    const ratio = over(echo.throughput);
+    const floorRatio = over(floor);
     return {
       bodyBytes: Buffer.byteLength(body),
       patchOps: mutate.patchOps,
       nodeFlags,
       greenlight: mutate.throughput,
       echo: echo.throughput,
+      floor,
       bursty: mutate.bursty,
       paced: mutate.paced,
       pacedEcho: echo.paced,
       ratio,
       ratioMet: ratio >= TARGETS.ratio,
+      floorRatio,
+      floorRatioMet: floorRatio >= TARGETS.floorRatio,
       p99Met: mutate.paced.latency.p99 < TARGETS.p99AtFixedRateMs && mutate.paced.achievedRate >= FIXED_RATE * 0.98,
     };
   } finally {
@@ -286,16 +312,20 @@ const share = (run: PacedRun) => `${((100 * dueInGc(run)) / Math.max(1, run.sche
 const pacedFailures = (run: PacedRun) => run.non2xx + run.errors + run.timeouts;
 
 export function renderWebhookSection(result: WebhookBench, context: BenchContext): string {
-  const { greenlight, echo, bursty, paced, pacedEcho } = result;
+  const { greenlight, echo, floor, bursty, paced, pacedEcho } = result;
   const failures = [
-    ...[greenlight, echo, bursty].map((run) => [`${run.label}${run.rate ? " (bursty)" : ""}`, run.failures] as const),
+    ...[greenlight, echo, floor, bursty].map(
+      (run) => [`${run.label}${run.rate ? " (bursty)" : ""}`, run.failures] as const,
+    ),
     ...[paced, pacedEcho].map((run) => [`${run.label} (paced)`, pacedFailures(run)] as const),
   ].filter(([, failed]) => failed > 0);
   const errorSamples = [...new Set([...paced.errorSamples, ...pacedEcho.errorSamples])];
   const flags = result.nodeFlags.length > 0 ? result.nodeFlags.map((flag) => `\`${flag}\``).join(" ") : "none";
-  const throughputRow = (run: CannonRun, ratio: string) =>
-    `| ${run.label} | ${count(run.requestsPerSecond)} | ${ms(run.p50)} | ${ms(run.p99)} | ${ratio} | ` +
-    `${gcCell(run.server.gc)} | ${busy(run.server)} |`;
+  const ratioTo = (run: CannonRun, base: CannonRun) =>
+    base.requestsPerSecond > 0 ? (run.requestsPerSecond / base.requestsPerSecond).toFixed(2) : "—";
+  const throughputRow = (run: CannonRun) =>
+    `| ${run.label} | ${count(run.requestsPerSecond)} | ${ms(run.p50)} | ${ms(run.p99)} | ${ratioTo(run, floor)} | ` +
+    `${ratioTo(run, echo)} | ${gcCell(run.server.gc)} | ${busy(run.server)} |`;
   const pacedRow = (load: string, run: PacedRun) =>
     `| ${load} | ${count(run.achievedRate)} | ${fine(run.latency.p50)} | ${fine(run.latency.p90)} | ` +
     `${fine(run.latency.p99)} | ${fine(run.latency.p999)} | ${fine(run.latency.max)} | ${gcCell(run.server.gc)} |`;
@@ -303,7 +333,7 @@ export function renderWebhookSection(result: WebhookBench, context: BenchContext
     `| ${load} | ${count(run.requestsPerSecond)} | ${ms(run.p50)} | ${ms(run.p90)} | ${ms(run.p99)} | ` +
     `${ms(run.p999)} | ${ms(run.max)} | ${gcCell(run.server.gc)} |`;
   return [
-    "## Webhook: POST /mutate against a bare express echo",
+    "## Webhook: POST /mutate against the floor (bare node:http) and a bare express echo",
     "",
     `Measured with \`${context.command}\` on ${context.date}: ${context.duration} s per run after a warm-up.`,
     `Machine: ${context.machine}.`,
@@ -326,14 +356,17 @@ export function renderWebhookSection(result: WebhookBench, context: BenchContext
     `The body is a ${count(result.bodyBytes)}-byte CREATE review of a Deployment annotated ` +
       '`greenlight.dev/inject: "true"` with two containers (the app without probes, an Envoy sidecar with a ' +
       "readiness probe), with the defaults, managedFields and last-applied annotation an API server request carries. " +
-      `Every answer carries a JSON Patch of ${result.patchOps} operations (labels, probes, marker). The echo is ` +
+      `Every answer carries a JSON Patch of ${result.patchOps} operations (labels, probes, marker). The floor is a ` +
+      "bare node:http server (`serve.ts floor`) that reads the same body, JSON.parses it and answers the fixed " +
+      `${Buffer.byteLength(FLOOR_ANSWER)} bytes \`${FLOOR_ANSWER}\`: what any Node server taking this body costs at ` +
+      "the least, so the ratio to it is the share of the machine's HTTP capacity greenlight keeps. The echo is " +
       `express with the same JSON body parser (limit ${BODY_LIMIT}) answering with the parsed body: the floor for ` +
       "any express webhook. greenlight's webhook is a plain Node request listener (no express, which also keeps " +
-      "the Lambda bundle small), so a ratio above 1 is the framework it does without, less its own work.",
+      "the Lambda bundle small), so a ratio to the echo above 1 is the framework it does without, less its own work.",
     "",
     "Each server runs alone, in a process of its own started as `node --import tsx scripts/bench/serve.ts " +
-      `greenlight\` (then \`echo\`), with the Node flags production uses (${flags}); the other server is not ` +
-      "running meanwhile. The harness and each load generator run in processes of their own as well, so none of " +
+      `greenlight\` (then \`echo\`, then \`floor\`), with the Node flags production uses (${flags}); the other ` +
+      "servers are not running meanwhile. The harness and each load generator run in processes of their own as well, so none of " +
       "their work or garbage collection lands in the server. The server process counts its own GC pauses " +
       "(perf_hooks `gc` entries: count, of which major mark-compacts, total and longest pause) and its event-loop " +
       "use over each run (for the paced runs, over exactly the measured window), and reports them to the harness " +
@@ -341,10 +374,11 @@ export function renderWebhookSection(result: WebhookBench, context: BenchContext
     "",
     `### Throughput, ${CONNECTIONS} connections (autocannon, closed loop)`,
     "",
-    "| target | req/s (mean) | p50 | p99 | ratio to echo | server GC pauses | server event loop busy |",
-    "| --- | ---: | ---: | ---: | ---: | --- | ---: |",
-    throughputRow(greenlight, result.ratio.toFixed(2)),
-    throughputRow(echo, "1.00"),
+    "| target | req/s (mean) | p50 | p99 | ratio to floor | ratio to echo | server GC pauses | server event loop busy |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    throughputRow(greenlight),
+    throughputRow(floor),
+    throughputRow(echo),
     "",
     "Each of the connections sends its next request as soon as the last one is answered, so this is the most " +
       "each server answers on this machine (it shares the cores with autocannon).",
@@ -354,7 +388,7 @@ export function renderWebhookSection(result: WebhookBench, context: BenchContext
     "| load | req/s achieved | p50 | p90 | p99 | p99.9 | max | server GC pauses |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     pacedRow(`**paced**, ${CONNECTIONS} connections: greenlight POST /mutate`, paced),
-    pacedRow(`paced, ${CONNECTIONS} connections: express echo (the floor)`, pacedEcho),
+    pacedRow(`paced, ${CONNECTIONS} connections: express echo`, pacedEcho),
     burstyRow(`autocannon \`-R ${FIXED_RATE} -c ${CONNECTIONS}\`, **bursty**: greenlight POST /mutate`, bursty),
     "",
     `**Paced** (\`scripts/bench/pace.ts\`, open loop, in the manner of wrk2): one request is due every ` +
@@ -391,6 +425,8 @@ export function renderWebhookSection(result: WebhookBench, context: BenchContext
     "",
     "### Targets",
     "",
+    `- throughput at least ${TARGETS.floorRatio.toFixed(2)} of the floor: ${result.floorRatio.toFixed(2)}, ` +
+      mark(result.floorRatioMet),
     `- throughput at least ${TARGETS.ratio.toFixed(2)} of the echo: ${result.ratio.toFixed(2)}, ${mark(result.ratioMet)}`,
     `- p99 under ${TARGETS.p99AtFixedRateMs} ms at ${FIXED_RATE} req/s, judged on the paced run: ` +
       `${fine(paced.latency.p99)} at ${count(paced.achievedRate)} req/s achieved, ${mark(result.p99Met)} ` +

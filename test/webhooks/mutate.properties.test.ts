@@ -2,11 +2,13 @@
 // probes, writes only valid label values, keeps valid Deployments valid, and always answers a well-formed review.
 import type { Server } from "node:http";
 import fc from "fast-check";
+import jsonPatch from "fast-json-patch";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AdmissionReview, AdmissionReviewResponse } from "../../webhooks/admission/review.ts";
 import { createWebhookApp } from "../../webhooks/http/express.ts";
-import { mutateReview } from "../../webhooks/mutate/mutate.ts";
+import { injectDeployment } from "../../webhooks/mutate/inject.ts";
+import { mutateReview, planInjection } from "../../webhooks/mutate/mutate.ts";
 import { reviewOf } from "../fixtures/review.ts";
 import {
   applyOps,
@@ -289,6 +291,23 @@ function mutate(g: Generated) {
 // ---- properties on the decision ---------------------------------------------------------------------------------
 
 describe("mutateReview properties", () => {
+  it("builds the patch fast-json-patch's compare() of the injected copy would, operation for operation", () => {
+    fc.assert(
+      fc.property(generated, (g) => {
+        const { object, oldObject } = g.review.request;
+        let injection: ReturnType<typeof injectDeployment>;
+        try {
+          injection = injectDeployment(object, g.scope, oldObject);
+        } catch {
+          return;
+        }
+        const expected = injection.injected ? jsonPatch.compare(object as object, injection.object) : [];
+        expect(JSON.stringify(planInjection(object, g.scope, oldObject).patch)).toBe(JSON.stringify(expected));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it("never changes the review it was given (the patch is a diff of copies)", () => {
     fc.assert(
       fc.property(generated, (g) => {

@@ -25,6 +25,36 @@ export function bodyEtag(version: number, body: string): string {
   return `"${version}-${textHash(body).toString(16)}"`;
 }
 
+/**
+ * A 53-bit hash of a list of 53-bit hashes (each split into its two 32-bit halves), mixed as textHash mixes code
+ * units: the bulk answer's hash from its parts' cached hashes, without walking the whole body again.
+ */
+export function hashOfHashes(hashes: readonly number[]): number {
+  let a = 0xdeadbeef ^ hashes.length;
+  let b = 0x41c6ce57;
+  for (let i = 0; i < hashes.length; i++) {
+    const hash = hashes[i] as number;
+    const low = hash >>> 0;
+    const high = (hash - low) / 4294967296;
+    a = Math.imul(a ^ low, 2654435761);
+    b = Math.imul(b ^ low, 1597334677);
+    a = Math.imul(a ^ high, 2654435761);
+    b = Math.imul(b ^ high, 1597334677);
+  }
+  a = Math.imul(a ^ (a >>> 16), 2246822507) ^ Math.imul(b ^ (b >>> 13), 3266489909);
+  b = Math.imul(b ^ (b >>> 16), 2246822507) ^ Math.imul(a ^ (a >>> 13), 3266489909);
+  return 4294967296 * (2097151 & b) + (a >>> 0);
+}
+
+/**
+ * `"<version>-<hash>"` of a body made of `parts` (the bulk answer: its flags' results, each serialized and hashed
+ * once). Equal bodies are made of equal parts, so they get equal tags, as bodyEtag gives them; a different part
+ * gives a different hash.
+ */
+export function partsEtag(version: number, partHashes: readonly number[]): string {
+  return `"${version}-${hashOfHashes(partHashes).toString(16)}"`;
+}
+
 const opaque = (tag: string): string => tag.trim().replace(/^W\//, "");
 
 /** If-None-Match holds `etag` (weak comparison, as RFC 9110 asks for If-None-Match) or is `*`. */

@@ -56,10 +56,13 @@ export async function readJsonBody(request: FlagRequest, limitBytes: number): Pr
   return parseJson(bytes);
 }
 
+/** One decoder for every body: a non-streaming decode() starts afresh each call, a failed one included. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 function parseJson(bytes: Uint8Array): BodyRead {
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = UTF8.decode(bytes);
   } catch {
     return { ok: false, status: 400, message: "body is not JSON: it is not valid UTF-8 text" };
   }

@@ -8,11 +8,11 @@
  *   GENERAL error instead of rejecting the body as unexpected.
  */
 import type { RuleCache, RuleSnapshot } from "../cache.ts";
-import { evaluateAll, evaluateKey } from "../evaluate.ts";
-import type { EvaluationContext, OfrepErrorCode } from "../types.ts";
+import { type CompiledRuleSet, evaluateAll, evaluateKey } from "../evaluate.ts";
+import type { EvaluationContext, EvaluationResult, OfrepErrorCode } from "../types.ts";
 import { isFailure } from "../types.ts";
 import { presentsSecret } from "./auth.ts";
-import { bodyEtag, ifNoneMatchHits } from "./etag.ts";
+import { ifNoneMatchHits, partsEtag, textHash } from "./etag.ts";
 import { describeJson, isPlainObject, JSON_CONTENT_TYPE, jsonResponse, readJsonBody } from "./json.ts";
 import type { FlagRequest, FlagResponse } from "./message.ts";
 
@@ -102,13 +102,75 @@ export async function evaluateFlagRequest(request: FlagRequest, key: string, dep
   return jsonResponse(result.errorCode === "FLAG_NOT_FOUND" ? 404 : 400, result);
 }
 
+/** One result as the bulk body carries it: its JSON and that text's hash, computed once per result object. */
+interface SerializedResult {
+  readonly json: string;
+  readonly hash: number;
+}
+
+/**
+ * The evaluator hands out frozen results made once per compiled flag (compileFlag), shared by every evaluation
+ * that ends the same way: each is serialized and hashed the first time it is served, and a bulk answer is then
+ * these texts joined. Keyed by the object, so a new rule-set version (new objects) starts afresh and the old
+ * entries go with their set.
+ */
+const serializedResults = new WeakMap<EvaluationResult, SerializedResult>();
+
+function serialized(result: EvaluationResult): SerializedResult {
+  let found = serializedResults.get(result);
+  if (found === undefined) {
+    const json = JSON.stringify(result);
+    found = { json, hash: textHash(json) };
+    // Only a frozen result (all the evaluator returns) is sure to serialize the same way next time.
+    if (Object.isFrozen(result)) serializedResults.set(result, found);
+  }
+  return found;
+}
+
+/** The last bulk answer of a rule set: the results it was made of, its body and its ETag. */
+interface BulkAnswer {
+  readonly results: readonly EvaluationResult[];
+  readonly body: string;
+  readonly etag: string;
+}
+
+/**
+ * Per compiled rule set, the last bulk answer. An answer made of the same result objects is the same text, so it
+ * is reused as it is: for a rule set whose flags do not depend on the context (no targeting, no split) the body and
+ * its ETag are made once per rule-set version, and a client polling with the same context gets its last answer
+ * back for fifty pointer comparisons.
+ */
+const lastBulk = new WeakMap<CompiledRuleSet, BulkAnswer>();
+
+const sameResults = (a: readonly EvaluationResult[], b: readonly EvaluationResult[]): boolean => {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
+
+/** `{"flags":[...]}` exactly as JSON.stringify({ flags }) writes it, with its ETag. */
+function bulkAnswer(set: CompiledRuleSet, results: EvaluationResult[]): BulkAnswer {
+  const last = lastBulk.get(set);
+  if (last !== undefined && sameResults(last.results, results)) return last;
+  const hashes = new Array<number>(results.length);
+  let body = '{"flags":[';
+  for (let i = 0; i < results.length; i++) {
+    const part = serialized(results[i] as EvaluationResult);
+    body += i === 0 ? part.json : `,${part.json}`;
+    hashes[i] = part.hash;
+  }
+  body += "]}";
+  const answer = { results, body, etag: partsEtag(set.version, hashes) };
+  lastBulk.set(set, answer);
+  return answer;
+}
+
 /** POST /ofrep/v1/evaluate/flags */
 export async function evaluateFlagsRequest(request: FlagRequest, deps: OfrepDeps): Promise<FlagResponse> {
   const prepared = await prepare(request, deps, undefined);
   if (!prepared.ok) return prepared.response;
   const flags = evaluateAll(prepared.snapshot.set, prepared.context, deps.now());
-  const body = JSON.stringify({ flags });
-  const etag = bodyEtag(prepared.snapshot.set.version, body);
+  const { body, etag } = bulkAnswer(prepared.snapshot.set, flags);
   if (ifNoneMatchHits(request.headers.get("if-none-match"), etag)) {
     return { status: 304, headers: { ETag: etag }, body: null };
   }

@@ -363,7 +363,7 @@ async function benchUpstashCalls(context: BenchContext): Promise<UpstashUse> {
 export interface FlagsHttp {
   /** The core's plain Node listener (listenerFromCore). */
   greenlight: CannonRun;
-  /** The same listener mounted in express (createFlagsApp), as `greenlight flags serve` runs it. */
+  /** The same listener mounted in express (createFlagsApp), as a user mounting the core in an express app runs it. */
   express: CannonRun;
   echo: CannonRun;
   floor: CannonRun;
@@ -473,7 +473,7 @@ export function renderFlagsSection(result: FlagsBench, context: BenchContext): s
     "The floor is a bare node:http server (`serve.ts floor`) that reads the same body, JSON.parses it and answers",
     "fixed bytes: what any Node server taking this body costs at the least. The echo is express with its JSON body",
     "parser answering the parsed body. greenlight runs as the core's plain Node listener (`listenerFromCore`, no",
-    "express), and again mounted in express (`createFlagsApp`, which `greenlight flags serve` still uses). Each",
+    "express), and again mounted in express (`createFlagsApp`, as a user mounting the core in an express app runs it). Each",
     "server runs alone, in a process of its own. The body is one user's context, the same on every request: after",
     "the first, each answer is the rule set's last bulk answer reused (same results, same body and ETag), which a",
     "client polling with its context, or a rule set without targeting or splits, also gets.",

@@ -56,7 +56,7 @@ function floorListener(): RequestListener {
 
 /**
  * The flag server on a file store seeded with the bench's bulk flags: the core's plain Node listener (`flags`), or
- * the same listener mounted in express (`flags-express`, `createFlagsApp`, what `greenlight flags serve` runs).
+ * the same listener mounted in express (`flags-express`, `createFlagsApp`, how a user mounts the core in an express app).
  */
 async function flagsApp(mount: "node" | "express"): Promise<{ app: RequestListener; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "greenlight-bench-store-"));

@@ -401,7 +401,7 @@ async function stale(flags: TargetFlags & { days?: number }): Promise<void> {
 
 async function serve(flags: { port: number; host: string }): Promise<void> {
   const { flagsConfigFromEnv } = await import("../../functions/flags/config.ts");
-  const { createFlagsApp } = await import("../../functions/flags/http/express.ts");
+  const { createFlagsListener } = await import("../../functions/flags/http/node.ts");
   const { startHttpServer } = await import("../../webhooks/http/server.ts");
   let config: ReturnType<typeof flagsConfigFromEnv>;
   try {
@@ -409,7 +409,7 @@ async function serve(flags: { port: number; host: string }): Promise<void> {
   } catch (error) {
     throw new CliError((error as Error).message);
   }
-  const app = createFlagsApp({
+  const app = createFlagsListener({
     store: config.store,
     cache: config.cache,
     ...(config.adminToken ? { adminToken: config.adminToken } : {}),

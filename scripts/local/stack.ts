@@ -16,7 +16,7 @@ import type { MetricsReader } from "../../functions/canary/checks.ts";
 import { createPrometheusReader, prometheusUrlFromEnv } from "../../functions/canary/prometheus.ts";
 import { flagsConfigFromEnv } from "../../functions/flags/config.ts";
 import { envValue, ENV as FLAG_ENV } from "../../functions/flags/http/env.ts";
-import { createFlagsApp } from "../../functions/flags/http/express.ts";
+import { createFlagsListener } from "../../functions/flags/http/node.ts";
 import { namespacesFromEnv } from "../../functions/stepper/config.ts";
 import { runStep } from "../../functions/stepper/run.ts";
 import { buildWebhookConfigurations, DEFAULT_NAMESPACE, WEBHOOK_PATHS } from "../../webhooks/config/configurations.ts";
@@ -302,7 +302,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     startHttpServer(
       withRequestLog(
         flagsLog,
-        createFlagsApp({
+        createFlagsListener({
           store: flags.store,
           cache: flags.cache,
           adminToken: admin.token,

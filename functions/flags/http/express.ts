@@ -1,4 +1,4 @@
-// The flags HTTP core as an express app, for `greenlight flags serve` and the local stack: one catch-all listener.
+// The flags HTTP core as an express app, for users who mount it in an express app of their own: one catch-all route.
 import express, { type Express } from "express";
 import { createFlagCore, DEFAULT_BODY_LIMIT_BYTES, type FlagCore, type FlagHttpOptions } from "./handler.ts";
 import { listenerFromCore } from "./node.ts";

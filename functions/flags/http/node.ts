@@ -5,7 +5,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { readCapped } from "../../http/read-body.ts";
-import { DEFAULT_BODY_LIMIT_BYTES, type FlagCore } from "./handler.ts";
+import { createFlagCore, DEFAULT_BODY_LIMIT_BYTES, type FlagCore, type FlagHttpOptions } from "./handler.ts";
 import type { FlagRequest, HeaderReader } from "./message.ts";
 
 /** Node's already-parsed headers as the core reads them: lower-case names, repeated values joined. */
@@ -52,3 +52,7 @@ export function listenerFromCore(core: FlagCore, bodyLimitBytes = DEFAULT_BODY_L
     }
   };
 }
+
+/** The flag API as a plain Node listener: what `greenlight flags serve` and the local stack run (no express). */
+export const createFlagsListener = (options: FlagHttpOptions): NodeListener =>
+  listenerFromCore(createFlagCore(options), options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES);

@@ -3,8 +3,8 @@
 import type { KubeClients } from "../kube/clients.ts";
 import { toKubeError } from "../kube/errors.ts";
 import { analyse, type CheckResult, type MetricsReader } from "./checks.ts";
-import { IstioReader } from "./istio.ts";
-import { locate, readCanary } from "./step.ts";
+import { createRouters } from "./router.ts";
+import { readCanary } from "./step.ts";
 
 export interface Analysis {
   namespace: string;
@@ -29,17 +29,17 @@ export async function analyseDeployment(
   }
   const canary = readCanary(deployment);
   if (!canary.version) throw new Error(`${namespace}/${name} has no version label on its pod template`);
-  // The service the checks use is the route's host when the VirtualService can be read, else the app name.
+  // The service the checks use is the route's canary host or backend when the route can be read, else the app name.
   let service = canary.app;
   const warnings = [...canary.problems];
   try {
-    const istio = new IstioReader(clients);
-    const vs = await istio.getVirtualService(namespace, canary.settings.virtualService);
-    const found = locate(vs, await istio.listDestinationRules(namespace), canary.version);
-    if ("located" in found) service = found.located.canary.host ?? service;
-    else warnings.push(found.problem);
+    const router = createRouters(clients)[canary.settings.router];
+    const view = await router.read(namespace, canary.settings, canary.version);
+    if ("weights" in view) service = view.canaryService || service;
+    else warnings.push(view.problem);
   } catch (error) {
-    warnings.push(toKubeError(error, "reading the VirtualService").message);
+    const what = canary.settings.router === "istio" ? "the VirtualService" : "the HTTPRoute";
+    warnings.push(toKubeError(error, `reading ${what}`).message);
   }
   const target = { namespace, deployment: name, version: canary.version, service };
   return { ...target, checks: await analyse(reader, target, canary.settings), warnings };

@@ -15,6 +15,7 @@ import {
   type HeaderRoute,
   type Key,
   PREFIX,
+  type RouterKind,
   readAnnotation,
   type ValueOf,
 } from "../contract/annotations.ts";
@@ -43,7 +44,17 @@ export interface CanarySettings {
   /** Fewest canary requests in the window for the traffic checks to count. */
   minRequests: number;
   headerRoute?: HeaderRoute;
+  /** Whose weights are stepped (greenlight.dev/router). */
+  router: RouterKind;
+  /** The name of the route object under `router`: the VirtualService (istio) or the HTTPRoute (gateway-api). */
+  route: string;
+  /**
+   * Equal to `route` under either router (under istio it is greenlight.dev/virtual-service). Kept for callers that
+   * key on it, such as the stepper's one-canary-per-route claims; new code reads `route`.
+   */
   virtualService: string;
+  /** The HTTPRoute backend Service that selects the canary (greenlight.dev/canary-service); gateway-api only. */
+  canaryService: string;
   checks: CustomCheck[];
   controls: CanaryControls;
   /** Problems that pause the canary until fixed: invalid controls, invalid custom checks. */
@@ -102,11 +113,21 @@ export function readCanarySettings(
     maxLatencyP95Ms: read("max-latency-p95") ?? CANARY_DEFAULTS.maxLatencyP95Ms,
     maxLatencyP99Ms: read("max-latency-p99") ?? CANARY_DEFAULTS.maxLatencyP99Ms,
     minRequests: read("min-requests") ?? CANARY_DEFAULTS.minRequests,
+    router: read("router") ?? defaultOf("router"),
+    route: appName,
     virtualService: read("virtual-service") ?? appName,
+    canaryService: read("canary-service") ?? `${appName}-canary`,
     checks: readChecks(own, [problems, blocking]),
     controls: {},
     blocking,
   };
+  // Only the chosen router's name is read: the validator warns that the other one is ignored.
+  if (settings.router === "gateway-api") {
+    settings.route = read("route") ?? appName;
+    settings.virtualService = settings.route;
+  } else {
+    settings.route = settings.virtualService;
+  }
   const headerRoute = read("header-route");
   if (headerRoute) settings.headerRoute = headerRoute;
   for (const control of ["paused", "promote", "abort"] as const) {

@@ -4,14 +4,15 @@ import type { KubeClients } from "../kube/clients.ts";
 import { listDeployments } from "../kube/deployments.ts";
 import { toKubeError } from "../kube/errors.ts";
 import type { CheckResult } from "./checks.ts";
-import { IstioReader } from "./istio.ts";
+import { createRouters, type RouteObject } from "./router.ts";
 import { parseStatus, STATUS_ANNOTATION } from "./status.ts";
-import { isCanary, locate, readCanary } from "./step.ts";
-import { readWeights, type Weights } from "./virtual-service.ts";
+import { isCanary, readCanary } from "./step.ts";
+import type { Weights } from "./virtual-service.ts";
 
 export interface CanaryStanding {
   namespace: string;
   deployment: string;
+  /** The route object's name: the VirtualService, or the HTTPRoute under router gateway-api. */
   virtualService: string;
   version?: string;
   phase?: string;
@@ -26,7 +27,7 @@ export interface CanaryStanding {
 }
 
 export async function readStandings(clients: KubeClients, namespaces?: readonly string[]): Promise<CanaryStanding[]> {
-  const istio = new IstioReader(clients);
+  const routers = createRouters(clients);
   const deployments = (await listDeployments(clients, namespaces)).filter(isCanary);
   const rows = await Promise.all(
     deployments.map(async (deployment): Promise<CanaryStanding> => {
@@ -34,13 +35,16 @@ export async function readStandings(clients: KubeClients, namespaces?: readonly 
       const row: CanaryStanding = {
         namespace,
         deployment: name,
-        virtualService: settings.virtualService,
+        virtualService: settings.route,
         lastChecks: [],
         ...(version ? { version } : {}),
       };
       try {
-        const vs = await istio.getVirtualService(namespace, settings.virtualService);
-        const { status, problem } = parseStatus(vs.metadata?.annotations?.[STATUS_ANNOTATION]);
+        const router = routers[settings.router];
+        // Without a version label the weights cannot be located, but the status can still be read.
+        const view = await router.read(namespace, settings, version ?? "");
+        const object: RouteObject | undefined = view.object;
+        const { status, problem } = parseStatus(object?.metadata?.annotations?.[STATUS_ANNOTATION]);
         if (problem) row.problem = problem;
         if (status) {
           Object.assign(row, {
@@ -52,12 +56,11 @@ export async function readStandings(clients: KubeClients, namespaces?: readonly 
           });
         }
         if (version) {
-          const found = locate(vs, await istio.listDestinationRules(namespace), version);
-          if ("located" in found) row.weights = readWeights(vs, found.located);
-          else row.problem ??= found.problem;
+          if ("weights" in view) row.weights = view.weights;
+          else row.problem ??= view.problem;
         }
       } catch (error) {
-        row.problem = toKubeError(error, `reading ${namespace}/${settings.virtualService}`).message;
+        row.problem = toKubeError(error, `reading ${namespace}/${settings.route}`).message;
       }
       return row;
     }),

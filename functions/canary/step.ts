@@ -1,6 +1,7 @@
-// One canary through one run: read its VirtualService, ask the core what to do, write once (guarded), record events.
+// One canary through one run: read its route (a VirtualService or an HTTPRoute, see router.ts), ask the core what to
+// do, write once (guarded), record events.
 import type { V1Deployment } from "@kubernetes/client-node";
-import jsonPatch, { type Operation } from "fast-json-patch";
+import type { Operation } from "fast-json-patch";
 import { readAnnotation } from "../contract/annotations.ts";
 import { chooseApp } from "../contract/workload.ts";
 import { templateFingerprint } from "../deployment/fingerprint.ts";
@@ -11,22 +12,16 @@ import { recordEvent } from "../kube/events.ts";
 import { analyse, type CheckResult, type MetricsReader } from "./checks.ts";
 import { type CanaryDecision, type CanaryDeployment, type CanaryEvent, decideCanary, planCanary } from "./decide.ts";
 import type { IstioReader } from "./istio.ts";
+import { guardedPatch, type RouterKind, type Routers, routersFor } from "./router.ts";
 import { readCanarySettings } from "./settings.ts";
 import { type CanaryPhase, formatStatus, parseStatus, STATUS_ANNOTATION } from "./status.ts";
-import {
-  type DestinationRule,
-  type LocatedRoutes,
-  locateRoutes,
-  readWeights,
-  sameHost,
-  type VirtualService,
-  type Weights,
-  withWeights,
-} from "./virtual-service.ts";
+import { locate, type Weights } from "./virtual-service.ts";
 
 export interface CanaryContext {
   clients: KubeClients;
   istio: IstioReader;
+  /** The traffic routers; absent: made once per `istio` reader (one per pass), see routersFor. */
+  routers?: Routers;
   reader: MetricsReader;
   now: Date;
   dryRun: boolean;
@@ -43,7 +38,10 @@ export type CanaryOutcome =
 export interface CanaryReport {
   namespace: string;
   deployment: string;
+  /** The route object's name (the VirtualService under istio, the HTTPRoute under gateway-api). */
   virtualService?: string;
+  /** Set for a router other than the default istio (reports of Istio canaries stay as they were). */
+  router?: RouterKind;
   version?: string;
   phase?: CanaryPhase;
   weights?: Weights;
@@ -57,43 +55,8 @@ export interface CanaryReport {
   apiCalls?: number;
 }
 
-const STATUS_POINTER = `/metadata/annotations/${jsonPatch.escapePathComponent(STATUS_ANNOTATION)}`;
-
-/** The DestinationRule for the VirtualService's hosts that lets the routes be located. */
-export function locate(
-  vs: VirtualService,
-  rules: readonly DestinationRule[],
-  version: string,
-): { located: LocatedRoutes } | { problem: string } {
-  const hosts = (vs.spec?.http ?? []).flatMap((route) => (route.route ?? []).map((r) => r.destination?.host ?? ""));
-  const candidates = rules.filter((rule) => hosts.some((host) => host && sameHost(host, rule.spec?.host ?? "")));
-  if (candidates.length === 0) {
-    return { problem: `no DestinationRule for host ${hosts[0] ?? "?"} in ${vs.metadata?.namespace}` };
-  }
-  let problem = "";
-  for (const rule of candidates) {
-    const found = locateRoutes(vs, rule, version);
-    if (found.located) return { located: found.located };
-    problem ||= found.problem;
-  }
-  return { problem };
-}
-
-/**
- * The JSON Patch that moves `before` to `after`, led by `test` ops on what this run read (the status annotation, or
- * the resourceVersion when there was none), so two overlapping runs can never both write: the loser gets a 422.
- */
-export function guardedPatch(
-  before: VirtualService,
-  after: VirtualService,
-  priorStatus: string | undefined,
-): Operation[] {
-  const guard: Operation =
-    priorStatus !== undefined
-      ? { op: "test", path: STATUS_POINTER, value: priorStatus }
-      : { op: "test", path: "/metadata/resourceVersion", value: before.metadata?.resourceVersion };
-  return [guard, ...jsonPatch.compare(before, after)];
-}
+/** Kept here for their callers; they live with the routers (router.ts) and the Istio helpers (virtual-service.ts). */
+export { guardedPatch, locate };
 
 /** The readiness gate: the canary's new ReplicaSet fully rolled out, as `kubectl rollout status` and blue/green judge. */
 export function canaryRollout(
@@ -137,7 +100,8 @@ export async function stepCanary(
   const report: CanaryReport = {
     namespace,
     deployment: name,
-    virtualService: settings.virtualService,
+    virtualService: settings.route,
+    ...(settings.router !== "istio" ? { router: settings.router } : {}),
     outcome: "unchanged",
     events: [],
     warnings: problems,
@@ -148,23 +112,18 @@ export async function stepCanary(
   report.version = version;
 
   try {
-    const [vs, rules] = await Promise.all([
-      context.istio.getVirtualService(namespace, settings.virtualService),
-      context.istio.listDestinationRules(namespace),
-    ]);
-    const found = locate(vs, rules, version);
-    if ("problem" in found) return { ...report, outcome: "skipped", problem: found.problem };
-    const { located } = found;
-    const priorRaw = vs.metadata?.annotations?.[STATUS_ANNOTATION];
+    const router = routersFor(context)[settings.router];
+    const view = await router.read(namespace, settings, version);
+    if (!("weights" in view)) return { ...report, outcome: "skipped", problem: view.problem };
+    const priorRaw = view.priorStatus;
     const prior = parseStatus(priorRaw);
-    if (prior.problem)
-      report.warnings.push(`${STATUS_ANNOTATION} on ${namespace}/${settings.virtualService}: ${prior.problem}`);
+    if (prior.problem) report.warnings.push(`${STATUS_ANNOTATION} on ${namespace}/${settings.route}: ${prior.problem}`);
 
     const input = {
       deployment: { namespace, name, version, ...canaryRollout(deployment) },
       settings,
-      currentWeights: readWeights(vs, located),
-      ...(located.stableVersion ? { stableVersion: located.stableVersion } : {}),
+      currentWeights: view.weights,
+      ...(view.stableVersion ? { stableVersion: view.stableVersion } : {}),
       ...(prior.status ? { status: prior.status } : {}),
       ...(prior.problem ? { statusProblem: prior.problem } : {}),
       now: context.now,
@@ -173,7 +132,7 @@ export async function stepCanary(
     if (planCanary(input).analyse) {
       checks = await analyse(
         context.reader,
-        { namespace, deployment: name, version, service: located.canary.host ?? app },
+        { namespace, deployment: name, version, service: view.canaryService || app },
         settings,
       );
     }
@@ -186,18 +145,18 @@ export async function stepCanary(
     });
     if (!decision.changed) return report;
 
-    const next = withWeights(vs, located, decision.weights ?? input.currentWeights, settings.headerRoute);
+    const next = view.withWeights(decision.weights ?? input.currentWeights, settings.headerRoute);
     next.metadata = {
       ...next.metadata,
       annotations: { ...next.metadata?.annotations, [STATUS_ANNOTATION]: formatStatus(decision.status) },
     };
-    const patch = guardedPatch(vs, next, priorRaw);
+    const patch = guardedPatch(view.object, next, priorRaw);
     if (context.dryRun) return { ...report, outcome: "dry-run", patch };
 
     try {
-      await context.istio.patchVirtualService(namespace, settings.virtualService, patch);
+      await router.write(namespace, settings.route, patch);
     } catch (error) {
-      const failure = toKubeError(error, `writing ${namespace}/${settings.virtualService}`);
+      const failure = toKubeError(error, `writing ${namespace}/${settings.route}`);
       if (failure.isConflict) {
         // The other run's decision stands; emitting ours would describe a step that did not happen.
         return { ...report, events: [], outcome: "conflict", problem: failure.message };

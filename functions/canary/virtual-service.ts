@@ -4,6 +4,7 @@
 // - `locateRoutes(vs, dr, canaryVersion) -> { located } | { problem }`: the weighted route and its two destinations.
 //   The canary subset is the DestinationRule subset whose `labels.version` is the canary version; the weighted
 //   route is the one http route with exactly two destinations, one of them that subset; stable is the other.
+// - `locate(vs, destinationRules, canaryVersion)`: `locateRoutes` with the DestinationRule for the route's hosts.
 // - `readWeights(vs, located)`: the weights as they are now (a missing or non-numeric weight reads as 0).
 // - `withWeights(vs, located, weights, headerRoute?)`: a new VirtualService with the weights written and, when a
 //   header route is configured, a header-match route to the canary first; the input is never modified.
@@ -178,6 +179,26 @@ export function locateRoutes(vs: VirtualService, dr: DestinationRule, canaryVers
     if (stableVersion !== undefined) located.stableVersion = stableVersion;
   }
   return { located };
+}
+
+/** The DestinationRule for the VirtualService's hosts that lets the routes be located (several may be tried). */
+export function locate(
+  vs: VirtualService,
+  rules: readonly DestinationRule[],
+  version: string,
+): { located: LocatedRoutes } | { problem: string } {
+  const hosts = (vs.spec?.http ?? []).flatMap((route) => (route.route ?? []).map((r) => r.destination?.host ?? ""));
+  const candidates = rules.filter((rule) => hosts.some((host) => host && sameHost(host, rule.spec?.host ?? "")));
+  if (candidates.length === 0) {
+    return { problem: `no DestinationRule for host ${hosts[0] ?? "?"} in ${vs.metadata?.namespace}` };
+  }
+  let problem = "";
+  for (const rule of candidates) {
+    const found = locateRoutes(vs, rule, version);
+    if (found.located) return { located: found.located };
+    problem ||= found.problem;
+  }
+  return { problem };
 }
 
 const weightAt = (vs: VirtualService, routeIndex: number, index: number): number => {

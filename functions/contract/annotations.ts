@@ -21,6 +21,9 @@ import {
 export const PREFIX = "greenlight.dev/";
 export const STRATEGIES = ["canary", "blue-green", "rolling"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
+/** The canary's traffic routers: whose weights greenlight steps. */
+export const ROUTERS = ["istio", "gateway-api"] as const;
+export type RouterKind = (typeof ROUTERS)[number];
 
 /** Which part of greenlight reads a key; strategy-scoped keys are ignored (with a warning) under another strategy. */
 export type Scope = "inject" | "strategy" | Strategy | "control" | "status";
@@ -74,11 +77,29 @@ export const KEYS = {
     parse: (raw: string) => parseChoice(raw, STRATEGIES),
     doc: "delivery strategy run by the scheduled function",
   }),
+  router: spec({
+    scope: "canary",
+    parse: (raw: string) => parseChoice(raw, ROUTERS),
+    default: "istio",
+    doc: "traffic router: an Istio VirtualService or a Gateway API HTTPRoute",
+  }),
   "virtual-service": spec({
     scope: "canary",
     parse: parseObjectName,
     default: "the app name",
-    doc: "Istio VirtualService whose weights are stepped",
+    doc: "Istio VirtualService whose weights are stepped (router istio)",
+  }),
+  route: spec({
+    scope: "canary",
+    parse: parseObjectName,
+    default: "the app name",
+    doc: "Gateway API HTTPRoute whose backendRefs weights are stepped (router gateway-api)",
+  }),
+  "canary-service": spec({
+    scope: "canary",
+    parse: parseServiceName,
+    default: "<app>-canary",
+    doc: "the HTTPRoute backend Service that selects the canary's pods (router gateway-api)",
   }),
   steps: spec({
     scope: "canary",

@@ -96,6 +96,18 @@ function checkCombinations(annotations: Annotations, report: AnnotationReport, c
     );
   }
 
+  // Each router reads its own keys: the other router's are accepted, with a warning that they are ignored.
+  const router = readAnnotation(annotations, "router");
+  if (chosen === "canary" && (!router.present || router.ok)) {
+    const routerName = router.present && router.ok ? router.value : "istio";
+    const foreign: Key[] = routerName === "istio" ? ["route", "canary-service"] : ["virtual-service"];
+    for (const key of foreign.filter(has)) {
+      report.warnings.push(
+        `${annotationName(key)} has no effect with ${annotationName("router")}: ${routerName}; it is ignored`,
+      );
+    }
+  }
+
   for (const [key, keySpec] of Object.entries(KEYS)) {
     const scope = keySpec.scope;
     if (!has(key as Key) || (scope !== "canary" && scope !== "blue-green" && scope !== "rolling")) continue;

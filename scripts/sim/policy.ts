@@ -239,8 +239,8 @@ export interface PolicyScenario {
 /**
  * The scenario for a canary Deployment and the profile flags. The stable version is healthy
  * (`healthyProfile()`); the canary behaves as the flags say; traffic, scrapes and the API server are fault-free;
- * one stepper runs every minute. The Deployment's `virtual-service` is replaced by the simulator's own, everything
- * else of the policy is kept as written.
+ * one stepper runs every minute. The Deployment's `virtual-service` is replaced by the simulator's own (and a
+ * Gateway API router by the simulated Istio mesh), everything else of the policy is kept as written.
  */
 export function canaryScenario(input: PolicyInput): PolicyScenario {
   const object = asObject(input.deployment);
@@ -262,8 +262,10 @@ export function canaryScenario(input: PolicyInput): PolicyScenario {
   for (const [key, value] of Object.entries(annotations)) {
     if (key.startsWith(PREFIX)) own[key.slice(PREFIX.length)] = value;
   }
-  // The simulated mesh has one VirtualService, named after the app; the policy's own name means nothing there.
+  // The simulated mesh has one VirtualService, named after the app; the policy's own name means nothing there. A
+  // Gateway API policy is simulated on it too: the decisions do not depend on the router, only where weights live.
   own["virtual-service"] = APP;
+  for (const key of ["router", "route", "canary-service"]) delete own[key];
   const { settings } = readCanarySettings(
     Object.fromEntries(Object.entries(own).map(([key, value]) => [annotationName(key), value])),
     APP,

@@ -23,7 +23,10 @@ describe("defaults", () => {
       maxLatencyP95Ms: 500,
       maxLatencyP99Ms: 1000,
       minRequests: 10,
+      router: "istio",
+      route: "myapp",
       virtualService: "myapp",
+      canaryService: "myapp-canary",
       checks: [],
       controls: {},
       blocking: [],
@@ -59,6 +62,12 @@ describe("values", () => {
     [{ "min-requests": "0" }, "minRequests", 0],
     [{ "header-route": "x-canary-test=true" }, "headerRoute", { header: "x-canary-test", value: "true" }],
     [{ "virtual-service": "checkout" }, "virtualService", "checkout"],
+    [{ "virtual-service": "checkout" }, "route", "checkout"],
+    [{ router: "gateway-api" }, "router", "gateway-api"],
+    [{ router: "gateway-api", route: "shop", "virtual-service": "checkout" }, "route", "shop"],
+    [{ router: "gateway-api", route: "shop", "virtual-service": "checkout" }, "virtualService", "shop"],
+    [{ router: "gateway-api" }, "route", "myapp"],
+    [{ "canary-service": "shop-next" }, "canaryService", "shop-next"],
     [{ paused: "true", promote: "false", abort: "true" }, "controls", { paused: true, promote: false, abort: true }],
   ] as const)("%j -> %s", (entries, field, value) => {
     const { settings, problems } = read(entries);
@@ -100,6 +109,8 @@ describe("invalid values: reported like the validator, and the default used", ()
     ["min-requests", "-1", "minRequests", 10],
     ["header-route", "X-Canary=true", "headerRoute", undefined],
     ["virtual-service", "My_VS", "virtualService", "myapp"],
+    ["router", "nginx", "router", "istio"],
+    ["canary-service", "Shop_Canary", "canaryService", "myapp-canary"],
   ] as const)("%s: %j", (key, raw, field, fallback) => {
     const { settings, problems } = read({ [key]: raw });
     expect(problems).toHaveLength(1);

@@ -33,6 +33,11 @@ describe("valid annotation sets", () => {
       },
     ],
     ["a canary by step-weight", { ...CANARY, "step-weight": "10", "max-weight": "50" }],
+    ["a canary on Istio, said so", { ...CANARY, router: "istio", "virtual-service": "checkout" }],
+    [
+      "a canary on the Gateway API",
+      { ...CANARY, router: "gateway-api", route: "checkout", "canary-service": "checkout-canary" },
+    ],
     ["blue-green with its Service", { strategy: "blue-green", service: "myapp", "smoke-path": "/health" }],
     ["rolling with auto-rollback", { strategy: "rolling", "auto-rollback": "true" }],
     ["manual control", { paused: "true", promote: "false", abort: "false" }],
@@ -66,6 +71,10 @@ describe("invalid values: one error per annotation, naming it and what is accept
     ["readiness-path", "/a b", "an absolute HTTP path"],
     ["strategy", "bluegreen", '"canary", "blue-green", "rolling"'],
     ["virtual-service", "Checkout", "a Kubernetes object name"],
+    ["router", "nginx", '"istio", "gateway-api"'],
+    ["router", "Istio", '"istio", "gateway-api"'],
+    ["route", "Checkout", "a Kubernetes object name"],
+    ["canary-service", "checkout.canary", "a Service name"],
     ["steps", "5,3", "strictly increasing"],
     ["steps", "0,10", "integers from 1 to 100"],
     ["steps", "10,200", "integers from 1 to 100"],
@@ -201,6 +210,19 @@ describe("combinations", () => {
     expect(report.warnings).toEqual([
       `greenlight.dev/${key} has no effect without greenlight.dev/strategy: ${scope}; it is ignored`,
     ]);
+  });
+
+  it.each([
+    ["Gateway API keys under the default router", {}, ["route", "canary-service"], "istio"],
+    ["Gateway API keys under router istio", { router: "istio" }, ["canary-service"], "istio"],
+    ["the VirtualService under router gateway-api", { router: "gateway-api" }, ["virtual-service"], "gateway-api"],
+  ] as const)("warns about %s: the other router's keys are ignored", (_what, base, keys, router) => {
+    const extra = Object.fromEntries(keys.map((key) => [key, "checkout"]));
+    const report = validateAnnotations(gl({ ...CANARY, ...base, ...extra }));
+    expect(report.errors).toEqual([]);
+    expect(report.warnings).toEqual(
+      keys.map((key) => `greenlight.dev/${key} has no effect with greenlight.dev/router: ${router}; it is ignored`),
+    );
   });
 
   it("does not warn about keys of any scope that applies everywhere", () => {

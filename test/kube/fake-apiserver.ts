@@ -10,6 +10,7 @@
  * Served: core v1 namespaces, services, endpoints, pods, configmaps, events; apps/v1 deployments, replicasets;
  * discovery.k8s.io/v1 endpointslices; events.k8s.io/v1 events (the same objects as core v1 events, with the
  * events.k8s.io field names: regarding, note, reportingController, deprecated*); batch/v1 cronjobs;
+ * gateway.networking.k8s.io v1 and v1beta1 httproutes and gateways;
  * networking.istio.io v1, v1beta1 and v1alpha3 virtualservices, destinationrules, gateways (one object, served under
  * every version like a CRD with several served versions; a version can be switched off with `unservedVersions` /
  * `setServed` to test a fallback: its paths then answer the API server's generic 404 "the server could not find the

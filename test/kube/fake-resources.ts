@@ -7,6 +7,7 @@ import {
   validateDestinationRule,
   validateEndpointSlice,
   validateEvent,
+  validateHTTPRoute,
   validatePod,
   validateReplicaSet,
   validateService,
@@ -262,6 +263,22 @@ function istio(resource: string, singular: string, kind: string, shortNames: str
   });
 }
 
+function gatewayApi(resource: string, singular: string, kind: string, validators: Validator[]) {
+  return base({
+    group: "gateway.networking.k8s.io",
+    versions: ["v1", "v1beta1"],
+    resource,
+    singular,
+    kind,
+    shortNames: [],
+    statusSubresource: true,
+    custom: true,
+    generation: "not-metadata-or-status",
+    validators,
+    initialStatus: () => undefined,
+  });
+}
+
 export const RESOURCES: readonly ResourceDef[] = [
   base({
     group: "",
@@ -422,6 +439,9 @@ export const RESOURCES: readonly ResourceDef[] = [
   istio("virtualservices", "virtualservice", "VirtualService", ["vs"], [validateVirtualService]),
   istio("destinationrules", "destinationrule", "DestinationRule", ["dr"], [validateDestinationRule]),
   istio("gateways", "gateway", "Gateway", ["gw"], []),
+  // Gateway API (CRDs): v1 since Gateway API 1.0, v1beta1 still served.
+  gatewayApi("httproutes", "httproute", "HTTPRoute", [validateHTTPRoute]),
+  gatewayApi("gateways", "gateway", "Gateway", []),
 ];
 
 export function groupVersion(group: string, version: string): string {

@@ -437,3 +437,24 @@ export const validateVirtualService: Validator = (obj) => {
 
 export const validateDestinationRule: Validator = (obj) =>
   asString(asObject(obj.spec)?.host) ? [] : [required("spec.host")];
+
+/** The HTTPRoute CRD's schema checks that matter to greenlight: backendRefs need a name, weights are 0..1000000. */
+export const validateHTTPRoute: Validator = (obj) => {
+  const errors: FieldError[] = [];
+  asArray(asObject(obj.spec)?.rules).forEach((rule, i) => {
+    asArray(asObject(rule)?.backendRefs).forEach((entry, j) => {
+      const ref = asObject(entry) ?? {};
+      const at = `spec.rules[${i}].backendRefs[${j}]`;
+      if (!asString(ref.name)) errors.push(required(`${at}.name`));
+      const weight = ref.weight;
+      if (weight === undefined) return;
+      if (typeof weight !== "number" || !Number.isInteger(weight)) {
+        const type = typeof weight;
+        errors.push(invalidValue(`${at}.weight`, type, `${at}.weight in body must be of type integer: "${type}"`));
+      } else if (weight < 0 || weight > 1_000_000) {
+        errors.push(invalidValue(`${at}.weight`, weight, `${at}.weight in body should be between 0 and 1000000`));
+      }
+    });
+  });
+  return errors;
+};

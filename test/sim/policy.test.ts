@@ -96,6 +96,19 @@ describe("pickDeployment", () => {
 });
 
 describe("canaryScenario", () => {
+  it("simulates a Gateway API policy on the simulated Istio mesh: its router keys are dropped", () => {
+    const { scenario, warnings } = canaryScenario({
+      deployment: canary({
+        "greenlight.dev/steps": "10,50",
+        "greenlight.dev/router": "gateway-api",
+        "greenlight.dev/route": "shop",
+        "greenlight.dev/canary-service": "shop-canary",
+      }),
+    });
+    expect(warnings).toEqual([]);
+    expect(scenario.annotations).toEqual({ strategy: "canary", steps: "10,50", "virtual-service": "myapp" });
+  });
+
   it("keeps the policy without its prefix, the simulator's VirtualService, and Kubernetes' defaults", () => {
     const { scenario, name, steps, intervalSeconds, warnings } = canaryScenario({
       deployment: canary({

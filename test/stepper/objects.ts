@@ -81,6 +81,48 @@ export function virtualService(weights: { stable: number; canary: number } = { s
   };
 }
 
+export const GATEWAY_API = "gateway.networking.k8s.io/v1";
+
+/** The canary Deployment on router gateway-api: HTTPRoute `myapp`, canary backend Service `myapp-canary`. */
+export function gatewayCanaryDeployment(
+  options: { name?: string; version?: string; annotations?: Record<string, string>; available?: boolean } = {},
+): JsonObject {
+  const deployment = canaryDeployment({
+    ...options,
+    annotations: {
+      "greenlight.dev/router": "gateway-api",
+      "greenlight.dev/route": "myapp",
+      "greenlight.dev/canary-service": "myapp-canary",
+      ...options.annotations,
+    },
+  });
+  const annotations = (deployment.metadata as { annotations: Record<string, string> }).annotations;
+  if (!options.annotations?.["greenlight.dev/virtual-service"]) delete annotations["greenlight.dev/virtual-service"];
+  return deployment;
+}
+
+/** The HTTPRoute splitting myapp.example.com between the Services myapp-stable and myapp-canary. */
+export function httpRoute(weights: { stable: number; canary: number } = { stable: 100, canary: 0 }): JsonObject {
+  return {
+    apiVersion: GATEWAY_API,
+    kind: "HTTPRoute",
+    metadata: { name: "myapp", namespace: NAMESPACE },
+    spec: {
+      parentRefs: [{ name: "myapp-gateway" }],
+      hostnames: ["myapp.example.com"],
+      rules: [
+        {
+          matches: [{ path: { type: "PathPrefix", value: "/" } }],
+          backendRefs: [
+            { name: "myapp-stable", port: 80, weight: weights.stable },
+            { name: "myapp-canary", port: 80, weight: weights.canary },
+          ],
+        },
+      ],
+    },
+  };
+}
+
 /** The seed's canary as the API server holds it: Deployment, DestinationRule and VirtualService at 100/0. */
 export function seedCanary(api: FakeApiServer): void {
   api.put(canaryDeployment());

@@ -186,3 +186,62 @@ describe("the Istio canary example in manifests/examples", () => {
     expect(weightsNow()).toEqual([90, 10]);
   });
 });
+
+describe("the Gateway API canary example in manifests/examples", () => {
+  it("is valid for the webhook and understood by the stepper: HTTPRoute located, header rule kept first", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { parseAllDocuments } = await import("yaml");
+    const { validateAnnotations } = await import("../../functions/contract/validate.ts");
+    const text = await readFile(new URL("../../manifests/examples/gateway-api-canary.yaml", import.meta.url), "utf8");
+    api.reset();
+    const kinds: string[] = [];
+    for (const document of parseAllDocuments(text)) {
+      const object = (Array.isArray(document) ? {} : document.toJS()) as JsonObject & { kind?: string };
+      kinds.push(object.kind ?? "?");
+      if (object.kind === "Deployment") {
+        const annotations = (object.metadata as { annotations?: Record<string, string> }).annotations;
+        expect(validateAnnotations(annotations)).toEqual({ errors: [], warnings: [] });
+        const replicas = (object.spec as { replicas?: number } | undefined)?.replicas ?? 1;
+        object.status = {
+          observedGeneration: 1,
+          replicas,
+          updatedReplicas: replicas,
+          readyReplicas: replicas,
+          availableReplicas: replicas,
+          conditions: [{ type: "Available", status: "True" }],
+        };
+      }
+      api.put(object);
+    }
+    expect(kinds).toEqual(["Deployment", "Deployment", "Service", "Service", "Gateway", "HTTPRoute"]);
+    await runStep({ clients, reader: healthy, now: at(0) });
+    const report = await runStep({ clients, reader: healthy, now: at(0.1) });
+    expect(report.canaries).toHaveLength(1);
+    expect(report.canaries[0]).toMatchObject({
+      deployment: "myapp-v2",
+      router: "gateway-api",
+      virtualService: "myapp",
+      outcome: "written",
+      phase: "Progressing",
+      warnings: [],
+    });
+    const route = api.get("gateway.networking.k8s.io/v1", "HTTPRoute", NAMESPACE, "myapp") as JsonObject & {
+      metadata: { annotations?: Record<string, string> };
+      spec: { rules: { matches?: { headers?: unknown[] }[]; backendRefs: { name: string; weight?: number }[] }[] };
+    };
+    expect(route.spec.rules[0]?.matches?.[0]?.headers).toEqual([
+      { type: "Exact", name: "x-canary-test", value: "true" },
+    ]);
+    expect(route.spec.rules[0]?.backendRefs).toEqual([{ name: "myapp-canary", port: 80 }]);
+    expect(route.spec.rules[1]?.backendRefs.map((ref) => [ref.name, ref.weight])).toEqual([
+      ["myapp-stable", 90],
+      ["myapp-canary", 10],
+    ]);
+    expect(JSON.parse(route.metadata.annotations?.["greenlight.dev/status"] ?? "{}")).toMatchObject({
+      phase: "Progressing",
+      weights: { stable: 90, canary: 10 },
+    });
+    // No Istio object exists or was asked for.
+    expect(api.calls.filter((call) => call.group === "networking.istio.io")).toEqual([]);
+  });
+});

@@ -9,7 +9,7 @@ import { seedBlueGreen, storedService, syncEndpoints } from "../bluegreen/object
 import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
 import { attachProxy, type FakeProxy } from "../kube/fake-proxy.ts";
 import { seedRollout } from "../rolling/objects.ts";
-import { healthyReader, NAMESPACE, seedCanary } from "./objects.ts";
+import { gatewayCanaryDeployment, healthyReader, httpRoute, NAMESPACE, seedCanary } from "./objects.ts";
 
 let api: FakeApiServer;
 let proxy: FakeProxy;
@@ -66,9 +66,24 @@ describe("runStep", () => {
     const role = parse(readFileSync(new URL("../../manifests/stepper/clusterrole.yaml", import.meta.url), "utf8")) as {
       rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
     };
+    // A second canary on the Gateway API router (its own app and HTTPRoute), so its calls are checked too.
+    const shop = gatewayCanaryDeployment({
+      name: "shop-v2",
+      annotations: {
+        "greenlight.dev/app": "shop",
+        "greenlight.dev/route": "shop",
+        "greenlight.dev/canary-service": "myapp-canary",
+      },
+    });
+    api.put(shop);
+    api.put({ ...httpRoute(), metadata: { name: "shop", namespace: NAMESPACE } });
     const stop = endpointsController();
     try {
-      await runStep({ clients, reader: healthyReader, namespaces: [NAMESPACE] });
+      const report = await runStep({ clients, reader: healthyReader, namespaces: [NAMESPACE] });
+      expect(report.canaries.map(({ deployment, outcome }) => ({ deployment, outcome }))).toEqual([
+        { deployment: "myapp-v2", outcome: "written" },
+        { deployment: "shop-v2", outcome: "written" },
+      ]);
     } finally {
       stop();
     }
@@ -96,6 +111,8 @@ describe("runStep", () => {
         "list discovery.k8s.io/endpointslices",
         "list apps/replicasets",
         "patch apps/deployments",
+        "list gateway.networking.k8s.io/httproutes",
+        "patch gateway.networking.k8s.io/httproutes",
       ]),
     );
   });

@@ -43,6 +43,9 @@ describe("POST /validate rejects bad greenlight annotations", () => {
     ["header-route", "X-Canary=1", "x-canary-test=true"],
     ["probe-port", "HTTP", "port name"],
     ["inject", "yes", '"true" or "false"'],
+    ["router", "nginx", '"istio", "gateway-api"'],
+    ["route", "My_Route", "a Kubernetes object name"],
+    ["canary-service", "myapp.canary", "a Service name"],
   ])("greenlight.dev/%s: %j -> 422 naming it", async (key, raw, accepted) => {
     const response = await validate(withAnnotations("create", { [key]: raw }));
     expect(response.allowed).toBe(false);
@@ -51,6 +54,22 @@ describe("POST /validate rejects bad greenlight annotations", () => {
     expect(response.status?.message).toMatch(new RegExp(`^greenlight\\.dev/${key}: `));
     expect(response.status?.message).toContain(JSON.stringify(raw));
     expect(response.status?.message).toContain(accepted);
+  });
+
+  it("admits a Gateway API canary, warning that the VirtualService name is ignored", async () => {
+    const response = await validate(
+      withAnnotations("create", {
+        strategy: "canary",
+        router: "gateway-api",
+        route: "myapp",
+        "canary-service": "myapp-canary",
+        "virtual-service": "myapp",
+      }),
+    );
+    expect(response.allowed).toBe(true);
+    expect(response.warnings).toEqual([
+      "greenlight.dev/virtual-service has no effect with greenlight.dev/router: gateway-api; it is ignored",
+    ]);
   });
 
   it("names every bad annotation in one message", async () => {

@@ -1,17 +1,19 @@
 // One pass of the scheduled function: every canary stepped, every blue/green Deployment promoted when due, every
-// rolling update guarded, once each, with bounded concurrency and a deadline. One Deployment list serves all three.
+// rolling update guarded, once each, with bounded concurrency and a deadline. One Deployment list serves all three;
+// the strategies are peers behind one interface (strategies.ts), so a new one is a new entry there, not a change here.
 import type { V1Deployment } from "@kubernetes/client-node";
-import { type BlueGreenReport, isBlueGreen, stepBlueGreen, type Timing } from "../bluegreen/switch.ts";
+import type { BlueGreenReport, Timing } from "../bluegreen/switch.ts";
 import type { MetricsReader } from "../canary/checks.ts";
 import { IstioReader } from "../canary/istio.ts";
-import { type Canary, type CanaryReport, isCanary, readCanary, stepCanary } from "../canary/step.ts";
+import type { CanaryReport } from "../canary/step.ts";
 import { boundedClients, type CallPolicy, DEFAULT_CALL_TIMEOUT_MS } from "../kube/calls.ts";
 import type { KubeClients } from "../kube/clients.ts";
 import { type Clock, sleepOn, systemClock } from "../kube/clock.ts";
 import { listDeployments } from "../kube/deployments.ts";
 import { toKubeError } from "../kube/errors.ts";
-import { guardRollout, isRolling, type RollingReport } from "../rolling/guard.ts";
+import type { RollingReport } from "../rolling/guard.ts";
 import { boundedReader } from "./bounded-reader.ts";
+import { strategiesFor } from "./strategies.ts";
 
 /** Canaries stepped at once by default: API calls are latency-bound, and 32 in flight is light for an API server. */
 export const DEFAULT_CONCURRENCY = 32;
@@ -65,23 +67,6 @@ export interface RunReport {
   error?: string;
 }
 
-interface Found {
-  deployment: V1Deployment;
-  canary: Canary;
-}
-
-const keyOf = ({ canary }: Found) => `${canary.namespace}/${canary.name}`;
-
-/** Two Deployments stepping one VirtualService would fight over its weights: neither is stepped. */
-function claimsOf(found: readonly Found[]): Map<string, string[]> {
-  const claims = new Map<string, string[]>();
-  for (const item of found) {
-    const key = `${item.canary.namespace}/${item.canary.settings.virtualService}`;
-    claims.set(key, [...(claims.get(key) ?? []), keyOf(item)]);
-  }
-  return claims;
-}
-
 export async function runStep(options: RunOptions): Promise<RunReport> {
   const clock = options.clock ?? systemClock;
   const now = options.now ?? new Date(clock.now());
@@ -95,70 +80,36 @@ export async function runStep(options: RunOptions): Promise<RunReport> {
   };
   const clients = boundedClients(options.clients, policy);
   const report: RunReport = { startedAt: now.toISOString(), canaries: [], blueGreen: [], rolling: [], deferred: [] };
-  let found: Found[];
-  let others: V1Deployment[];
   let deployments: V1Deployment[];
   try {
     deployments = await listDeployments(clients, options.namespaces);
-    // Each canary's annotations are parsed once per run, here.
-    found = deployments.filter(isCanary).map((deployment) => ({ deployment, canary: readCanary(deployment) }));
-    others = deployments.filter((deployment) => isBlueGreen(deployment) || isRolling(deployment));
   } catch (error) {
     return { ...report, error: toKubeError(error, "listing Deployments").message };
   }
-  const shared = new Map<string, string>();
-  for (const [vs, owners] of claimsOf(found)) {
-    if (owners.length > 1) for (const owner of owners) shared.set(owner, `${vs} is claimed by ${owners.join(", ")}`);
-  }
-
-  const context = {
+  const strategies = strategiesFor({
     clients,
     istio: new IstioReader(clients),
     reader: boundedReader(options.reader, policy),
     now,
     dryRun: options.dryRun ?? false,
     sleep: (ms: number) => sleepOn(clock, ms),
-  };
+    deployments,
+    blueGreenTiming: { ...SCHEDULED_BLUE_GREEN_TIMING, ...options.blueGreenTiming },
+  });
   const pastDeadline = () => options.deadline !== undefined && clock.now() >= options.deadline.getTime();
-  const defer = (deployment: V1Deployment) =>
-    report.deferred.push({
-      namespace: deployment.metadata?.namespace ?? "default",
-      deployment: deployment.metadata?.name ?? "?",
-    });
-  const queue = [...found];
-  const otherQueue = [...others];
+  const queue = strategies.flatMap((strategy) => strategy.claimed.map((deployment) => ({ strategy, deployment })));
   const worker = async () => {
-    for (let other = otherQueue.shift(); other; other = otherQueue.shift()) {
-      if (pastDeadline()) {
-        defer(other);
-        continue;
-      }
-      if (isBlueGreen(other)) {
-        const timing = { ...SCHEDULED_BLUE_GREEN_TIMING, ...options.blueGreenTiming };
-        report.blueGreen.push(await stepBlueGreen({ ...context, timing, deployments }, other));
-      } else {
-        report.rolling.push(await guardRollout(context, other));
-      }
-    }
     for (let item = queue.shift(); item; item = queue.shift()) {
-      const { deployment, canary } = item;
+      const { strategy, deployment } = item;
       if (pastDeadline()) {
-        defer(deployment);
+        report.deferred.push({
+          namespace: deployment.metadata?.namespace ?? "default",
+          deployment: deployment.metadata?.name ?? "?",
+        });
         continue;
       }
-      const conflict = shared.get(keyOf(item));
-      const result: CanaryReport = conflict
-        ? {
-            namespace: canary.namespace,
-            deployment: canary.name,
-            outcome: "skipped",
-            events: [],
-            warnings: [],
-            problem: `${conflict}: annotate only the canary Deployment with greenlight.dev/strategy: canary`,
-          }
-        : await stepCanary(context, deployment, canary);
-      report.canaries.push(result);
-      options.onProgress?.(result);
+      const result = await strategy.step(deployment, report);
+      if (strategy.name === "canary") options.onProgress?.(result as CanaryReport);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY) }, worker));

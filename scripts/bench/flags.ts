@@ -15,8 +15,8 @@ import { createFlagHandler } from "../../functions/flags/http/handler.ts";
 import type { RuleSet } from "../../functions/flags/types.ts";
 import { isFailure } from "../../functions/flags/types.ts";
 import { createUpstashStore } from "../../functions/flags/upstash-store.ts";
-import { ensureRedisBinary, startRedis } from "../../test/support/redis.ts";
-import { startUpstashBridge } from "../../test/support/upstash-bridge.ts";
+import { ensureRedisBinary, startRedis } from "../services/redis.ts";
+import { startUpstashBridge } from "../services/upstash-bridge.ts";
 import {
   type BenchUser,
   BULK_FLAGS,

@@ -1,8 +1,8 @@
 // The stepper part of `npm run bench`: 10, 100 and 1000 canaries against the fake API server with 20 ms per call.
 import { createKubeClients } from "../../functions/kube/clients.ts";
 import { DEFAULT_CONCURRENCY, runStep } from "../../functions/stepper/run.ts";
-import { type FakeApiServer, startFakeApiServer } from "../../test/kube/fake-apiserver.ts";
-import { healthyReader } from "../../test/stepper/objects.ts";
+import { healthyReader } from "../fakes/canary-objects.ts";
+import { type FakeApiServer, startFakeApiServer } from "../fakes/kube/fake-apiserver.ts";
 import type { BenchContext } from "./index.ts";
 
 export const STEPPER_TARGET = { canaries: 1000, seconds: 10 } as const;

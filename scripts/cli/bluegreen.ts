@@ -3,9 +3,9 @@ import { hostname } from "node:os";
 import type { Command } from "commander";
 import type { BlueGreenReport } from "../../functions/bluegreen/switch.ts";
 import { parseLabelValue, parseServiceName } from "../../functions/contract/values.ts";
+import { formatTable } from "../text/table.ts";
 import { kubeconfigNamespace } from "./cluster.ts";
 import { CliError } from "./errors.ts";
-import { formatTable } from "../text/table.ts";
 
 interface Flags {
   namespace?: string;

@@ -1,10 +1,10 @@
 // `greenlight step`, `greenlight canary status` and `greenlight canary analyze`: the scheduled pass, by hand.
 import type { Command } from "commander";
 import { parseDuration } from "../../functions/contract/values.ts";
+import { formatTable } from "../text/table.ts";
 import { addNamespaceOptions, type NamespaceFlags, resolveNamespaces } from "./cluster.ts";
 import { CliError } from "./errors.ts";
 import { registerSimulateCommand } from "./simulate.ts";
-import { formatTable } from "../text/table.ts";
 
 const outputFormat = (raw: string): "text" | "json" => {
   if (raw !== "text" && raw !== "json") throw new CliError(`-o ${raw} is not supported: use -o text or -o json`);

@@ -8,9 +8,9 @@ import { pointFromReport, type TimelinePoint } from "../demo/timeline.ts";
 import { clock } from "../sim/describe.ts";
 import type { ProfileFlags } from "../sim/policy.ts";
 import type { TimelineResult } from "../sim/timeline.ts";
+import { formatTable } from "../text/table.ts";
 import { CliError } from "./errors.ts";
 import { parseDocuments, readInput } from "./input.ts";
-import { formatTable } from "../text/table.ts";
 
 interface SimulateFlags extends ProfileFlags {
   file?: string;

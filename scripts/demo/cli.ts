@@ -3,11 +3,11 @@
  * Exit status: 0 when the healthy canary was promoted and the failing one rolled back, 1 when a rollout ended
  * otherwise or a part failed (Prometheus missing included), 2 for a bad option, 130 after Ctrl-C. The first Ctrl-C
  * stops the demo in order (Prometheus, servers, load); a second one exits at once, and Prometheus, started in its own
- * process group, is killed by the exit hook of test/support/children.ts (or by the kernel, through setpriv).
+ * process group, is killed by the exit hook of scripts/services/children.ts (or by the kernel, through setpriv).
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { findPrometheusBinary } from "../../test/support/prometheus.ts";
+import { findPrometheusBinary } from "../services/prometheus.ts";
 import { type DemoProfile, PROFILES } from "./profiles.ts";
 import type { DemoOptions, DemoResult } from "./run.ts";
 

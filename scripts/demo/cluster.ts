@@ -1,10 +1,10 @@
 // The demo's cluster objects: a stable and a canary Deployment, a DestinationRule and a VirtualService at 100/0.
 /*
- * The same shapes as test/stepper/objects.ts's seed, plus the stable Deployment the canary rolls out over. The fake
+ * The same shapes as scripts/fakes/canary-objects.ts's seed, plus the stable Deployment the canary rolls out over. The fake
  * API server runs no controllers, so each Deployment carries an Available status from the start: the demo's
  * "pods" are the in-process sample apps, up before the rollout begins.
  */
-import type { FakeApiServer, JsonObject } from "../../test/kube/fake-apiserver.ts";
+import type { FakeApiServer, JsonObject } from "../fakes/kube/fake-apiserver.ts";
 
 export const APP = "myapp";
 export const STABLE = { name: "myapp-v1", version: "v1.0", subset: "v1" } as const;

@@ -3,11 +3,11 @@
  * The stepper's checks (functions/canary/checks.ts) select `reporter="destination"`, `destination_workload_namespace`
  * and `destination_workload`, and read `response_code` and the `le` buckets of
  * `istio_request_duration_milliseconds`. The router stands in for the canary's sidecar, so it reports as the
- * destination, with the rest of the label set Istio puts on these series (as test/support/istio-exporter.ts does),
+ * destination, with the rest of the label set Istio puts on these series (as scripts/services/istio-exporter.ts does),
  * so that dashboards' queries would work on it too. Series appear when first incremented, as in Istio, and counters
  * never go down.
  */
-import { ISTIO_DURATION_BUCKETS_MS } from "../../test/support/istio-exporter.ts";
+import { ISTIO_DURATION_BUCKETS_MS } from "../services/istio-exporter.ts";
 
 export { ISTIO_DURATION_BUCKETS_MS };
 

@@ -2,8 +2,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { proxyGet } from "../../functions/bluegreen/kube.ts";
 import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
-import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
-import { attachProxy, type FakeProxy } from "../kube/fake-proxy.ts";
+import { type FakeApiServer, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
+import { attachProxy, type FakeProxy } from "../../scripts/fakes/kube/fake-proxy.ts";
 import { NAMESPACE, putPods, seedBlueGreen, syncEndpoints, versionService } from "./objects.ts";
 
 let api: FakeApiServer;

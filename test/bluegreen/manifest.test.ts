@@ -5,8 +5,8 @@ import { parseAllDocuments } from "yaml";
 import { stepBlueGreen, switchBlueGreen } from "../../functions/bluegreen/switch.ts";
 import { validateAnnotations } from "../../functions/contract/validate.ts";
 import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
-import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../kube/fake-apiserver.ts";
-import { attachProxy, type FakeProxy } from "../kube/fake-proxy.ts";
+import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
+import { attachProxy, type FakeProxy } from "../../scripts/fakes/kube/fake-proxy.ts";
 import { controllerSleep, putPods, rolledOut, storedService, syncEndpoints } from "./objects.ts";
 
 interface KubeObject extends JsonObject {

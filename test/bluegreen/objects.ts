@@ -1,6 +1,6 @@
 // The seed's blue/green objects as the API server holds them, and stand-ins for the controllers the fake lacks.
 import type { Sleep } from "../../functions/bluegreen/switch.ts";
-import type { FakeApiServer, JsonObject } from "../kube/fake-apiserver.ts";
+import type { FakeApiServer, JsonObject } from "../../scripts/fakes/kube/fake-apiserver.ts";
 
 const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 const MANAGED_BY = "endpointslice.kubernetes.io/managed-by";

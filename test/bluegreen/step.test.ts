@@ -5,8 +5,8 @@ import { formatBlueGreenStatus } from "../../functions/bluegreen/status.ts";
 import { type BlueGreenReport, stepBlueGreen } from "../../functions/bluegreen/switch.ts";
 import { templateFingerprint } from "../../functions/deployment/fingerprint.ts";
 import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
-import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
-import { attachProxy, type FakeProxy } from "../kube/fake-proxy.ts";
+import { type FakeApiServer, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
+import { attachProxy, type FakeProxy } from "../../scripts/fakes/kube/fake-proxy.ts";
 import {
   colorDeployment,
   controllerSleep,

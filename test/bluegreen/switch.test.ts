@@ -2,8 +2,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { rollbackBlueGreen, switchBlueGreen } from "../../functions/bluegreen/switch.ts";
 import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
-import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
-import { attachProxy, type FakeProxy } from "../kube/fake-proxy.ts";
+import { type FakeApiServer, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
+import { attachProxy, type FakeProxy } from "../../scripts/fakes/kube/fake-proxy.ts";
 import {
   colorDeployment,
   controllerSleep,

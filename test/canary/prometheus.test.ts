@@ -16,8 +16,13 @@ import {
   toMetricsError,
 } from "../../functions/canary/prometheus.ts";
 import { readCanarySettings } from "../../functions/canary/settings.ts";
-import { exporterControl, type Workload } from "../support/istio-exporter.ts";
-import { freePort, type RunningPrometheus, startPrometheus, waitForSamples } from "../support/prometheus.ts";
+import { exporterControl, type Workload } from "../../scripts/services/istio-exporter.ts";
+import {
+  freePort,
+  type RunningPrometheus,
+  startPrometheus,
+  waitForSamples,
+} from "../../scripts/services/prometheus.ts";
 import { gl } from "./fixtures.ts";
 
 const prometheusUrl = inject("prometheusUrl");

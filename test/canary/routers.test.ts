@@ -9,8 +9,8 @@ import { createRouters, routersFor } from "../../functions/canary/router.ts";
 import { readStandings } from "../../functions/canary/standings.ts";
 import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
 import { runStep } from "../../functions/stepper/run.ts";
-import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
-import { gatewayCanaryDeployment, healthyReader, httpRoute, NAMESPACE } from "../stepper/objects.ts";
+import { gatewayCanaryDeployment, healthyReader, httpRoute, NAMESPACE } from "../../scripts/fakes/canary-objects.ts";
+import { type FakeApiServer, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
 
 const at = (minutes: number) => new Date(Date.parse("2026-11-26T10:00:00Z") + minutes * 60_000);
 

@@ -4,8 +4,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
-import { NAMESPACE, seedCanary } from "../stepper/objects.ts";
+import { NAMESPACE, seedCanary } from "../../scripts/fakes/canary-objects.ts";
+import { type FakeApiServer, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
 import { runCli } from "./run.ts";
 
 let api: FakeApiServer;

@@ -16,7 +16,7 @@ import {
   selectRoute,
   type WeightedDestination,
 } from "../../scripts/demo/weighted.ts";
-import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../kube/fake-apiserver.ts";
+import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
 
 const split = (stable: number, canary: number): WeightedDestination[] => [
   { subset: "v1", weight: stable },

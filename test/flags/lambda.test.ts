@@ -11,7 +11,7 @@ import { flagSettingsFromEnv } from "../../functions/flags/http/env.ts";
 import { expressFromCore } from "../../functions/flags/http/express.ts";
 import { createFlagCore } from "../../functions/flags/http/handler.ts";
 import type { ApiGatewayEvent, ApiGatewayResult } from "../../functions/lambda/api-gateway.ts";
-import { httpApiEvent, lambdaContext, restApiEvent } from "../lambda/events.ts";
+import { httpApiEvent, lambdaContext, restApiEvent } from "../../scripts/fakes/lambda-events.ts";
 import { createMemoryStore, TEST_FLAGS } from "./memory-store.ts";
 
 const header = (result: ApiGatewayResult, name: string): string | undefined =>

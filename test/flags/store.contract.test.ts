@@ -17,8 +17,8 @@ import {
   StoreNotFoundError,
 } from "../../functions/flags/types.ts";
 import { createUpstashClient, createUpstashStore } from "../../functions/flags/upstash-store.ts";
-import { type RunningRedis, startRedis } from "../support/redis.ts";
-import { type RunningUpstashBridge, startUpstashBridge } from "../support/upstash-bridge.ts";
+import { type RunningRedis, startRedis } from "../../scripts/services/redis.ts";
+import { type RunningUpstashBridge, startUpstashBridge } from "../../scripts/services/upstash-bridge.ts";
 
 type StoreFactory = () => Promise<FlagStore>;
 

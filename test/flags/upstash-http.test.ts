@@ -11,8 +11,8 @@ import { createRuleCache } from "../../functions/flags/cache.ts";
 import { createFlagsApp } from "../../functions/flags/http/express.ts";
 import type { AuditEntry, Flag, FlagStore, StoredFlag } from "../../functions/flags/types.ts";
 import { createUpstashClient, createUpstashStore } from "../../functions/flags/upstash-store.ts";
-import { type RunningRedis, startRedis } from "../support/redis.ts";
-import { type RunningUpstashBridge, startUpstashBridge } from "../support/upstash-bridge.ts";
+import { type RunningRedis, startRedis } from "../../scripts/services/redis.ts";
+import { type RunningUpstashBridge, startUpstashBridge } from "../../scripts/services/upstash-bridge.ts";
 
 const ADMIN = "end-to-end-admin-token";
 const WRITERS = 50;

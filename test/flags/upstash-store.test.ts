@@ -13,9 +13,9 @@ import {
   DEFAULT_UPSTASH_PREFIX,
   upstashStoreFromEnv,
 } from "../../functions/flags/upstash-store.ts";
-import { type RunningRedis, startRedis } from "../support/redis.ts";
-import { redisCommand, startMonitor } from "../support/resp.ts";
-import { type RunningUpstashBridge, startUpstashBridge } from "../support/upstash-bridge.ts";
+import { type RunningRedis, startRedis } from "../../scripts/services/redis.ts";
+import { redisCommand, startMonitor } from "../../scripts/services/resp.ts";
+import { type RunningUpstashBridge, startUpstashBridge } from "../../scripts/services/upstash-bridge.ts";
 
 const TOKEN = "upstash-store-token";
 let redis: RunningRedis;

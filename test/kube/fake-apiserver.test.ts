@@ -29,7 +29,12 @@ import {
   V1MicroTime,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type FakeApiServer, type JsonObject, type KubeStatus, startFakeApiServer } from "./fake-apiserver.ts";
+import {
+  type FakeApiServer,
+  type JsonObject,
+  type KubeStatus,
+  startFakeApiServer,
+} from "../../scripts/fakes/kube/fake-apiserver.ts";
 
 let fake: FakeApiServer;
 let apps: AppsV1Api;

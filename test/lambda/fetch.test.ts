@@ -1,7 +1,7 @@
 // The Web-standard Lambda adapter: API Gateway events become the Request the flag handler would get from a browser.
 import { describe, expect, it } from "vitest";
 import { fetchLambdaHandler, requestOf } from "../../functions/lambda/fetch.ts";
-import { httpApiEvent, lambdaContext, restApiEvent } from "./events.ts";
+import { httpApiEvent, lambdaContext, restApiEvent } from "../../scripts/fakes/lambda-events.ts";
 
 describe("requestOf", () => {
   it("takes method, path, query, headers and body from an HTTP API (v2) event, without the stage", async () => {

@@ -2,8 +2,14 @@
 import jsonPatch from "fast-json-patch";
 import { describe, expect, it } from "vitest";
 import { type ApiGatewayEvent, normalizeEvent, stripStage } from "../../functions/lambda/api-gateway.ts";
+import {
+  deploymentReview,
+  httpApiEvent,
+  lambdaContext,
+  type Operation,
+  restApiEvent,
+} from "../../scripts/fakes/lambda-events.ts";
 import { handler } from "../../webhooks/lambda.ts";
-import { deploymentReview, httpApiEvent, lambdaContext, type Operation, restApiEvent } from "./events.ts";
 
 const INJECT = { "greenlight.dev/inject": "true" };
 

@@ -19,10 +19,10 @@ import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, launchOnFreePort, spawnOwned, stopOwned } from "../support/children.ts";
-import { type RunningRedis, startRedis } from "../support/redis.ts";
-import { type RunningUpstashBridge, startUpstashBridge } from "../support/upstash-bridge.ts";
-import { deploymentReview, type Operation } from "./events.ts";
+import { deploymentReview, type Operation } from "../../scripts/fakes/lambda-events.ts";
+import { freePort, launchOnFreePort, spawnOwned, stopOwned } from "../../scripts/services/children.ts";
+import { type RunningRedis, startRedis } from "../../scripts/services/redis.ts";
+import { type RunningUpstashBridge, startUpstashBridge } from "../../scripts/services/upstash-bridge.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const OSLS = join(ROOT, "node_modules/.bin/osls");

@@ -7,11 +7,11 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeApiServer } from "../kube/fake-apiserver.ts";
-import { NAMESPACE, seedCanary } from "../stepper/objects.ts";
-import { startRedis } from "../support/redis.ts";
-import { startUpstashBridge } from "../support/upstash-bridge.ts";
-import { deploymentReview, httpApiEvent } from "./events.ts";
+import { NAMESPACE, seedCanary } from "../../scripts/fakes/canary-objects.ts";
+import { startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
+import { deploymentReview, httpApiEvent } from "../../scripts/fakes/lambda-events.ts";
+import { startRedis } from "../../scripts/services/redis.ts";
+import { startUpstashBridge } from "../../scripts/services/upstash-bridge.ts";
 
 const run = promisify(execFile);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");

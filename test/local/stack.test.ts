@@ -6,13 +6,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DestinationStream } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { healthyReader, NAMESPACE, seedCanary } from "../../scripts/fakes/canary-objects.ts";
+import { type FakeApiServer, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
 import { clusterFromEnv } from "../../scripts/local/cluster.ts";
 import { createLogger } from "../../scripts/local/log.ts";
 import { resolveSettings } from "../../scripts/local/settings.ts";
 import { type LocalStack, LocalStackError, startLocalStack, startupLines } from "../../scripts/local/stack.ts";
 import { loadReview } from "../fixtures/load.ts";
-import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
-import { healthyReader, NAMESPACE, seedCanary } from "../stepper/objects.ts";
 
 interface LogRecord {
   level: number;

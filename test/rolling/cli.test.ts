@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createKubeClients } from "../../functions/kube/clients.ts";
 import { guardRollout } from "../../functions/rolling/guard.ts";
+import { type FakeApiServer, type RecordedCall, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
 import { runCli } from "../cli/run.ts";
-import { type FakeApiServer, type RecordedCall, startFakeApiServer } from "../kube/fake-apiserver.ts";
 import { NAME, NAMESPACE, rsName, type Scene, seedRollout } from "./objects.ts";
 
 let api: FakeApiServer;

@@ -3,7 +3,7 @@ import type { V1Deployment } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
 import { guardRollout, isRolling, type RollingContext } from "../../functions/rolling/guard.ts";
-import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
+import { type FakeApiServer, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
 import { hashOf, NAME, NAMESPACE, replicaSet, rsName, type Scene, seedRollout, template } from "./objects.ts";
 
 let api: FakeApiServer;

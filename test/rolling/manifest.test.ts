@@ -7,7 +7,7 @@ import { parse } from "yaml";
 import { validateAnnotations } from "../../functions/contract/validate.ts";
 import { createKubeClients } from "../../functions/kube/clients.ts";
 import { guardRollout, isRolling } from "../../functions/rolling/guard.ts";
-import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
+import { type FakeApiServer, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
 
 type Example = V1Deployment & {
   metadata: { name: string; namespace: string; annotations: Record<string, string> };

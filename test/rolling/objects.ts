@@ -1,7 +1,7 @@
 // Rollouts in a given state on the fake API server, which runs no controllers: the Deployment, its ReplicaSets and
 // the new pods are written here as the deployment controller and the kubelet would leave them.
 import { createHash } from "node:crypto";
-import type { FakeApiServer, JsonObject } from "../kube/fake-apiserver.ts";
+import type { FakeApiServer, JsonObject } from "../../scripts/fakes/kube/fake-apiserver.ts";
 
 export const NAMESPACE = "production";
 export const NAME = "myapp";

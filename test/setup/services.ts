@@ -4,12 +4,12 @@
  * ~0.1 s, and nothing here waits for that first scrape (tests that need data call `waitForSamples`). Tests read
  * the URLs with `inject("prometheusUrl")` / `inject("exporterUrl")` and drive the exporter with `exporterControl`,
  * each in its own namespace. Installs Prometheus and redis-server with apt-get when missing and running as root (see
- * test/support/apt.ts), or fails the run with one line saying what to install.
+ * scripts/services/apt.ts), or fails the run with one line saying what to install.
  */
 import type { TestProject } from "vitest/node";
-import { startIstioExporter } from "../support/istio-exporter.ts";
-import { ensurePrometheusBinary, type RunningPrometheus, startPrometheus } from "../support/prometheus.ts";
-import { ensureRedisBinary } from "../support/redis.ts";
+import { startIstioExporter } from "../../scripts/services/istio-exporter.ts";
+import { ensurePrometheusBinary, type RunningPrometheus, startPrometheus } from "../../scripts/services/prometheus.ts";
+import { ensureRedisBinary } from "../../scripts/services/redis.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

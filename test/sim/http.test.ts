@@ -6,12 +6,12 @@ import fc from "fast-check";
 import type { Operation } from "fast-json-patch";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createKubeClients } from "../../functions/kube/clients.ts";
+import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
 import { scenarioArbitrary } from "../../scripts/sim/arbitrary.ts";
 import { type Kind, NO_FAULTS, type SimCluster } from "../../scripts/sim/cluster.ts";
 import { describeTimeline } from "../../scripts/sim/describe.ts";
 import { runTimeline } from "../../scripts/sim/timeline.ts";
 import { NAMESPACE } from "../../scripts/sim/world.ts";
-import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../kube/fake-apiserver.ts";
 
 const KINDS: { kind: Kind; apiVersion: string }[] = [
   { kind: "Deployment", apiVersion: "apps/v1" },

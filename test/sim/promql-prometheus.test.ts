@@ -4,12 +4,12 @@ import { spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureBinary } from "../../scripts/services/apt.ts";
+import { type RunningPrometheus, startPrometheus } from "../../scripts/services/prometheus.ts";
 import { Counters, type Labels } from "../../scripts/sim/counters.ts";
 import { MetricsStore } from "../../scripts/sim/metrics-store.ts";
 import { evaluatePromql } from "../../scripts/sim/promql.ts";
 import { createRandom } from "../../scripts/sim/random.ts";
-import { ensureBinary } from "../support/apt.ts";
-import { type RunningPrometheus, startPrometheus } from "../support/prometheus.ts";
 
 const INTERVAL_MS = 15_000;
 const MINUTE = 60_000;

@@ -6,8 +6,8 @@ import { boundedCall, retryAfterMs } from "../../functions/kube/calls.ts";
 import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
 import { systemClock } from "../../functions/kube/clock.ts";
 import { runStep } from "../../functions/stepper/run.ts";
-import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
-import { healthyReader, seedCanary } from "./objects.ts";
+import { healthyReader, seedCanary } from "../../scripts/fakes/canary-objects.ts";
+import { type FakeApiServer, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
 
 let api: FakeApiServer;
 let clients: KubeClients;

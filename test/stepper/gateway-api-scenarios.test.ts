@@ -11,9 +11,9 @@ import { type CanaryStatus, parseStatus, STATUS_ANNOTATION } from "../../functio
 import type { CanaryReport } from "../../functions/canary/step.ts";
 import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
 import { runStep } from "../../functions/stepper/run.ts";
-import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../kube/fake-apiserver.ts";
-import { exporterControl, type Workload } from "../support/istio-exporter.ts";
-import { GATEWAY_API, gatewayCanaryDeployment, httpRoute } from "./objects.ts";
+import { GATEWAY_API, gatewayCanaryDeployment, httpRoute } from "../../scripts/fakes/canary-objects.ts";
+import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
+import { exporterControl, type Workload } from "../../scripts/services/istio-exporter.ts";
 
 const reader = createPrometheusReader({ url: inject("prometheusUrl") });
 const exporter = exporterControl(inject("exporterUrl"));

@@ -2,8 +2,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
 import { runStep } from "../../functions/stepper/run.ts";
-import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../kube/fake-apiserver.ts";
-import { canaryDeployment, healthyReader, NAMESPACE, seedCanary } from "./objects.ts";
+import { canaryDeployment, healthyReader, NAMESPACE, seedCanary } from "../../scripts/fakes/canary-objects.ts";
+import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
 
 const healthy = healthyReader;
 

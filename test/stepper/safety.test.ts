@@ -4,8 +4,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseStatus } from "../../functions/canary/status.ts";
 import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
 import { runStep } from "../../functions/stepper/run.ts";
-import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../kube/fake-apiserver.ts";
-import { canaryDeployment, destinationRule, healthyReader, NAMESPACE, virtualService } from "./objects.ts";
+import {
+  canaryDeployment,
+  destinationRule,
+  healthyReader,
+  NAMESPACE,
+  virtualService,
+} from "../../scripts/fakes/canary-objects.ts";
+import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
 
 const MINUTE = 60_000;
 const start = new Date("2026-12-01T10:00:00Z");

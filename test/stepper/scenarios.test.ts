@@ -20,10 +20,10 @@ import { type CanaryStatus, parseStatus, STATUS_ANNOTATION } from "../../functio
 import type { CanaryReport } from "../../functions/canary/step.ts";
 import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
 import { runStep } from "../../functions/stepper/run.ts";
-import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../kube/fake-apiserver.ts";
-import { exporterControl, type Workload } from "../support/istio-exporter.ts";
-import { type RunningPrometheus, startPrometheus } from "../support/prometheus.ts";
-import { canaryDeployment, destinationRule, virtualService } from "./objects.ts";
+import { canaryDeployment, destinationRule, virtualService } from "../../scripts/fakes/canary-objects.ts";
+import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
+import { exporterControl, type Workload } from "../../scripts/services/istio-exporter.ts";
+import { type RunningPrometheus, startPrometheus } from "../../scripts/services/prometheus.ts";
 
 const prometheusUrl = inject("prometheusUrl");
 const exporterUrl = inject("exporterUrl");

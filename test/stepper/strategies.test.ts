@@ -5,11 +5,17 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
 import { runStep } from "../../functions/stepper/run.ts";
+import {
+  gatewayCanaryDeployment,
+  healthyReader,
+  httpRoute,
+  NAMESPACE,
+  seedCanary,
+} from "../../scripts/fakes/canary-objects.ts";
+import { type FakeApiServer, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
+import { attachProxy, type FakeProxy } from "../../scripts/fakes/kube/fake-proxy.ts";
 import { seedBlueGreen, storedService, syncEndpoints } from "../bluegreen/objects.ts";
-import { type FakeApiServer, startFakeApiServer } from "../kube/fake-apiserver.ts";
-import { attachProxy, type FakeProxy } from "../kube/fake-proxy.ts";
 import { seedRollout } from "../rolling/objects.ts";
-import { gatewayCanaryDeployment, healthyReader, httpRoute, NAMESPACE, seedCanary } from "./objects.ts";
 
 let api: FakeApiServer;
 let proxy: FakeProxy;

@@ -9,7 +9,7 @@ import {
   meanLatency,
   startIstioExporter,
   type Workload,
-} from "./istio-exporter.ts";
+} from "../../scripts/services/istio-exporter.ts";
 
 /** Prometheus's histogram_quantile over cumulative shares at ISTIO_DURATION_BUCKETS_MS (+Inf holding 1). */
 function histogramQuantile(q: number, cumulative: readonly number[]): number {

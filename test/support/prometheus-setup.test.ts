@@ -1,7 +1,12 @@
 // The test setup's Prometheus helpers: finding or refusing the binary, the config it writes, waiting for samples.
 import { accessSync, constants } from "node:fs";
 import { describe, expect, inject, it } from "vitest";
-import { ensurePrometheusBinary, INSTALL_HINT, prometheusConfig, waitForSamples } from "./prometheus.ts";
+import {
+  ensurePrometheusBinary,
+  INSTALL_HINT,
+  prometheusConfig,
+  waitForSamples,
+} from "../../scripts/services/prometheus.ts";
 
 describe("ensurePrometheusBinary", () => {
   it("finds the binary the run's setup made sure of", () => {

@@ -3,9 +3,16 @@ import { accessSync, constants } from "node:fs";
 import { Redis } from "@upstash/redis";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureRedisBinary, REDIS_INSTALL_HINT, type RunningRedis, startRedis } from "./redis.ts";
-import { encodeCommand, RespConnection, RespParser, type RespReply, redisCommand, startMonitor } from "./resp.ts";
-import { type RunningUpstashBridge, startUpstashBridge } from "./upstash-bridge.ts";
+import { ensureRedisBinary, REDIS_INSTALL_HINT, type RunningRedis, startRedis } from "../../scripts/services/redis.ts";
+import {
+  encodeCommand,
+  RespConnection,
+  RespParser,
+  type RespReply,
+  redisCommand,
+  startMonitor,
+} from "../../scripts/services/resp.ts";
+import { type RunningUpstashBridge, startUpstashBridge } from "../../scripts/services/upstash-bridge.ts";
 
 const TOKEN = "bridge-test-token";
 let redis: RunningRedis;

@@ -8,8 +8,8 @@ import type { AddressInfo } from "node:net";
 import fc from "fast-check";
 import jsonPatch, { type Operation } from "fast-json-patch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { reviewOf } from "../../scripts/fakes/admission-review.ts";
 import { createWebhookApp } from "../../webhooks/http/express.ts";
-import { reviewOf } from "../fixtures/review.ts";
 
 /** FUZZ_SEED=<seed> picks another (still reproducible) run; FUZZ_RUNS shortens or lengthens it. */
 const SEED = Number(process.env.FUZZ_SEED ?? 0x9e3779b1);

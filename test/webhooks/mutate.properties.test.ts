@@ -5,11 +5,11 @@ import fc from "fast-check";
 import jsonPatch from "fast-json-patch";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { reviewOf } from "../../scripts/fakes/admission-review.ts";
 import type { AdmissionReview, AdmissionReviewResponse } from "../../webhooks/admission/review.ts";
 import { createWebhookApp } from "../../webhooks/http/express.ts";
 import { injectDeployment } from "../../webhooks/mutate/inject.ts";
 import { mutateReview, planInjection } from "../../webhooks/mutate/mutate.ts";
-import { reviewOf } from "../fixtures/review.ts";
 import {
   applyOps,
   at,

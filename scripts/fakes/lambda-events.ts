@@ -1,6 +1,6 @@
 // Synthetic API Gateway events and AdmissionReviews shared by the Lambda handler and bundle tests.
 import type { ApiGatewayEvent, LambdaContext } from "../../functions/lambda/api-gateway.ts";
-import { reviewOf } from "../fixtures/review.ts";
+import { reviewOf } from "./admission-review.ts";
 
 /** The handler reads nothing from the context; an empty one stands in for what Lambda passes. */
 export const lambdaContext = (): LambdaContext => ({}) as LambdaContext;

@@ -1,7 +1,7 @@
 // Finds (or installs) Debian's redis-server and runs private, throwaway instances of it for the tests.
 /*
  * - `ensureRedisBinary()`: redis-server on PATH or /usr/bin; installed with apt-get when missing and running as
- *   root (test/support/apt.ts), otherwise one line saying what to run. The run's global setup calls it once.
+ *   root (scripts/services/apt.ts), otherwise one line saying what to run. The run's global setup calls it once.
  * - `startRedis()`: `redis-server --port PORT --bind 127.0.0.1 --save "" --appendonly no` on a free port, in the
  *   foreground (not daemonized, so we own the process), resolved once it answers PING. It keeps nothing on disk:
  *   `restart()` brings back an empty server on the same port (the "Redis went away" tests), `close()` ends it.

@@ -1,6 +1,6 @@
 // The seed's canary objects, as greenlight expects them: a canary Deployment, its DestinationRule and VirtualService.
 import type { MetricsReader } from "../../functions/canary/checks.ts";
-import type { FakeApiServer, JsonObject } from "../kube/fake-apiserver.ts";
+import type { FakeApiServer, JsonObject } from "./kube/fake-apiserver.ts";
 
 export const NAMESPACE = "production";
 

@@ -566,6 +566,15 @@ describe("invariant 10: an unreadable status never sends the canary back to stab
     expect(check(pass(snapshot({ canary: 25, statusRaw: "{corrupt" }), snapshot({ canary: 25 })))).toEqual([]);
   });
 
+  // Found by `npm run sim -- --seeds 10000 --seed 777`: a fault deleted the route during the pass.
+  it("does not count a route deleted during the pass as weight moved", () => {
+    const gone: Snapshot = { ...snapshot(), atMs: START };
+    delete gone.vs;
+    delete gone.weights;
+    delete gone.statusRaw;
+    expect(check(pass(snapshot({ canary: 5, statusRaw: "{corrupt" }), gone))).toEqual([]);
+  });
+
   it("does not count a readable or absent status as unreadable", () => {
     expect(lowered(status("Progressing", { stepIndex: 1, canary: 25 }))).toEqual([]);
     expect(lowered(undefined)).toEqual([]);

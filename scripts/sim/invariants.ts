@@ -88,6 +88,16 @@ const untouched = (vs: VirtualService | undefined): string => {
   });
 };
 
+/** A write of the route whose status annotation starts a rollout over: Waiting, step -1, canary 0%. */
+function writesRestart(write: WriteRecord): boolean {
+  if (write.kind !== "VirtualService") return false;
+  return write.patch.some((op) => {
+    if ((op.op !== "add" && op.op !== "replace") || !op.path.endsWith("/greenlight.dev~1status")) return false;
+    const status = parseStatus(typeof op.value === "string" ? op.value : undefined).status;
+    return status?.phase === "Waiting" && status.stepIndex === -1 && status.weights.canary === 0;
+  });
+}
+
 export class InvariantChecker {
   readonly violations: Violation[] = [];
   /** Requests the canary's ready pods served, per template hash and canary weight at the time. */
@@ -146,6 +156,8 @@ export class InvariantChecker {
       this.restartPending = true;
     }
     if (before.canaryHash) this.lastHash = before.canaryHash;
+    // Two steppers in one pass: one may write the restart (step -1 at 0%) and the other, reading it, the first step.
+    if (this.restartPending && pass.writes.some(writesRestart)) this.restartPending = false;
     if (this.restartPending && raised) {
       this.fail(
         "3-new-revision-restarts",

@@ -335,6 +335,27 @@ describe("invariant 3: a new pod template mid-rollout restarts from 0% before an
     expect(check(atStepZero, restart, raise(0, 10, waiting))).toEqual([]);
   });
 
+  // Found by `npm run sim -- --seeds 10000 --seed 778`: with two steppers in one pass, one wrote the restart and the
+  // other, reading it, the first step of the new template; the pass as a whole went from 10% to 10%.
+  it("allows a restart and the first step written by two steppers within one pass", () => {
+    const waiting = status("Waiting", { stepIndex: -1, canary: 0 });
+    const restartWrite = write("VirtualService", APP, [
+      guard("41"),
+      { op: "replace", path: "/spec/http/0/route/1/weight", value: 0 },
+      { op: "replace", path: "/metadata/annotations/greenlight.dev~1status", value: waiting },
+    ]);
+    const both = pass(
+      snapshot({ canary: 0, statusRaw: status("Waiting", { stepIndex: -1, canary: 0 }), canaryHash: NEW_HASH }),
+      snapshot({ canary: 10, statusRaw: progressing(0, 10), canaryHash: NEW_HASH }),
+      { writes: [restartWrite, routeWrite("42", "stepper-b")] },
+    );
+    const waitingOld = pass(
+      snapshot({ canary: 0, statusRaw: status("Waiting", { stepIndex: -1, canary: 0 }) }),
+      snapshot({ canary: 0, statusRaw: status("Waiting", { stepIndex: -1, canary: 0 }) }),
+    );
+    expect(check(waitingOld, both)).toEqual([]);
+  });
+
   it("sets no pending restart for a new pod template after the rollout ended", () => {
     const rolledBack = status("RolledBack", { stepIndex: 0, canary: 0 });
     const ended = pass(snapshot({ canary: 0, statusRaw: rolledBack }), snapshot({ canary: 0, statusRaw: rolledBack }));

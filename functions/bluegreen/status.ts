@@ -7,7 +7,8 @@
 // - `formatBlueGreenStatus(status?, smokeFailures?) -> string`: fixed key order and no `undefined`s, so the text a run
 //   reads back and the text it wrote compare equal in a JSON Patch `test` op.
 // A move is written in the same JSON Patch as the selector it describes, so the two can never disagree.
-import { type Fields, fail, isFields, parseStatusAnnotation, STATUS_ANNOTATION } from "../contract/status-json.ts";
+import { isObject, type JsonObject } from "../contract/objects.ts";
+import { fail, parseStatusAnnotation, STATUS_ANNOTATION } from "../contract/status-json.ts";
 
 export { STATUS_ANNOTATION };
 export const STRATEGY = "blue-green";
@@ -65,20 +66,20 @@ export function formatBlueGreenStatus(
   });
 }
 
-function text(fields: Fields, key: string): string {
+function text(fields: JsonObject, key: string): string {
   const value = fields[key];
   return typeof value === "string" && value !== "" ? value : fail(`${key} must be a non-empty string`);
 }
 
 const MOVE_FIELDS = ["phase", "previous", "current", "switchedAt", "message", "previousTemplate", "currentTemplate"];
 
-function readSmokeFailures(body: Fields): SmokeFailure[] {
+function readSmokeFailures(body: JsonObject): SmokeFailure[] {
   const value = body.smokeFailures;
   if (value === undefined) return [];
   if (!Array.isArray(value)) return fail("smokeFailures must be a list");
   return value.map((entry: unknown, index) => {
     const at = `smokeFailures[${index}]`;
-    if (!isFields(entry)) return fail(`${at} must be an object`);
+    if (!isObject(entry)) return fail(`${at} must be an object`);
     const field = (key: string): string => {
       const value = entry[key];
       return typeof value === "string" && value !== "" ? value : fail(`${at}.${key} must be a non-empty string`);
@@ -90,7 +91,7 @@ function readSmokeFailures(body: Fields): SmokeFailure[] {
 }
 
 /** The move, absent when no field of one is there (only smoke failures recorded so far). */
-function readMove(body: Fields): BlueGreenStatus | undefined {
+function readMove(body: JsonObject): BlueGreenStatus | undefined {
   if (MOVE_FIELDS.every((key) => body[key] === undefined)) return undefined;
   const phase =
     PHASES.find((candidate) => candidate === body.phase) ?? fail(`phase must be one of ${PHASES.join(", ")}`);
@@ -117,7 +118,7 @@ interface Parsed {
 }
 
 function readStatus(body: unknown): Parsed {
-  if (!isFields(body)) return fail("not a JSON object");
+  if (!isObject(body)) return fail("not a JSON object");
   const status = readMove(body);
   const smokeFailures = readSmokeFailures(body);
   if (!status && smokeFailures.length === 0) return fail(`phase must be one of ${PHASES.join(", ")}`);
@@ -129,7 +130,7 @@ export function parseBlueGreenStatus(raw: string | undefined): Parsed & { proble
   const parsed = parseStatusAnnotation(raw, (body) => body);
   if (parsed.status === undefined) return parsed.problem === undefined ? {} : { problem: parsed.problem };
   const body = parsed.status;
-  if (isFields(body) && body.strategy !== STRATEGY) {
+  if (isObject(body) && body.strategy !== STRATEGY) {
     return { problem: `${STATUS_ANNOTATION} records strategy ${JSON.stringify(body.strategy)}, not "${STRATEGY}"` };
   }
   const read = parseStatusAnnotation(raw, readStatus);

@@ -6,7 +6,8 @@
 // - `analyse(reader, target, settings)`: runs every query through a `MetricsReader` in parallel; never throws.
 //   The Prometheus adapter implements `MetricsReader`; this module does no I/O of its own.
 // Outcomes: no data (empty result, NaN, ±Inf, too few requests) and error (the reader failed) are never a pass.
-import { renderQuery, type TemplateVariable } from "../contract/checks.ts";
+import { renderQuery, type TemplateVariable } from "../contract/custom-checks.ts";
+import { isObject } from "../contract/objects.ts";
 import type { CanarySettings } from "./settings.ts";
 
 export type Comparison = "max" | "min";
@@ -147,10 +148,7 @@ export function worstValue(values: readonly number[], comparison: Comparison): n
 }
 
 export const isMetricsError = (value: unknown): value is MetricsError =>
-  typeof value === "object" &&
-  value !== null &&
-  !Array.isArray(value) &&
-  typeof (value as { message?: unknown }).message === "string";
+  isObject(value) && typeof value.message === "string";
 
 const clip = (text: string): string => (text.length > DETAIL_LIMIT ? `${text.slice(0, DETAIL_LIMIT - 1)}…` : text);
 

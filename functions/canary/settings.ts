@@ -19,7 +19,7 @@ import {
   readAnnotation,
   type ValueOf,
 } from "../contract/annotations.ts";
-import { CHECK_PREFIX, type CustomCheck, isCheckName, parseCustomCheck } from "../contract/checks.ts";
+import { CHECK_PREFIX, type CustomCheck, isCheckName, parseCustomCheck } from "../contract/custom-checks.ts";
 
 /** The manual controls as read; `undefined` means absent or invalid (an invalid one is in `blocking`). */
 export interface CanaryControls {

@@ -4,7 +4,8 @@
 // - `parseStatus(raw) -> { status? , problem? }`: absent -> `{}`; corrupt -> `{ problem }` (never throws).
 // - `formatStatus(status) -> string`: fixed key order and no optional `undefined`s, so formatting a parsed status
 //   gives back the same text and a JSON Patch `test` op on the prior annotation compares equal.
-import { type Fields, fail, isFields, parseStatusAnnotation, STATUS_ANNOTATION } from "../contract/status-json.ts";
+import { isObject, type JsonObject } from "../contract/objects.ts";
+import { fail, parseStatusAnnotation, STATUS_ANNOTATION } from "../contract/status-json.ts";
 import type { CheckResult, Comparison, Outcome } from "./checks.ts";
 import type { Weights } from "./virtual-service.ts";
 
@@ -82,33 +83,33 @@ function ordered(status: CanaryStatus): Record<string, unknown> {
 
 export const formatStatus = (status: CanaryStatus): string => JSON.stringify(ordered(status));
 
-function text(fields: Fields, key: string, path: string): string {
+function text(fields: JsonObject, key: string, path: string): string {
   const value = fields[key];
   return typeof value === "string" && value !== "" ? value : fail(`${path}${key} must be a non-empty string`);
 }
 
-function optionalText(fields: Fields, key: string, path: string): string | undefined {
+function optionalText(fields: JsonObject, key: string, path: string): string | undefined {
   return fields[key] === undefined ? undefined : text(fields, key, path);
 }
 
-function integer(fields: Fields, key: string, min: number, max: number, path = ""): number {
+function integer(fields: JsonObject, key: string, min: number, max: number, path = ""): number {
   const value = fields[key];
   return typeof value === "number" && Number.isInteger(value) && value >= min && value <= max
     ? value
     : fail(`${path}${key} must be an integer from ${min} to ${max}`);
 }
 
-function finite(fields: Fields, key: string, path: string): number {
+function finite(fields: JsonObject, key: string, path: string): number {
   const value = fields[key];
   return typeof value === "number" && Number.isFinite(value) ? value : fail(`${path}${key} must be a number`);
 }
 
-function instant(fields: Fields, key: string): string {
+function instant(fields: JsonObject, key: string): string {
   const value = text(fields, key, "");
   return Number.isNaN(Date.parse(value)) ? fail(`${key} must be an ISO 8601 time`) : value;
 }
 
-function oneOf<T extends string>(fields: Fields, key: string, choices: readonly T[], path = ""): T {
+function oneOf<T extends string>(fields: JsonObject, key: string, choices: readonly T[], path = ""): T {
   const value = fields[key];
   const found = choices.find((choice) => choice === value);
   return found ?? fail(`${path}${key} must be one of ${choices.join(", ")}`);
@@ -116,7 +117,7 @@ function oneOf<T extends string>(fields: Fields, key: string, choices: readonly 
 
 function readCheck(entry: unknown, index: number): CheckResult {
   const path = `lastChecks[${index}].`;
-  if (!isFields(entry)) return fail(`lastChecks[${index}] must be an object`);
+  if (!isObject(entry)) return fail(`lastChecks[${index}] must be an object`);
   const check: CheckResult = {
     name: text(entry, "name", path),
     query: typeof entry.query === "string" ? entry.query : fail(`${path}query must be a string`),
@@ -131,9 +132,9 @@ function readCheck(entry: unknown, index: number): CheckResult {
 }
 
 function readStatus(body: unknown): CanaryStatus {
-  if (!isFields(body)) return fail("not a JSON object");
+  if (!isObject(body)) return fail("not a JSON object");
   if (body.version !== STATUS_VERSION) fail(`version must be ${STATUS_VERSION}`);
-  const weights = isFields(body.weights) ? body.weights : fail("weights must be an object");
+  const weights = isObject(body.weights) ? body.weights : fail("weights must be an object");
   const pair = {
     stable: integer(weights, "stable", 0, 100, "weights."),
     canary: integer(weights, "canary", 0, 100, "weights."),

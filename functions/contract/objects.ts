@@ -2,6 +2,7 @@
 
 export type JsonObject = Record<string, unknown>;
 
+/** A JSON object: not null, not an array. The one such guard: every part of greenlight imports it from here. */
 export const isObject = (value: unknown): value is JsonObject =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 

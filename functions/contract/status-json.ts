@@ -7,17 +7,12 @@ import { annotationName } from "./annotations.ts";
 
 export const STATUS_ANNOTATION = annotationName("status");
 
-export type Fields = Record<string, unknown>;
-
 /** A field out of shape, thrown by a status reader and turned into a `problem` by `parseStatusAnnotation`. */
 export class CorruptStatus extends Error {}
 
 export const fail = (message: string): never => {
   throw new CorruptStatus(message);
 };
-
-export const isFields = (value: unknown): value is Fields =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** Parses the annotation with `read` (which calls `fail` on a bad field); never throws for bad input. */
 export function parseStatusAnnotation<T>(

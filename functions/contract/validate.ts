@@ -9,8 +9,8 @@ import {
   PREFIX,
   readAnnotation,
 } from "./annotations.ts";
-import { CHECK_PREFIX, isCheckName, parseCustomCheck } from "./checks.ts";
 import { closest } from "./closest.ts";
+import { CHECK_PREFIX, isCheckName, parseCustomCheck } from "./custom-checks.ts";
 
 type Complain = (names: string | string[], message: string) => void;
 

@@ -5,6 +5,7 @@
  * straight from HTTP requests. An attribute that is missing, null, not a string/number/boolean, or a non-finite
  * number fails every op, `neq` and `not_in` included: a malformed context never opts a user in by accident.
  */
+import { parseInstant } from "./date-time.ts";
 import { compareSemver, parseSemver, type Semver } from "./semver.ts";
 import { CONDITION_OPS, type Condition, type ConditionOp, type EvaluationContext } from "./types.ts";
 
@@ -36,58 +37,6 @@ function numberOf(value: unknown): number | undefined {
   if (typeof value !== "string" || value.length > 64 || !NUMERIC.test(value)) return undefined;
   const parsed = Number(value);
   return Number.isFinite(parsed) ? parsed : undefined;
-}
-
-const DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):(\d{2})))?$/;
-
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil); Date.UTC maps years 0-99
-// to 19xx, so it is done by hand.
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yearOfEra = y - era * 400;
-  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
-  return era * 146097 + dayOfEra - 719468;
-}
-
-const isLeap = (year: number): boolean => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/**
- * Epoch milliseconds of an ISO 8601 date-time with its offset (`2025-03-01T12:00:00Z`, `...T12:00+01:00`, fractions
- * of a second allowed) or of a date alone (`2025-03-01`, midnight UTC); undefined for anything else. A date-time
- * without an offset is refused: it would mean a different instant in every runtime's time zone.
- */
-export function parseInstant(text: unknown): number | undefined {
-  if (typeof text !== "string" || text.length > 40) return undefined;
-  const match = DATE_TIME.exec(text);
-  if (match === null) return undefined;
-  const year = Number(match[1]);
-  const month = Number(match[2]);
-  const day = Number(match[3]);
-  if (month < 1 || month > 12) return undefined;
-  const monthDays = month === 2 && isLeap(year) ? 29 : MONTH_DAYS[month - 1]!;
-  if (day < 1 || day > monthDays) return undefined;
-  let ms = daysFromCivil(year, month, day) * 86_400_000;
-  if (match[4] === undefined) return ms;
-  // A time needs an offset: the regex makes the zone optional only together with the whole time part.
-  if (match[8] === undefined && match[9] === undefined) return undefined;
-  const hour = Number(match[4]);
-  const minute = Number(match[5]);
-  const second = match[6] === undefined ? 0 : Number(match[6]);
-  if (hour > 23 || minute > 59 || second > 59) return undefined;
-  ms += ((hour * 60 + minute) * 60 + second) * 1000;
-  if (match[7] !== undefined) ms += Number(`0.${match[7]}`) * 1000;
-  if (match[9] !== undefined) {
-    const offsetHours = Number(match[10]);
-    const offsetMinutes = Number(match[11]);
-    if (offsetHours > 23 || offsetMinutes > 59) return undefined;
-    const offset = (offsetHours * 60 + offsetMinutes) * 60_000;
-    ms += match[9] === "-" ? offset : -offset;
-  }
-  return ms;
 }
 
 const isPrimitive = (value: unknown): value is Primitive =>

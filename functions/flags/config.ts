@@ -1,11 +1,11 @@
-// The flag server's configuration from the environment (Node): the store, its rule cache and the HTTP settings.
+// The Node flag server (`flags serve`, the local stack): its store, rule cache and HTTP settings, as ./env.ts reads
+// them from the environment; Node-only (the file store), so the Lambda and edge entries use ./env.ts alone.
 import { resolve } from "node:path";
 import { createRuleCache, type RuleCache } from "./cache.ts";
+import { type Env, flagPlaceFromEnv, flagSettingsFromEnv } from "./env.ts";
 import { EXAMPLE_FLAGS } from "./examples.ts";
 import { createFileStore, DEFAULT_FLAGS_DIR } from "./file-store.ts";
-import { ENV, type Env, envValue, flagSettingsFromEnv } from "./http/env.ts";
 import type { FlagStore } from "./types.ts";
-import { upstashStoreFromEnv } from "./upstash-store.ts";
 
 export interface FlagsConfig {
   store: FlagStore;
@@ -23,15 +23,6 @@ export interface FlagsConfig {
 
 const seconds = (ms: number): string => `${ms / 1000}s`;
 
-/** The Upstash store's host, for `describe`: the URL may carry credentials or a path we have no reason to print. */
-function hostOf(url: string | undefined): string {
-  try {
-    return url === undefined ? "?" : new URL(url).host;
-  } catch {
-    return "?";
-  }
-}
-
 /**
  * The Upstash store when both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN are set, else the embedded file
  * store in GREENLIGHT_FLAGS_DIR (default `<cwd>/.greenlight`), seeded with the example flags on first use.
@@ -41,12 +32,12 @@ export function flagsConfigFromEnv(env: Env, options: { cwd: string }): FlagsCon
   const settings = flagSettingsFromEnv(env);
   let store: FlagStore;
   let where: string;
-  const upstash = upstashStoreFromEnv(env);
-  if (upstash) {
-    store = upstash;
-    where = `Upstash Redis at ${hostOf(envValue(env, ENV.upstashUrl))}`;
+  const place = flagPlaceFromEnv(env);
+  if (place.kind === "upstash") {
+    store = place.store;
+    where = `Upstash Redis at ${place.host}`;
   } else {
-    const dir = resolve(options.cwd, envValue(env, ENV.flagsDir) ?? DEFAULT_FLAGS_DIR);
+    const dir = resolve(options.cwd, place.dir ?? DEFAULT_FLAGS_DIR);
     store = createFileStore({ dir, seed: EXAMPLE_FLAGS });
     where = `files in ${dir}`;
   }

@@ -3,8 +3,8 @@
  * Imports nothing Node-only (no file store, no express): an isolate has no disk and no Node built-ins.
  * The handler is built once per isolate and reused, so its rule cache spares Upstash a call per request.
  */
-import type { Env } from "./http/env.ts";
-import { upstashFlagCore } from "./http/from-env.ts";
+import type { Env } from "./env.ts";
+import { upstashFlagCore } from "./env.ts";
 import { type FlagHandler, webHandler } from "./http/handler.ts";
 
 /** Workers pass bindings (strings for vars and secrets, objects for KV and the like); only the strings matter here. */

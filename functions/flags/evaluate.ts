@@ -6,7 +6,8 @@
  * Compilation never throws: a stored flag that cannot be evaluated (written by an older version, or by hand) compiles
  * to one whose every evaluation is a GENERAL failure saying why.
  */
-import { type CompiledCondition, ConditionError, compileCondition, describeValue, parseInstant } from "./conditions.ts";
+import { type CompiledCondition, ConditionError, compileCondition, describeValue } from "./conditions.ts";
+import { parseInstant } from "./date-time.ts";
 import { rolloutBucketer, variantBucketer } from "./hash.ts";
 import type {
   EvaluationContext,

@@ -21,6 +21,7 @@ import { randomBytes } from "node:crypto";
 import { type FileHandle, link, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { isObject } from "../contract/objects.ts";
 import {
   auditLimit,
   causeMessage,
@@ -72,16 +73,13 @@ interface State {
   flags: Map<string, StoredFlag>;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
 const errorCode = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
 
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
 /** An audit line read back, or undefined when it is not one (a torn last line after a crash, a hand edit). */
 function auditEntryOf(value: unknown): AuditEntry | undefined {
-  if (!isRecord(value)) return undefined;
+  if (!isObject(value)) return undefined;
   const { id, at, actor, action, key, version, before, after } = value;
   if (typeof id !== "string" || typeof at !== "string" || typeof actor !== "string" || typeof key !== "string") {
     return undefined;
@@ -89,7 +87,7 @@ function auditEntryOf(value: unknown): AuditEntry | undefined {
   if ((action !== "put" && action !== "delete") || !Number.isSafeInteger(version) || id !== String(version)) {
     return undefined;
   }
-  if ((before !== undefined && !isRecord(before)) || (after !== undefined && !isRecord(after))) return undefined;
+  if ((before !== undefined && !isObject(before)) || (after !== undefined && !isObject(after))) return undefined;
   return value as unknown as AuditEntry;
 }
 
@@ -132,12 +130,12 @@ export function createFileStore(options: FileStoreOptions): FlagStore {
     } catch (error) {
       throw corrupt(`is not valid JSON (${causeMessage(error)})`);
     }
-    if (!isRecord(parsed)) throw corrupt("is not a JSON object with version and flags");
+    if (!isObject(parsed)) throw corrupt("is not a JSON object with version and flags");
     const { version, flags } = parsed;
     if (!(Number.isSafeInteger(version) && (version as number) >= 0)) {
       throw corrupt(`has version ${JSON.stringify(version)}, not a non-negative integer`);
     }
-    if (!isRecord(flags)) throw corrupt(`has flags ${JSON.stringify(flags)?.slice(0, 60)}, not an object`);
+    if (!isObject(flags)) throw corrupt(`has flags ${JSON.stringify(flags)?.slice(0, 60)}, not an object`);
     const state: State = { version: version as number, flags: new Map() };
     for (const [key, value] of Object.entries(flags)) {
       const stored = storedFlagOf(value, key);

@@ -4,13 +4,11 @@
  * they depend on (a flag has a string key, a stored flag has a revision...); whether a flag's rules make sense is
  * the validator's and the evaluator's business.
  */
+import { isObject } from "../contract/objects.ts";
 import type { Flag, StoredFlag, WriteOptions } from "./types.ts";
 
 export const DEFAULT_AUDIT_LIMIT = 100;
 export const DEFAULT_AUDIT_MAX_LEN = 10_000;
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 const show = (value: unknown): string => (value === undefined ? "undefined" : JSON.stringify(value));
 
@@ -23,7 +21,7 @@ export function checkKey(key: unknown, what: string): asserts key is string {
 
 /** Rejects write options no store can honour: an actor that is not text, an If-Match that is not a revision. */
 export function checkWriteOptions(options: WriteOptions): void {
-  if (!isRecord(options) || typeof options.actor !== "string") {
+  if (!isObject(options) || typeof options.actor !== "string") {
     throw new TypeError(`options.actor must be a string (who made the change), got ${show(options?.actor)}`);
   }
   const { ifMatch } = options;
@@ -36,7 +34,7 @@ export function checkWriteOptions(options: WriteOptions): void {
 
 /** A flag the stores can write: an object with a non-empty string key (its rules are the validator's business). */
 export function checkFlag(flag: unknown): asserts flag is Flag {
-  if (!isRecord(flag)) throw new TypeError(`flag must be an object, got ${show(flag)}`);
+  if (!isObject(flag)) throw new TypeError(`flag must be an object, got ${show(flag)}`);
   checkKey(flag.key, "flag.key");
 }
 
@@ -60,9 +58,9 @@ export function positiveInteger(name: string, value: number | undefined, fallbac
 
 /** `value` as a StoredFlag for `key`, or a one-line description of the first thing wrong with it. */
 export function storedFlagOf(value: unknown, key: string): StoredFlag | { problem: string } {
-  if (!isRecord(value)) return { problem: `is ${show(value)?.slice(0, 60)}, not a stored flag object` };
+  if (!isObject(value)) return { problem: `is ${show(value)?.slice(0, 60)}, not a stored flag object` };
   const { flag, revision, updatedAt, updatedBy } = value;
-  if (!isRecord(flag)) return { problem: `has flag ${show(flag)?.slice(0, 60)}, not an object` };
+  if (!isObject(flag)) return { problem: `has flag ${show(flag)?.slice(0, 60)}, not an object` };
   if (flag.key !== key) return { problem: `has flag.key ${show(flag.key)}, not ${show(key)}` };
   if (!(Number.isSafeInteger(revision) && (revision as number) >= 1)) {
     return { problem: `has revision ${show(revision)}, not a positive integer` };

@@ -5,6 +5,7 @@
  * the same key, or is already stored exactly so. Every flag to write has passed validateFlag here, with its final
  * key, so a caller that writes them cannot meet an invalid one halfway through.
  */
+import { isObject } from "../contract/objects.ts";
 import type { Flag, StoredFlag } from "./types.ts";
 import type { UnleashImport } from "./unleash.ts";
 import { describeProblems, FLAG_KEY_PATTERN, validateFlag } from "./validate.ts";
@@ -61,9 +62,7 @@ function rekey(flag: Flag, key: string): Flag {
 /** JSON with object keys sorted, so two flags compare equal whatever order their fields were written in. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, item: unknown) =>
-    typeof item === "object" && item !== null && !Array.isArray(item)
-      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : item,
+    isObject(item) ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : item,
   );
 }
 

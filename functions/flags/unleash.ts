@@ -18,6 +18,7 @@
  * - Node hashes the low byte of each UTF-16 unit, greenlight UTF-8: non-ASCII ids bucket as in SDKs that hash UTF-8;
  * - a rollout without groupId hashes with the feature name (Unleash's documented default; Node uses "").
  */
+import { isObject, type JsonObject } from "../contract/objects.ts";
 import { parseSemver } from "./semver.ts";
 import type { Condition, EvaluationContext, Flag } from "./types.ts";
 import { describeProblems, validateFlag } from "./validate.ts";
@@ -45,11 +46,6 @@ export interface UnleashContext {
 }
 
 type Skip = { name: string; reason: string };
-type JsonObject = Record<string, unknown>;
-
-const isObject = (value: unknown): value is JsonObject =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
 const show = (value: unknown): string => {
   let text: string | undefined;
   try {

@@ -320,28 +320,3 @@ export function createUpstashClient(options: UpstashClientOptions): Redis {
     retry: retries === 0 ? false : { retries, backoff: (attempt) => 50 * 2 ** attempt },
   });
 }
-
-/**
- * The Upstash store when UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN are both set, undefined when neither
- * is (the caller falls back to the file store); one of them alone is a configuration error.
- */
-export function upstashStoreFromEnv(
-  env: Record<string, string | undefined>,
-  options: UpstashStoreOptions = {},
-): FlagStore | undefined {
-  const url = env.UPSTASH_REDIS_REST_URL?.trim() ?? "";
-  const token = env.UPSTASH_REDIS_REST_TOKEN?.trim() ?? "";
-  if (url === "" && token === "") return undefined;
-  if (url === "" || token === "") {
-    const [set, missing] = url === "" ? ["TOKEN", "URL"] : ["URL", "TOKEN"];
-    throw new Error(
-      `UPSTASH_REDIS_REST_${set} is set but UPSTASH_REDIS_REST_${missing} is not: set both (from the Upstash console's REST API section) or neither to use the file store`,
-    );
-  }
-  if (!/^https?:\/\/[^\s/?#]+/.test(url)) {
-    throw new Error(
-      `UPSTASH_REDIS_REST_URL must be the database's REST URL, like https://eu1-example-12345.upstash.io, got ${JSON.stringify(url)}`,
-    );
-  }
-  return createUpstashStore(createUpstashClient({ url, token }), options);
-}

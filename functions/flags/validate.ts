@@ -6,6 +6,7 @@
  * docs/flag.schema.json documents the same rules; test/flags/schema.test.ts keeps the two in step.
  */
 import { closest } from "../contract/closest.ts";
+import { compareInstants, type Instant, isStrictDate, parseStrictDateTime } from "./date-time.ts";
 import { parseSemver } from "./semver.ts";
 import {
   CONDITION_OPS,
@@ -161,7 +162,6 @@ const OP_ALIASES: Record<string, ConditionOp> = {
 };
 
 type Problems = FlagProblem[];
-type Instant = { seconds: number; fraction: string };
 
 /** Checks `input` as a flag definition; `options.key` is the key from the URL (`PUT /admin/flags/{key}`). */
 export function validateFlag(input: unknown, options?: { key?: string }): FlagValidation {
@@ -355,7 +355,7 @@ const DATE_TIME_RULE =
 
 function checkInstant(value: unknown, path: string, problems: Problems): { text: string; at: Instant } | undefined {
   if (value === undefined) return undefined;
-  const at = typeof value === "string" ? parseDateTime(value) : undefined;
+  const at = typeof value === "string" ? parseStrictDateTime(value) : undefined;
   if (typeof value !== "string" || at === undefined) {
     problems.push({ path, message: `${show(value)} is not a date-time; ${DATE_TIME_RULE}` });
     return undefined;
@@ -365,7 +365,7 @@ function checkInstant(value: unknown, path: string, problems: Problems): { text:
 
 function checkExpires(value: unknown, problems: Problems): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value === "string" && (parseDate(value) !== undefined || parseDateTime(value) !== undefined)) return value;
+  if (typeof value === "string" && (isStrictDate(value) || parseStrictDateTime(value) !== undefined)) return value;
   problems.push({
     path: "/expires",
     message: `${show(value)} is not a date; use an ISO 8601 date (e.g. 2027-06-30) or a date-time with a time zone (e.g. 2027-06-30T12:00:00Z)`,
@@ -513,7 +513,7 @@ function checkConditionValue(
     case "lt":
     case "lte":
       if (typeof value === "number" && Number.isFinite(value)) return value;
-      return typeof value === "string" && parseDateTime(value) !== undefined ? value : reject();
+      return typeof value === "string" && parseStrictDateTime(value) !== undefined ? value : reject();
     case "matches":
       return checkPattern(value, path, problems);
     case "semver_eq":
@@ -828,46 +828,6 @@ function show(value: unknown): string {
   if (Array.isArray(value)) return value.length === 0 ? "[]" : "an array";
   if (typeof value === "object") return isPlainObject(value) && Object.keys(value).length === 0 ? "{}" : "an object";
   return `a ${typeof value}`;
-}
-
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
-
-function daysIn(year: number, month: number): number {
-  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
-  return [4, 6, 9, 11].includes(month) ? 30 : 31;
-}
-
-function parseDate(text: string): { year: number; month: number; day: number } | undefined {
-  const match = DATE.exec(text);
-  if (match === null) return undefined;
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return undefined;
-  return { year, month, day };
-}
-
-/** An RFC 3339 date-time (ISO 8601 with 'T', seconds and a zone), as UTC seconds and the exact fraction digits. */
-function parseDateTime(text: string): Instant | undefined {
-  const match = DATE_TIME.exec(text);
-  if (match === null) return undefined;
-  const date = parseDate(text.slice(0, 10));
-  const [hour, minute, second] = [Number(match[4]), Number(match[5]), Number(match[6])];
-  const sign = match[8] === "-" ? -1 : 1;
-  const [zoneHours, zoneMinutes] = [Number(match[9] ?? 0), Number(match[10] ?? 0)];
-  if (date === undefined || hour > 23 || minute > 59 || second > 59 || zoneHours > 23 || zoneMinutes > 59) {
-    return undefined;
-  }
-  // setUTCFullYear, unlike Date.UTC, does not read years 0-99 as 1900-1999.
-  const day = new Date(0);
-  day.setUTCFullYear(date.year, date.month - 1, date.day);
-  const seconds =
-    day.getTime() / 1000 + hour * 3600 + minute * 60 + second - sign * (zoneHours * 3600 + zoneMinutes * 60);
-  return { seconds, fraction: (match[7] ?? "").replace(/0+$/, "") };
-}
-
-function compareInstants(a: Instant, b: Instant): number {
-  if (a.seconds !== b.seconds) return a.seconds - b.seconds;
-  return a.fraction === b.fraction ? 0 : a.fraction < b.fraction ? -1 : 1;
 }
 
 /** UTF-8 bytes of `value` as JSON, counted without building the text; stops soon after passing `limit`. */

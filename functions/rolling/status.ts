@@ -8,7 +8,8 @@
 // - `sameRollingStatus(a, b)`: equal but for `updatedAt`: the guard writes only when this is false.
 // `rolledBackFrom` / `rolledBackTo` record an undo by revision and pod-template-hash. The hash is what makes the
 // undo happen once: the controller gives the restored template a new revision number, but never a new hash.
-import { type Fields, fail, isFields, parseStatusAnnotation, STATUS_ANNOTATION } from "../contract/status-json.ts";
+import { isObject, type JsonObject } from "../contract/objects.ts";
+import { fail, parseStatusAnnotation, STATUS_ANNOTATION } from "../contract/status-json.ts";
 
 export { STATUS_ANNOTATION };
 export const ROLLING_PHASES = ["Progressing", "Complete", "Failed", "RolledBack"] as const;
@@ -61,29 +62,29 @@ export const sameRollingStatus = (a: RollingStatus | undefined, b: RollingStatus
   b !== undefined &&
   formatRollingStatus({ ...a, updatedAt: "" }) === formatRollingStatus({ ...b, updatedAt: "" });
 
-function count(fields: Fields, key: string, path = ""): number {
+function count(fields: JsonObject, key: string, path = ""): number {
   const value = fields[key];
   return typeof value === "number" && Number.isInteger(value) && value >= 0
     ? value
     : fail(`${path}${key} must be an integer of 0 or more`);
 }
 
-function text(fields: Fields, key: string, path = ""): string {
+function text(fields: JsonObject, key: string, path = ""): string {
   const value = fields[key];
   return typeof value === "string" ? value : fail(`${path}${key} must be a string`);
 }
 
-function readRef(fields: Fields, key: string): RevisionRef | undefined {
+function readRef(fields: JsonObject, key: string): RevisionRef | undefined {
   const value = fields[key];
   if (value === undefined) return undefined;
-  if (!isFields(value)) return fail(`${key} must be an object with revision and podTemplateHash`);
+  if (!isObject(value)) return fail(`${key} must be an object with revision and podTemplateHash`);
   const revision = count(value, "revision", `${key}.`);
   const podTemplateHash = text(value, "podTemplateHash", `${key}.`);
   return { revision, podTemplateHash };
 }
 
 function readStatus(body: unknown): RollingStatus {
-  if (!isFields(body)) return fail("not a JSON object");
+  if (!isObject(body)) return fail("not a JSON object");
   if (body.strategy !== "rolling") fail(`strategy must be "rolling" (found ${JSON.stringify(body.strategy)})`);
   const phase = ROLLING_PHASES.find((choice) => choice === body.phase);
   const updatedAt = text(body, "updatedAt");

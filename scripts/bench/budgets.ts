@@ -22,7 +22,8 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { type BuildOptions, build, type Metafile } from "esbuild";
 import { parse } from "yaml";
-import { upstashStoreFromEnv } from "../../functions/flags/upstash-store.ts";
+import { isObject } from "../../functions/contract/objects.ts";
+import { upstashStoreFromEnv } from "../../functions/flags/env.ts";
 import { seedCanary } from "../fakes/canary-objects.ts";
 import { startFakeApiServer } from "../fakes/kube/fake-apiserver.ts";
 import { httpApiEvent } from "../fakes/lambda-events.ts";
@@ -85,9 +86,6 @@ export interface ServerlessBuild {
   functions: Array<{ name: string; handler: string }>;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
 function stringList(value: unknown, field: string): string[] {
   if (value === undefined) return [];
   const list = typeof value === "string" ? [value] : value;
@@ -107,7 +105,7 @@ function assertResolved(value: unknown, field: string): void {
   }
   if (Array.isArray(value)) {
     for (const [i, item] of value.entries()) assertResolved(item, `${field}[${i}]`);
-  } else if (isRecord(value)) {
+  } else if (isObject(value)) {
     for (const [key, item] of Object.entries(value)) assertResolved(item, `${field}.${key}`);
   }
 }
@@ -118,15 +116,15 @@ function assertResolved(value: unknown, field: string): void {
  * `external` (unless it is `*`). Pure: no file is read.
  */
 export function serverlessBuild(document: unknown): ServerlessBuild {
-  if (!isRecord(document)) throw new Error("serverless.yml does not hold a YAML mapping");
-  const custom = isRecord(document.custom) ? document.custom : {};
+  if (!isObject(document)) throw new Error("serverless.yml does not hold a YAML mapping");
+  const custom = isObject(document.custom) ? document.custom : {};
   const esbuild = custom.esbuild === undefined ? {} : custom.esbuild;
-  if (!isRecord(esbuild)) throw new Error("serverless.yml custom.esbuild must be a mapping of esbuild options");
+  if (!isObject(esbuild)) throw new Error("serverless.yml custom.esbuild must be a mapping of esbuild options");
   if (esbuild.config !== undefined) {
     throw new Error("serverless.yml custom.esbuild.config (a JS config file) is not supported by the budgets bench");
   }
   assertResolved(esbuild, "custom.esbuild");
-  const provider = isRecord(document.provider) ? document.provider : {};
+  const provider = isObject(document.provider) ? document.provider : {};
   const runtime = typeof provider.runtime === "string" ? provider.runtime : "";
   const nodeMajor = /^nodejs(\d+)\.x$/.exec(runtime)?.[1];
 
@@ -142,8 +140,8 @@ export function serverlessBuild(document: unknown): ServerlessBuild {
     throw new Error("serverless.yml custom.esbuild.outputFileExtension must be a string");
 
   const functions: ServerlessBuild["functions"] = [];
-  for (const [name, definition] of Object.entries(isRecord(document.functions) ? document.functions : {})) {
-    if (isRecord(definition) && typeof definition.handler === "string") {
+  for (const [name, definition] of Object.entries(isObject(document.functions) ? document.functions : {})) {
+    if (isObject(definition) && typeof definition.handler === "string") {
       functions.push({ name, handler: definition.handler });
     }
   }

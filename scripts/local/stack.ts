@@ -15,7 +15,7 @@ import type { Logger } from "pino";
 import type { MetricsReader } from "../../functions/canary/checks.ts";
 import { createPrometheusReader, prometheusUrlFromEnv } from "../../functions/canary/prometheus.ts";
 import { flagsConfigFromEnv } from "../../functions/flags/config.ts";
-import { envValue, ENV as FLAG_ENV } from "../../functions/flags/http/env.ts";
+import { envValue, ENV as FLAG_ENV } from "../../functions/flags/env.ts";
 import { createFlagsListener } from "../../functions/flags/http/node.ts";
 import { namespacesFromEnv } from "../../functions/stepper/config.ts";
 import { runStep } from "../../functions/stepper/run.ts";

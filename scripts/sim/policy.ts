@@ -10,6 +10,7 @@
 
 import { readCanarySettings } from "../../functions/canary/settings.ts";
 import { annotationName, PREFIX, readAnnotation } from "../../functions/contract/annotations.ts";
+import { isObject } from "../../functions/contract/objects.ts";
 import { validateAnnotations } from "../../functions/contract/validate.ts";
 import { type Parsed, parseDuration, parseInteger, parseLatency, parseRate } from "../../functions/contract/values.ts";
 import { NO_FAULTS } from "./cluster.ts";
@@ -104,8 +105,7 @@ interface DeploymentLike {
   };
 }
 
-const asObject = (value: unknown): DeploymentLike =>
-  typeof value === "object" && value !== null && !Array.isArray(value) ? (value as DeploymentLike) : {};
+const asObject = (value: unknown): DeploymentLike => (isObject(value) ? (value as DeploymentLike) : {});
 
 const isDeployment = (value: unknown) => asObject(value).kind === "Deployment";
 

@@ -2,7 +2,7 @@
 // combinations are checked, and on UPDATE an unchanged invalid value is only warned about.
 import { describe, expect, it } from "vitest";
 import { KEYS } from "../../functions/contract/annotations.ts";
-import { parseCustomCheck, renderQuery } from "../../functions/contract/checks.ts";
+import { parseCustomCheck, renderQuery } from "../../functions/contract/custom-checks.ts";
 import { validateAnnotations } from "../../functions/contract/validate.ts";
 
 /** Annotations from unprefixed keys: `{ steps: "5,10" }` -> `{ "greenlight.dev/steps": "5,10" }`. */

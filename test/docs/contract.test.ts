@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { defaultOf, KEYS } from "../../functions/contract/annotations.ts";
-import { CHECK_PREFIX } from "../../functions/contract/checks.ts";
+import { CHECK_PREFIX } from "../../functions/contract/custom-checks.ts";
 
 describe("docs/ARCHITECTURE.md annotation contract", () => {
   it("documents every key of the contract and no other", async () => {

@@ -1,7 +1,8 @@
 // Every condition op (match, miss, missing attribute, wrong type, coercion), compile errors, semver and date-times.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ConditionError, compileCondition, MATCH_LIMIT, parseInstant } from "../../functions/flags/conditions.ts";
+import { ConditionError, compileCondition, MATCH_LIMIT } from "../../functions/flags/conditions.ts";
+import { parseInstant } from "../../functions/flags/date-time.ts";
 import { compareSemver, parseSemver } from "../../functions/flags/semver.ts";
 import {
   CONDITION_OPS,

@@ -1,7 +1,7 @@
 // The Web-standard handler called directly with Request objects (no port), and the edge entry's default export.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createRuleCache } from "../../functions/flags/cache.ts";
-import { upstashFlagCore } from "../../functions/flags/http/from-env.ts";
+import { upstashFlagCore } from "../../functions/flags/env.ts";
 import { createFlagHandler, type FlagHttpOptions, webHandler } from "../../functions/flags/http/handler.ts";
 import { createMemoryStore, TEST_FLAGS } from "./memory-store.ts";
 

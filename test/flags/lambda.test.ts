@@ -7,7 +7,7 @@ import serverless from "serverless-http";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createRuleCache } from "../../functions/flags/cache.ts";
 import { flagsConfigFromEnv } from "../../functions/flags/config.ts";
-import { flagSettingsFromEnv } from "../../functions/flags/http/env.ts";
+import { flagSettingsFromEnv } from "../../functions/flags/env.ts";
 import { expressFromCore } from "../../functions/flags/http/express.ts";
 import { createFlagCore } from "../../functions/flags/http/handler.ts";
 import type { ApiGatewayEvent, ApiGatewayResult } from "../../functions/lambda/api-gateway.ts";

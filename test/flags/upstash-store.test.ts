@@ -5,13 +5,13 @@
  */
 import { Redis } from "@upstash/redis";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { upstashStoreFromEnv } from "../../functions/flags/env.ts";
 import type { Flag, FlagStore } from "../../functions/flags/types.ts";
 import { StoreConflictError, StoreUnavailableError } from "../../functions/flags/types.ts";
 import {
   createUpstashClient,
   createUpstashStore,
   DEFAULT_UPSTASH_PREFIX,
-  upstashStoreFromEnv,
 } from "../../functions/flags/upstash-store.ts";
 import { type RunningRedis, startRedis } from "../../scripts/services/redis.ts";
 import { redisCommand, startMonitor } from "../../scripts/services/resp.ts";

@@ -74,9 +74,6 @@ function parseJson(bytes: Uint8Array): BodyRead {
   }
 }
 
-export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
 /** "an array", "null", "a string": what a value is, for messages saying what was sent instead. */
 export function describeJson(value: unknown): string {
   if (value === null) return "null";

@@ -7,13 +7,14 @@
  *   single flag): extra properties the schema allows, which let the OFREP clients surface errorDetails as a
  *   GENERAL error instead of rejecting the body as unexpected.
  */
+import { isObject } from "../../contract/objects.ts";
 import type { RuleCache, RuleSnapshot } from "../cache.ts";
 import { type CompiledRuleSet, evaluateAll, evaluateKey } from "../evaluate.ts";
 import type { EvaluationContext, EvaluationResult, OfrepErrorCode } from "../types.ts";
 import { isFailure } from "../types.ts";
 import { presentsSecret } from "./auth.ts";
 import { ifNoneMatchHits, partsEtag, textHash } from "./etag.ts";
-import { describeJson, isPlainObject, JSON_CONTENT_TYPE, jsonResponse, readJsonBody } from "./json.ts";
+import { describeJson, JSON_CONTENT_TYPE, jsonResponse, readJsonBody } from "./json.ts";
 import type { FlagRequest, FlagResponse } from "./message.ts";
 
 export interface OfrepDeps {
@@ -28,7 +29,7 @@ type ContextRead = { ok: true; context: EvaluationContext } | { ok: false; code:
 /** The evaluation context of an OFREP request body; an empty body or no `context` is the empty context. */
 export function contextOfBody(body: unknown): ContextRead {
   if (body === undefined) return { ok: true, context: {} };
-  if (!isPlainObject(body)) {
+  if (!isObject(body)) {
     return {
       ok: false,
       code: "PARSE_ERROR",
@@ -37,7 +38,7 @@ export function contextOfBody(body: unknown): ContextRead {
   }
   const context = body.context;
   if (context === undefined) return { ok: true, context: {} };
-  if (!isPlainObject(context)) {
+  if (!isObject(context)) {
     return {
       ok: false,
       code: "INVALID_CONTEXT",

@@ -6,6 +6,7 @@
  * into an empty store and exported again is the same text.
  */
 import { stringify } from "yaml";
+import { isObject } from "../../../functions/contract/objects.ts";
 import type { Flag } from "../../../functions/flags/types.ts";
 import { parseDocuments } from "../input.ts";
 
@@ -21,10 +22,9 @@ export interface FlagEntry {
 
 /** The flag in a file entry: a bare definition, or a stored flag as `get` prints it (its revision guards the write). */
 function unwrap(value: unknown): { input: unknown; revision?: number } {
-  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-    const record = value as Record<string, unknown>;
-    if (typeof record.flag === "object" && record.flag !== null && typeof record.revision === "number") {
-      return { input: record.flag, revision: record.revision };
+  if (isObject(value)) {
+    if (typeof value.flag === "object" && value.flag !== null && typeof value.revision === "number") {
+      return { input: value.flag, revision: value.revision };
     }
   }
   return { input: value };

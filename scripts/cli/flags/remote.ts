@@ -1,4 +1,5 @@
 // The flags backend of `--url`: a small client of a flag server's admin API and OFREP endpoints.
+import { isObject } from "../../../functions/contract/objects.ts";
 import type { AuditEntry, EvaluationContext, EvaluationResult, StoredFlag } from "../../../functions/flags/types.ts";
 import { CliError } from "../errors.ts";
 import {
@@ -34,9 +35,6 @@ interface RequestOptions {
   write?: boolean;
   ifMatch?: number;
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** The server's own words: `error`, OFREP's `errorDetails`, or a short slice of a non-JSON body. */
 function serverMessage(answer: Answer): string {

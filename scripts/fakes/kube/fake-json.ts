@@ -1,10 +1,8 @@
 // JSON helpers for the fake Kubernetes API server: guards, deep equality, null pruning and RFC 7386 merge patch.
 
-export type JsonObject = Record<string, unknown>;
+import { isObject, type JsonObject } from "../../../functions/contract/objects.ts";
 
-export function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
+export { isObject, type JsonObject };
 
 /** The value when it is a JSON object, otherwise undefined. */
 export function asObject(value: unknown): JsonObject | undefined {

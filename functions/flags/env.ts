@@ -1,6 +1,10 @@
-// Reads the flag server's settings from environment variables; pure, so the Node, Lambda and edge entries share it.
-import { parseDuration } from "../../contract/values.ts";
-import { DEFAULT_CACHE_TTL_MS, DEFAULT_MAX_STALE_MS } from "../cache.ts";
+// The flag settings from the environment, read in this one place for the Lambda, the edge entry, `flags serve` and
+// the local stack; edge-safe (no Node built-ins), so the Node-only file store is chosen in ./config.ts, not here.
+import { parseDuration } from "../contract/values.ts";
+import { createRuleCache, DEFAULT_CACHE_TTL_MS, DEFAULT_MAX_STALE_MS } from "./cache.ts";
+import { createFlagCore, createUnavailableCore, type FlagCore } from "./http/handler.ts";
+import type { FlagStore } from "./types.ts";
+import { createUpstashClient, createUpstashStore, type UpstashStoreOptions } from "./upstash-store.ts";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -95,3 +99,66 @@ export function flagSettingsFromEnv(env: Env): FlagSettings {
 export const MISSING_UPSTASH_MESSAGE =
   `no flag store configured: set ${ENV.upstashUrl} and ${ENV.upstashToken} ` +
   "(the Upstash Redis REST URL and token); there is no durable disk here for the file store";
+
+/**
+ * The Upstash store when UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN are both set, undefined when neither
+ * is (the caller falls back to the file store); one of them alone is a configuration error.
+ */
+export function upstashStoreFromEnv(
+  env: Record<string, string | undefined>,
+  options: UpstashStoreOptions = {},
+): FlagStore | undefined {
+  const url = env.UPSTASH_REDIS_REST_URL?.trim() ?? "";
+  const token = env.UPSTASH_REDIS_REST_TOKEN?.trim() ?? "";
+  if (url === "" && token === "") return undefined;
+  if (url === "" || token === "") {
+    const [set, missing] = url === "" ? ["TOKEN", "URL"] : ["URL", "TOKEN"];
+    throw new Error(
+      `UPSTASH_REDIS_REST_${set} is set but UPSTASH_REDIS_REST_${missing} is not: set both (from the Upstash console's REST API section) or neither to use the file store`,
+    );
+  }
+  if (!/^https?:\/\/[^\s/?#]+/.test(url)) {
+    throw new Error(
+      `UPSTASH_REDIS_REST_URL must be the database's REST URL, like https://eu1-example-12345.upstash.io, got ${JSON.stringify(url)}`,
+    );
+  }
+  return createUpstashStore(createUpstashClient({ url, token }), options);
+}
+
+/** The Upstash store's host, for messages: the URL may carry credentials or a path we have no reason to print. */
+function hostOf(url: string | undefined): string {
+  try {
+    return url === undefined ? "?" : new URL(url).host;
+  } catch {
+    return "?";
+  }
+}
+
+/** Where the flags live: Upstash when configured, else the file store's directory as set (undefined: the default). */
+export type FlagPlace =
+  | { kind: "upstash"; store: FlagStore; host: string }
+  | { kind: "files"; dir: string | undefined };
+
+/** Throws (one line naming the variable) when only one of the Upstash variables is set or the URL is not one. */
+export function flagPlaceFromEnv(env: Env): FlagPlace {
+  const store = upstashStoreFromEnv(env);
+  if (store) return { kind: "upstash", store, host: hostOf(envValue(env, ENV.upstashUrl)) };
+  return { kind: "files", dir: envValue(env, ENV.flagsDir) };
+}
+
+/**
+ * The flags core where there is no disk (Lambda, edge): the Upstash store and the settings, no file-store fallback.
+ * Without the Upstash variables, or with a bad value, every request answers 503 with the reason, rather than
+ * failing the cold start where only the platform's logs would say why.
+ */
+export function upstashFlagCore(env: Env): FlagCore {
+  try {
+    const settings = flagSettingsFromEnv(env);
+    const store = upstashStoreFromEnv(env);
+    if (!store) return createUnavailableCore(MISSING_UPSTASH_MESSAGE, settings.corsOrigins);
+    const cache = createRuleCache(store, { ttlMs: settings.ttlMs, maxStaleMs: settings.maxStaleMs });
+    return createFlagCore({ store, cache, ...settings });
+  } catch (error) {
+    return createUnavailableCore(`flags are misconfigured: ${(error as Error).message}`);
+  }
+}

@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { benchBudgets, renderBudgetsSection } from "./budgets.ts";
+import { benchCli, renderCliSection } from "./cli.ts";
 import { benchFlags, renderFlagsSection } from "./flags.ts";
 import { benchSim, renderSimSection } from "./sim.ts";
 import { benchStepper, renderStepperSection } from "./stepper.ts";
@@ -36,6 +37,7 @@ const PARTS: Record<string, Part> = {
   sim: async (context) => renderSimSection(await benchSim(context), context),
   flags: async (context) => renderFlagsSection(await benchFlags(context), context),
   budgets: async (context) => renderBudgetsSection(await benchBudgets(context), context),
+  cli: async (context) => renderCliSection(await benchCli(context), context),
 };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");

@@ -29,6 +29,7 @@ interface StepFlags extends NamespaceFlags {
   dryRun?: boolean;
   every: string;
   deadline?: string;
+  callTimeout: string;
   output: string;
 }
 
@@ -50,6 +51,10 @@ async function step(flags: StepFlags): Promise<void> {
     if (!parsed.ok) throw new CliError(`--deadline ${flags.deadline}: ${parsed.problem}`);
     deadlineSeconds = parsed.value;
   }
+  const callTimeout = parseDuration(flags.callTimeout);
+  if (!callTimeout.ok) throw new CliError(`--call-timeout ${flags.callTimeout}: ${callTimeout.problem}`);
+  if (callTimeout.value <= 0)
+    throw new CliError(`--call-timeout ${flags.callTimeout}: must be longer than 0s, e.g. 10s`);
   const namespaces = await stepNamespaces(flags);
   const options = await connect();
   const { runStep } = await import("../../functions/stepper/run.ts");
@@ -60,6 +65,7 @@ async function step(flags: StepFlags): Promise<void> {
       namespaces,
       ...(deadlineSeconds === undefined ? {} : { deadline: new Date(Date.now() + deadlineSeconds * 1000) }),
       dryRun: Boolean(flags.dryRun),
+      callTimeoutMs: callTimeout.value * 1000,
       onProgress: (canary) => process.stderr.write(`  ${canary.namespace}/${canary.deployment}: ${canary.outcome}\n`),
     });
     if (format === "json") {
@@ -205,7 +211,13 @@ export function registerCanaryCommands(program: Command): void {
     .option("--every <duration>", "time between passes without --once", "1m")
     .option(
       "--deadline <duration>",
-      "start no Deployment after this long into a pass (the rest is deferred to the next pass), e.g. 25s",
+      "start no Deployment after this long into a pass (the rest is deferred to the next pass), e.g. 25s; " +
+        "an API call or Prometheus query still running 25s after it is cut off, so the pass ends in time",
+    )
+    .option(
+      "--call-timeout <duration>",
+      "how long one Kubernetes API call or Prometheus query may take before the pass gives up on it",
+      "10s",
     )
     .option("-o, --output <format>", "text or json (one JSON report per pass)", "text")
     .addHelpText(

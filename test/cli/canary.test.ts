@@ -70,6 +70,21 @@ describe("greenlight step", () => {
     expect(bad.stderr).toMatch(/^greenlight: --deadline soon: /m);
   });
 
+  it("bounds every API call with --call-timeout, and names a bad value", async () => {
+    const bounded = await runCli(
+      ["step", "--once", "-n", NAMESPACE, "--call-timeout", "5s", "-o", "json"],
+      undefined,
+      env,
+    );
+    expect(bounded.code).toBe(0);
+    expect(JSON.parse(bounded.stdout).canaries[0]).toMatchObject({ outcome: "written", phase: "Waiting" });
+    for (const value of ["0s", "quick"]) {
+      const bad = await runCli(["step", "--once", "--call-timeout", value], undefined, env);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(new RegExp(`^greenlight: --call-timeout ${value}: `, "m"));
+    }
+  });
+
   it("steps for real and reports JSON with -o json; canary status then shows it", async () => {
     const result = await runCli(["step", "--once", "-n", NAMESPACE, "-o", "json"], undefined, env);
     expect(result.code).toBe(0);

@@ -208,6 +208,15 @@ export class SimCluster {
     return this.bucket(kind).delete(key(namespace, name));
   }
 
+  /** The controller's ReplicaSets and Pods, as the API server would list them (copies). */
+  replicaSets(namespace: string): V1ReplicaSet[] {
+    return this.controller.replicaSets(namespace);
+  }
+
+  pods(namespace: string): V1Pod[] {
+    return this.controller.pods(namespace);
+  }
+
   /** The controller's status for a Deployment (status changes bump resourceVersion, never generation). */
   setDeploymentStatus(namespace: string, name: string, next: V1Deployment["status"]): void {
     const stored = this.bucket("Deployment").get(key(namespace, name));

@@ -1,7 +1,9 @@
 // The benchmark harness shared by the parts: server children (serve.ts) and load generators (autocannon, pace.ts),
 // each in a process of its own so that the harness's own work and GC touch no measurement.
 import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
+import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -42,12 +44,67 @@ export interface ServerChild {
   stop(): Promise<void>;
 }
 
-/** Starts `serve.ts <kind>` and waits until it listens. Its stdin stays open: closing it stops the child too. */
-export async function startServer(kind: ServerKind, nodeFlags: readonly string[]): Promise<ServerChild> {
+/**
+ * The banner serverless.yml gives the Lambda's ESM bundle: bundled CommonJS packages (express, body-parser) call
+ * `require` for Node built-ins, which an ES module does not have.
+ */
+const REQUIRE_BANNER =
+  "import { createRequire as __greenlightCreateRequire } from 'node:module'; const require = __greenlightCreateRequire(import.meta.url);";
+
+/** serve.ts compiled to one plain JavaScript file, run with `node` alone; `cleanup` removes it. */
+export interface BundledServe {
+  file: string;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Bundles serve.ts and all it loads (greenlight's code, express, ...) with esbuild into a temporary directory, the
+ * way production runs the servers: the Lambda runs a minified esbuild bundle (serverless.yml, serverless-esbuild),
+ * the in-cluster server the compiled CLI (scripts/build-cli.mjs). Under tsx instead, its esbuild transform wraps
+ * every function, hot inner ones included, in a `__name(...)` call (keepNames), which production never pays.
+ * Platform node, ESM (serve.ts awaits at its top level) with serverless.yml's `require` banner, minified, keepNames off.
+ */
+export async function bundleServe(): Promise<BundledServe> {
+  const { build } = await import("esbuild");
+  const directory = await mkdtemp(path.join(os.tmpdir(), "greenlight-bench-serve-"));
+  const file = path.join(directory, "serve.mjs");
+  try {
+    await build({
+      absWorkingDir: ROOT,
+      entryPoints: [path.join(HERE, "serve.ts")],
+      outfile: file,
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      minify: true,
+      keepNames: false,
+      sourcemap: false,
+      legalComments: "none",
+      logLevel: "silent",
+      banner: { js: REQUIRE_BANNER },
+    });
+  } catch (error) {
+    await rm(directory, { recursive: true, force: true });
+    throw error;
+  }
+  return { file, cleanup: () => rm(directory, { recursive: true, force: true }) };
+}
+
+/**
+ * Starts `serve.ts <kind>` and waits until it listens. Its stdin stays open: closing it stops the child too.
+ * With `bundle` (bundleServe()) the child is `node <bundle> <kind>`, else `node --import tsx serve.ts <kind>`.
+ */
+export async function startServer(
+  kind: ServerKind,
+  nodeFlags: readonly string[],
+  bundle?: BundledServe,
+): Promise<ServerChild> {
   // Only the flags given reach the server: a NODE_OPTIONS in the harness's environment would add others.
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
-  const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", path.join(HERE, "serve.ts"), kind], {
+  const entry = bundle === undefined ? ["--import", "tsx", path.join(HERE, "serve.ts")] : [bundle.file];
+  const child = spawn(process.execPath, [...nodeFlags, ...entry, kind], {
     cwd: ROOT,
     env,
     stdio: ["pipe", "pipe", "pipe"],
@@ -142,13 +199,17 @@ export async function startServer(kind: ServerKind, nodeFlags: readonly string[]
   }
 }
 
-/** Runs `work` against a fresh `kind` server, alone on the machine, and stops the server afterwards. */
+/**
+ * Runs `work` against a fresh `kind` server, alone on the machine, and stops the server afterwards. `bundle`: see
+ * startServer().
+ */
 export async function withServer<T>(
   kind: ServerKind,
   nodeFlags: readonly string[],
   work: (server: ServerChild) => Promise<T>,
+  bundle?: BundledServe,
 ): Promise<T> {
-  const server = await startServer(kind, nodeFlags);
+  const server = await startServer(kind, nodeFlags, bundle);
   try {
     return await work(server);
   } finally {

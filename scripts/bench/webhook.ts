@@ -1,13 +1,23 @@
 // Benchmarks POST /mutate against the floor (a bare node:http server that reads the same body, JSON.parses it and
 // answers fixed bytes) and against a bare express app that echoes the body: the cost greenlight adds.
-// Each server runs alone in a child process of its own (serve.ts), with the Node flags production uses. Load comes
+// Each server runs alone in a child process of its own (serve.ts, bundled with esbuild and run with plain `node`, as
+// production runs the webhook), with the Node flags production uses. Load comes
 // from autocannon (closed loop: throughput, and its bursty fixed rate) and from pace.ts (open loop, evenly paced:
 // the latency target), each also in a child process, so the harness's own work and GC touch no measurement.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type CannonRun, CONNECTIONS, cannon, cannonRun, runChild, type ServerChild, withServer } from "./harness.ts";
+import {
+  bundleServe,
+  type CannonRun,
+  CONNECTIONS,
+  cannon,
+  cannonRun,
+  runChild,
+  type ServerChild,
+  withServer,
+} from "./harness.ts";
 import type { BenchContext } from "./index.ts";
 import { BODY_LIMIT, FLOOR_ANSWER, type GcPauses, type PacedResult, type ServerReport } from "./protocol.ts";
 
@@ -215,6 +225,10 @@ export async function benchWebhook(context: BenchContext): Promise<WebhookBench>
   const directory = await mkdtemp(path.join(os.tmpdir(), "greenlight-bench-"));
   const bodyFile = path.join(directory, "review.json");
   await writeFile(bodyFile, body);
+  const bundle = await bundleServe().catch(async (error: unknown) => {
+    await rm(directory, { recursive: true, force: true });
+    throw error;
+  });
   const warmup = Math.min(3, Math.max(1, Math.round(duration / 3)));
   const logCannon = (run: CannonRun) =>
     log(
@@ -230,47 +244,63 @@ export async function benchWebhook(context: BenchContext): Promise<WebhookBench>
     );
   try {
     log(`webhook: server Node flags: ${nodeFlags.length > 0 ? nodeFlags.join(" ") : "none (as in production)"}`);
-    const mutate = await withServer("greenlight", nodeFlags, async (server) => {
-      const url = server.url("/mutate");
-      const patchOps = await checkMutate(url, body);
-      log(`webhook: ${body.length}-byte review, ${patchOps}-op patch; greenlight at ${url}, pid ${server.pid}`);
-      log(`webhook: warming up greenlight (${warmup} s)`);
-      await cannon(url, bodyFile, warmup);
-      log(`webhook: greenlight POST /mutate, autocannon, ${CONNECTIONS} connections, ${duration} s`);
-      const throughput = await cannonRun(server, "greenlight POST /mutate", url, bodyFile, duration);
-      logCannon(throughput);
-      log(`webhook: greenlight, autocannon -R ${FIXED_RATE} -c ${CONNECTIONS} (bursty), ${duration} s`);
-      const bursty = await cannonRun(server, "greenlight POST /mutate", url, bodyFile, duration, FIXED_RATE);
-      logCannon(bursty);
-      log(`webhook: greenlight, paced ${FIXED_RATE} req/s over ${CONNECTIONS} connections, ${duration} s`);
-      const paced = await pacedRun(server, "greenlight POST /mutate", url, bodyFile, duration);
-      logPaced(paced);
-      return { patchOps, throughput, bursty, paced };
-    });
-    const echo = await withServer("echo", nodeFlags, async (server) => {
-      const url = server.url("/echo");
-      await checkEcho(url, body);
-      log(`webhook: echo at ${url}, pid ${server.pid}; warming up (${warmup} s)`);
-      await cannon(url, bodyFile, warmup);
-      log(`webhook: echo, autocannon, ${CONNECTIONS} connections, ${duration} s`);
-      const throughput = await cannonRun(server, "express echo of the same body", url, bodyFile, duration);
-      logCannon(throughput);
-      log(`webhook: echo, paced ${FIXED_RATE} req/s over ${CONNECTIONS} connections, ${duration} s`);
-      const paced = await pacedRun(server, "express echo of the same body", url, bodyFile, duration);
-      logPaced(paced);
-      return { throughput, paced };
-    });
+    log(`webhook: servers run as \`node ${bundle.file} <kind>\` (serve.ts bundled with esbuild, minified)`);
+    const mutate = await withServer(
+      "greenlight",
+      nodeFlags,
+      async (server) => {
+        const url = server.url("/mutate");
+        const patchOps = await checkMutate(url, body);
+        log(`webhook: ${body.length}-byte review, ${patchOps}-op patch; greenlight at ${url}, pid ${server.pid}`);
+        log(`webhook: warming up greenlight (${warmup} s)`);
+        await cannon(url, bodyFile, warmup);
+        log(`webhook: greenlight POST /mutate, autocannon, ${CONNECTIONS} connections, ${duration} s`);
+        const throughput = await cannonRun(server, "greenlight POST /mutate", url, bodyFile, duration);
+        logCannon(throughput);
+        log(`webhook: greenlight, autocannon -R ${FIXED_RATE} -c ${CONNECTIONS} (bursty), ${duration} s`);
+        const bursty = await cannonRun(server, "greenlight POST /mutate", url, bodyFile, duration, FIXED_RATE);
+        logCannon(bursty);
+        log(`webhook: greenlight, paced ${FIXED_RATE} req/s over ${CONNECTIONS} connections, ${duration} s`);
+        const paced = await pacedRun(server, "greenlight POST /mutate", url, bodyFile, duration);
+        logPaced(paced);
+        return { patchOps, throughput, bursty, paced };
+      },
+      bundle,
+    );
+    const echo = await withServer(
+      "echo",
+      nodeFlags,
+      async (server) => {
+        const url = server.url("/echo");
+        await checkEcho(url, body);
+        log(`webhook: echo at ${url}, pid ${server.pid}; warming up (${warmup} s)`);
+        await cannon(url, bodyFile, warmup);
+        log(`webhook: echo, autocannon, ${CONNECTIONS} connections, ${duration} s`);
+        const throughput = await cannonRun(server, "express echo of the same body", url, bodyFile, duration);
+        logCannon(throughput);
+        log(`webhook: echo, paced ${FIXED_RATE} req/s over ${CONNECTIONS} connections, ${duration} s`);
+        const paced = await pacedRun(server, "express echo of the same body", url, bodyFile, duration);
+        logPaced(paced);
+        return { throughput, paced };
+      },
+      bundle,
+    );
 
-    const floor = await withServer("floor", nodeFlags, async (server) => {
-      const url = server.url("/floor");
-      await checkFloor(url, body);
-      log(`webhook: floor (bare node:http) at ${url}, pid ${server.pid}; warming up (${warmup} s)`);
-      await cannon(url, bodyFile, warmup);
-      log(`webhook: floor, autocannon, ${CONNECTIONS} connections, ${duration} s`);
-      const throughput = await cannonRun(server, "bare node:http floor", url, bodyFile, duration);
-      logCannon(throughput);
-      return throughput;
-    });
+    const floor = await withServer(
+      "floor",
+      nodeFlags,
+      async (server) => {
+        const url = server.url("/floor");
+        await checkFloor(url, body);
+        log(`webhook: floor (bare node:http) at ${url}, pid ${server.pid}; warming up (${warmup} s)`);
+        await cannon(url, bodyFile, warmup);
+        log(`webhook: floor, autocannon, ${CONNECTIONS} connections, ${duration} s`);
+        const throughput = await cannonRun(server, "bare node:http floor", url, bodyFile, duration);
+        logCannon(throughput);
+        return throughput;
+      },
+      bundle,
+    );
 
     const over = (run: CannonRun) =>
       run.requestsPerSecond > 0 ? mutate.throughput.requestsPerSecond / run.requestsPerSecond : 0;
@@ -293,6 +323,7 @@ export async function benchWebhook(context: BenchContext): Promise<WebhookBench>
       p99Met: mutate.paced.latency.p99 < TARGETS.p99AtFixedRateMs && mutate.paced.achievedRate >= FIXED_RATE * 0.98,
     };
   } finally {
+    await bundle.cleanup();
     await rm(directory, { recursive: true, force: true });
   }
 }
@@ -364,9 +395,14 @@ export function renderWebhookSection(result: WebhookBench, context: BenchContext
       "any express webhook. greenlight's webhook is a plain Node request listener (no express, which also keeps " +
       "the Lambda bundle small), so a ratio to the echo above 1 is the framework it does without, less its own work.",
     "",
-    "Each server runs alone, in a process of its own started as `node --import tsx scripts/bench/serve.ts " +
-      `greenlight\` (then \`echo\`, then \`floor\`), with the Node flags production uses (${flags}); the other ` +
-      "servers are not running meanwhile. The harness and each load generator run in processes of their own as well, so none of " +
+    "Each server runs alone, in a process of its own. All three run as production runs the webhook, compiled " +
+      "JavaScript under plain `node`, not TypeScript through tsx: at the start the bench bundles " +
+      "`scripts/bench/serve.ts` and all it loads (greenlight's code, express) with esbuild into a temporary " +
+      "directory (platform node, ESM with the `require` banner serverless.yml gives the Lambda bundle, minified, " +
+      "keepNames off, like the Lambda's serverless-esbuild bundle and the CLI's scripts/build-cli.mjs bundle), " +
+      "then starts `node <bundle> greenlight` (then `echo`, then `floor`), with the Node flags production uses " +
+      `(${flags}); the other servers are not running meanwhile. ` +
+      "The harness and each load generator run in processes of their own as well, so none of " +
       "their work or garbage collection lands in the server. The server process counts its own GC pauses " +
       "(perf_hooks `gc` entries: count, of which major mark-compacts, total and longest pause) and its event-loop " +
       "use over each run (for the paced runs, over exactly the measured window), and reports them to the harness " +

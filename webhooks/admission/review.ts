@@ -91,6 +91,9 @@ const wrap = (response: AdmissionResponse): AdmissionReviewResponse => ({
   response,
 });
 
+/** The patch allowResponse() encoded last: base64 by construction, so reviewResponseJson() need not check it. */
+let lastPatch: string | undefined;
+
 export function allowResponse(
   uid: string,
   options: { patch?: Operation[]; warnings?: string[] } = {},
@@ -99,6 +102,7 @@ export function allowResponse(
   if (options.patch && options.patch.length > 0) {
     response.patchType = "JSONPatch";
     response.patch = Buffer.from(JSON.stringify(options.patch)).toString("base64");
+    lastPatch = response.patch;
   }
   if (options.warnings && options.warnings.length > 0) response.warnings = options.warnings.map(shortenWarning);
   return wrap(response);
@@ -108,6 +112,49 @@ export function denyResponse(uid: string, message: string, warnings: string[] = 
   const response: AdmissionResponse = { uid, allowed: false, status: { code: 422, reason: "Invalid", message } };
   if (warnings.length > 0) response.warnings = warnings.map(shortenWarning);
   return wrap(response);
+}
+
+const REVIEW_JSON_HEAD = `{"apiVersion":"${ADMISSION_API_VERSION}","kind":"AdmissionReview","response":{`;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * `JSON.stringify(answer)`, byte for byte, a few times faster for the small fixed shape this module builds (the
+ * webhook serializes one per request): the envelope is constant and the base64 patch needs no escaping. Anything
+ * else (a field added later, another envelope) goes through JSON.stringify.
+ */
+export function reviewResponseJson(answer: AdmissionReviewResponse): string {
+  const { response } = answer;
+  const envelope = Object.keys(answer);
+  if (
+    envelope.length !== 3 ||
+    envelope[0] !== "apiVersion" ||
+    envelope[1] !== "kind" ||
+    envelope[2] !== "response" ||
+    answer.apiVersion !== ADMISSION_API_VERSION ||
+    answer.kind !== "AdmissionReview" ||
+    typeof response !== "object" ||
+    response === null ||
+    Array.isArray(response)
+  ) {
+    return JSON.stringify(answer);
+  }
+  let json = REVIEW_JSON_HEAD;
+  let separator = '"';
+  for (const key of Object.keys(response)) {
+    const value = response[key as keyof AdmissionResponse];
+    if (value === undefined) continue;
+    if (key === "allowed" && typeof value === "boolean") {
+      json += `${separator}allowed":${value}`;
+    } else if (key === "patch" && typeof value === "string" && (value === lastPatch || BASE64.test(value))) {
+      json += `${separator}patch":"${value}"`;
+    } else if (key === "uid" || key === "patchType" || key === "status" || key === "warnings") {
+      json += `${separator}${key}":${JSON.stringify(value)}`;
+    } else {
+      return JSON.stringify(answer);
+    }
+    separator = ',"';
+  }
+  return `${json}}}`;
 }
 
 /** Reads the JSON Patch back out of a response (for the CLI and tests). */

@@ -6,7 +6,12 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readCapped } from "../../functions/http/read-body.ts";
-import { type AdmissionReview, type AdmissionReviewResponse, parseAdmissionReview } from "../admission/review.ts";
+import {
+  type AdmissionReview,
+  type AdmissionReviewResponse,
+  parseAdmissionReview,
+  reviewResponseJson,
+} from "../admission/review.ts";
 import { WEBHOOK_PATHS } from "../config/configurations.ts";
 import { mutateReview, type OnError } from "../mutate/mutate.ts";
 import { validateReview } from "../validate/validate.ts";
@@ -39,8 +44,10 @@ function send(res: ServerResponse, status: number, body: string, contentType: st
   res.end(body);
 }
 
+const JSON_TYPE = "application/json; charset=utf-8";
+
 const sendJson = (res: ServerResponse, status: number, value: unknown) =>
-  send(res, status, JSON.stringify(value), "application/json; charset=utf-8");
+  send(res, status, JSON.stringify(value), JSON_TYPE);
 
 class BodyError extends Error {
   constructor(
@@ -115,7 +122,7 @@ export function createWebhookListener(options: WebhookAppOptions = {}): WebhookL
       if (!answer.response.allowed) rejected.inc();
       answered.inc();
       stop();
-      sendJson(res, 200, answer);
+      send(res, 200, reviewResponseJson(answer), JSON_TYPE);
     };
   };
 

@@ -2,7 +2,8 @@
 // writes the guarded JSON Patch of one. Written against client-node 1.4; nothing here decides.
 import type { Operation } from "fast-json-patch";
 import type { KubeClients } from "../kube/clients.ts";
-import { isUnservedVersion, KubeError, toKubeError } from "../kube/errors.ts";
+import { KubeError } from "../kube/errors.ts";
+import { ServedVersion } from "../kube/served-version.ts";
 import { GATEWAY_API_GROUP, type HTTPRoute } from "./http-route.ts";
 
 /** Tried in order: v1 since Gateway API 1.0, v1beta1 before it (as Flagger does). */
@@ -13,35 +14,19 @@ export const GATEWAY_API_VERSIONS = ["v1", "v1beta1"] as const;
  * cluster serves.
  */
 export class GatewayApiReader {
-  private version: (typeof GATEWAY_API_VERSIONS)[number] | undefined;
+  private readonly served = new ServedVersion(GATEWAY_API_VERSIONS);
   private readonly lists = new Map<string, Promise<HTTPRoute[]>>();
 
   constructor(private readonly clients: KubeClients) {}
 
   get servedVersion(): string | undefined {
-    return this.version;
-  }
-
-  private async withVersion<T>(what: string, call: (version: string) => Promise<T>): Promise<T> {
-    const candidates = this.version ? [this.version] : GATEWAY_API_VERSIONS;
-    let lastError: unknown;
-    for (const version of candidates) {
-      try {
-        const result = await call(version);
-        this.version = version;
-        return result;
-      } catch (error) {
-        lastError = error;
-        if (!isUnservedVersion(error)) break;
-      }
-    }
-    throw toKubeError(lastError, what);
+    return this.served.version;
   }
 
   listHTTPRoutes(namespace: string): Promise<HTTPRoute[]> {
     let list = this.lists.get(namespace);
     if (!list) {
-      list = this.withVersion(
+      list = this.served.call(
         `listing httproutes in ${namespace}`,
         async (version) =>
           (
@@ -71,7 +56,7 @@ export class GatewayApiReader {
   }
 
   async patchHTTPRoute(namespace: string, name: string, patch: Operation[]): Promise<HTTPRoute> {
-    return this.withVersion(
+    return this.served.call(
       `patching HTTPRoute ${namespace}/${name}`,
       async (version) =>
         (await this.clients.custom.patchNamespacedCustomObject({

@@ -2,7 +2,8 @@
 // guarded JSON Patch of a VirtualService. Written against client-node 1.4; nothing here decides.
 import type { Operation } from "fast-json-patch";
 import type { KubeClients } from "../kube/clients.ts";
-import { isUnservedVersion, KubeError, toKubeError } from "../kube/errors.ts";
+import { KubeError } from "../kube/errors.ts";
+import { ServedVersion } from "../kube/served-version.ts";
 import type { DestinationRule, VirtualService } from "./virtual-service.ts";
 
 export const ISTIO_GROUP = "networking.istio.io";
@@ -14,29 +15,13 @@ export const ISTIO_VERSIONS = ["v1", "v1beta1"] as const;
  * at most on clusters that only serve v1beta1.
  */
 export class IstioReader {
-  private version: (typeof ISTIO_VERSIONS)[number] | undefined;
+  private readonly served = new ServedVersion(ISTIO_VERSIONS);
   private readonly lists = new Map<string, Promise<unknown[]>>();
 
   constructor(private readonly clients: KubeClients) {}
 
   get servedVersion(): string | undefined {
-    return this.version;
-  }
-
-  private async withVersion<T>(what: string, call: (version: string) => Promise<T>): Promise<T> {
-    const candidates = this.version ? [this.version] : ISTIO_VERSIONS;
-    let lastError: unknown;
-    for (const version of candidates) {
-      try {
-        const result = await call(version);
-        this.version = version;
-        return result;
-      } catch (error) {
-        lastError = error;
-        if (!isUnservedVersion(error)) break;
-      }
-    }
-    throw toKubeError(lastError, what);
+    return this.served.version;
   }
 
   /** One list per kind and namespace per run, however many canaries live there (calls are the cost of a run). */
@@ -44,7 +29,7 @@ export class IstioReader {
     const key = `${plural}/${namespace}`;
     let list = this.lists.get(key) as Promise<T[]> | undefined;
     if (!list) {
-      list = this.withVersion(
+      list = this.served.call(
         `listing ${plural} in ${namespace}`,
         async (version) =>
           (
@@ -80,7 +65,7 @@ export class IstioReader {
   }
 
   async patchVirtualService(namespace: string, name: string, patch: Operation[]): Promise<VirtualService> {
-    return this.withVersion(
+    return this.served.call(
       `patching VirtualService ${namespace}/${name}`,
       async (version) =>
         (await this.clients.custom.patchNamespacedCustomObject({

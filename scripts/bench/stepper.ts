@@ -1,7 +1,7 @@
 // The stepper part of `npm run bench`: 10, 100 and 1000 canaries against the fake API server with 20 ms per call.
 import { createKubeClients } from "../../functions/kube/clients.ts";
 import { DEFAULT_CONCURRENCY, runStep } from "../../functions/stepper/run.ts";
-import { healthyReader } from "../fakes/canary-objects.ts";
+import { healthyReader, rolledOutStatus } from "../fakes/canary-objects.ts";
 import { type FakeApiServer, startFakeApiServer } from "../fakes/kube/fake-apiserver.ts";
 import type { BenchContext } from "./index.ts";
 
@@ -37,14 +37,7 @@ function seed(api: FakeApiServer, count: number): void {
         selector: { matchLabels: labels },
         template: { metadata: { labels }, spec: { containers: [{ name: "app", image: `${app}:v2` }] } },
       },
-      status: {
-        observedGeneration: 1,
-        replicas: 1,
-        updatedReplicas: 1,
-        readyReplicas: 1,
-        availableReplicas: 1,
-        conditions: [{ type: "Available", status: "True" }],
-      },
+      status: rolledOutStatus(1),
     });
     api.put({
       apiVersion: "networking.istio.io/v1",

@@ -4,6 +4,8 @@
  * API server runs no controllers, so each Deployment carries an Available status from the start: the demo's
  * "pods" are the in-process sample apps, up before the rollout begins.
  */
+
+import { rolledOutStatus } from "../fakes/canary-objects.ts";
 import type { FakeApiServer, JsonObject } from "../fakes/kube/fake-apiserver.ts";
 
 export const APP = "myapp";
@@ -57,14 +59,7 @@ function deployment(
         },
       },
     },
-    status: {
-      observedGeneration: 1,
-      replicas: 1,
-      updatedReplicas: 1,
-      readyReplicas: 1,
-      availableReplicas: 1,
-      conditions: [{ type: "Available", status: "True" }],
-    },
+    status: rolledOutStatus(1),
   };
 }
 

@@ -4,6 +4,18 @@ import type { FakeApiServer, JsonObject } from "./kube/fake-apiserver.ts";
 
 export const NAMESPACE = "production";
 
+/** A Deployment's status as its controller reports a finished rollout: every replica updated, ready and available. */
+export function rolledOutStatus(replicas: number, available = true): JsonObject {
+  return {
+    observedGeneration: 1,
+    replicas,
+    updatedReplicas: replicas,
+    readyReplicas: available ? replicas : 0,
+    availableReplicas: available ? replicas : 0,
+    conditions: [{ type: "Available", status: available ? "True" : "False" }],
+  };
+}
+
 export function canaryDeployment(
   options: { name?: string; version?: string; annotations?: Record<string, string>; available?: boolean } = {},
 ): JsonObject {
@@ -35,14 +47,7 @@ export function canaryDeployment(
         spec: { containers: [{ name: "myapp", image: `myapp:${version}`, ports: [{ containerPort: 8080 }] }] },
       },
     },
-    status: {
-      observedGeneration: 1,
-      replicas: 2,
-      updatedReplicas: 2,
-      readyReplicas: available ? 2 : 0,
-      availableReplicas: available ? 2 : 0,
-      conditions: [{ type: "Available", status: available ? "True" : "False" }],
-    },
+    status: rolledOutStatus(2, available),
   };
 }
 

@@ -36,7 +36,7 @@ import {
   STATUS_ANNOTATION,
   STATUS_VERSION,
 } from "./status.ts";
-import { formatWeights, isValidWeights, sameWeights, type Weights, weightsFor } from "./virtual-service.ts";
+import { formatWeights, isValidWeights, sameWeights, type Weights, weightsFor } from "./weights.ts";
 
 export interface CanaryDeployment {
   namespace: string;

@@ -13,7 +13,8 @@
 
 import type { HeaderRoute } from "../contract/annotations.ts";
 import { isObject } from "../contract/objects.ts";
-import { isValidWeights, type ObjectMeta, type Weights } from "./virtual-service.ts";
+import type { ObjectMeta } from "./virtual-service.ts";
+import { assertValidWeights, type Weights } from "./weights.ts";
 
 export const GATEWAY_API_GROUP = "gateway.networking.k8s.io";
 
@@ -187,9 +188,7 @@ export function withBackendWeights(
   weights: Weights,
   headerRoute?: HeaderRoute,
 ): HTTPRoute {
-  if (!isValidWeights(weights)) {
-    throw new RangeError(`weights must be integers summing to 100, got ${JSON.stringify(weights)}`);
-  }
+  assertValidWeights(weights);
   const copy = structuredClone(route);
   const rules = copy.spec?.rules;
   const weighted = rules?.[located.ruleIndex];

@@ -27,9 +27,9 @@ import {
   type ObjectMeta,
   readWeights,
   type VirtualService,
-  type Weights,
   withWeights,
 } from "./virtual-service.ts";
+import type { Weights } from "./weights.ts";
 
 export type { RouterKind };
 

@@ -7,7 +7,7 @@ import type { CheckResult } from "./checks.ts";
 import { createRouters, type RouteObject } from "./router.ts";
 import { parseStatus, STATUS_ANNOTATION } from "./status.ts";
 import { isCanary, readCanary } from "./step.ts";
-import type { Weights } from "./virtual-service.ts";
+import type { Weights } from "./weights.ts";
 
 export interface CanaryStanding {
   namespace: string;

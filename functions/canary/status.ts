@@ -7,7 +7,7 @@
 import { isObject, type JsonObject } from "../contract/objects.ts";
 import { fail, parseStatusAnnotation, STATUS_ANNOTATION } from "../contract/status-json.ts";
 import type { CheckResult, Comparison, Outcome } from "./checks.ts";
-import type { Weights } from "./virtual-service.ts";
+import type { Weights } from "./weights.ts";
 
 export { STATUS_ANNOTATION };
 export const STATUS_VERSION = 1;

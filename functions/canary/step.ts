@@ -15,7 +15,8 @@ import type { IstioReader } from "./istio.ts";
 import { guardedPatch, type RouterKind, type Routers, routersFor } from "./router.ts";
 import { readCanarySettings } from "./settings.ts";
 import { type CanaryPhase, formatStatus, parseStatus, STATUS_ANNOTATION } from "./status.ts";
-import { locate, type Weights } from "./virtual-service.ts";
+import { locate } from "./virtual-service.ts";
+import type { Weights } from "./weights.ts";
 
 export interface CanaryContext {
   clients: KubeClients;

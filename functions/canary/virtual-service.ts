@@ -11,12 +11,7 @@
 
 import type { HeaderRoute } from "../contract/annotations.ts";
 import { isObject } from "../contract/objects.ts";
-
-/** Traffic shares in percent; whatever greenlight writes is two integers summing to 100. */
-export interface Weights {
-  stable: number;
-  canary: number;
-}
+import { assertValidWeights, type Weights } from "./weights.ts";
 
 export interface Destination {
   host: string;
@@ -213,20 +208,6 @@ export function readWeights(vs: VirtualService, located: LocatedRoutes): Weights
   };
 }
 
-export const sameWeights = (a: Weights, b: Weights): boolean => a.stable === b.stable && a.canary === b.canary;
-
-export const isValidWeights = (weights: Weights): boolean =>
-  Number.isInteger(weights.stable) &&
-  Number.isInteger(weights.canary) &&
-  weights.stable >= 0 &&
-  weights.canary >= 0 &&
-  weights.stable + weights.canary === 100;
-
-/** The canary weight as a pair. */
-export const weightsFor = (canary: number): Weights => ({ stable: 100 - canary, canary });
-
-export const formatWeights = (weights: Weights): string => `stable ${weights.stable}% / canary ${weights.canary}%`;
-
 /** Whether an http route matches requests carrying the header route's exact value. */
 export function matchesHeader(route: HttpRoute, headerRoute: HeaderRoute): boolean {
   if (!Array.isArray(route.match)) return false;
@@ -249,9 +230,7 @@ export function withWeights(
   weights: Weights,
   headerRoute?: HeaderRoute,
 ): VirtualService {
-  if (!isValidWeights(weights)) {
-    throw new RangeError(`weights must be integers summing to 100, got ${JSON.stringify(weights)}`);
-  }
+  assertValidWeights(weights);
   const copy = structuredClone(vs);
   const http = copy.spec?.http;
   const entries = http?.[located.routeIndex]?.route;

@@ -6,7 +6,7 @@ import type { CheckResult, Outcome } from "../../functions/canary/checks.ts";
 import { type CanaryInput, decideCanary, MESSAGE_LIMIT, planCanary } from "../../functions/canary/decide.ts";
 import { readCanarySettings } from "../../functions/canary/settings.ts";
 import { type CanaryStatus, formatStatus, parseStatus } from "../../functions/canary/status.ts";
-import { isValidWeights, sameWeights, type Weights } from "../../functions/canary/virtual-service.ts";
+import { isValidWeights, sameWeights, type Weights } from "../../functions/canary/weights.ts";
 import { gl, T0 } from "./fixtures.ts";
 
 const NAMES = ["request-count", "error-rate", "latency-p95", "latency-p99"];

@@ -15,7 +15,7 @@ import {
   type HeldControl,
   parseStatus,
 } from "../../functions/canary/status.ts";
-import { isValidWeights, type Weights } from "../../functions/canary/virtual-service.ts";
+import { isValidWeights, type Weights } from "../../functions/canary/weights.ts";
 import { atSecond, gl, statusOf, T0, testSettings } from "./fixtures.ts";
 
 const NAMES = ["request-count", "error-rate", "latency-p95", "latency-p99"] as const;

@@ -20,6 +20,7 @@ import { annotationName, describeProblem, readAnnotation, readOrWarn } from "../
 import { templateFingerprint } from "../deployment/fingerprint.ts";
 import { assessRollout } from "../deployment/readiness.ts";
 import type { KubeClients } from "../kube/clients.ts";
+import { sleepOn, systemClock } from "../kube/clock.ts";
 import { listDeployments } from "../kube/deployments.ts";
 import { KubeError, toKubeError } from "../kube/errors.ts";
 import { recordEvent } from "../kube/events.ts";
@@ -186,7 +187,7 @@ interface Env {
   progress: (line: string) => void;
 }
 
-const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const realSleep: Sleep = (ms) => sleepOn(systemClock, ms);
 
 function makeEnv(clients: KubeClients, options: RunOptions): Env {
   return {

@@ -11,9 +11,9 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(fire, ms) {
+    // Not unref'd: a wait (a Retry-After, a smoke check's back-off) must keep a CLI alive until it ends. Timeouts are
+    // cancelled as soon as their call settles, so none outlives a pass.
     const timer = setTimeout(fire, Math.max(0, ms));
-    // A pending timeout must not keep a CLI or a Lambda alive after the pass.
-    timer.unref?.();
     return () => clearTimeout(timer);
   },
 };

@@ -7,6 +7,7 @@ import { readCanarySettings } from "../../functions/canary/settings.ts";
 import { STATUS_ANNOTATION } from "../../functions/canary/status.ts";
 import type { CanaryReport } from "../../functions/canary/step.ts";
 import type { VirtualService } from "../../functions/canary/virtual-service.ts";
+import { annotationName } from "../../functions/contract/annotations.ts";
 import type { KubeClients } from "../../functions/kube/clients.ts";
 import { systemClock } from "../../functions/kube/clock.ts";
 import type { RollingReport } from "../../functions/rolling/guard.ts";
@@ -20,7 +21,7 @@ import { MetricsStore } from "./metrics-store.ts";
 import { createRandom } from "./random.ts";
 import { type RevisionProfile, type Scenario, valueAt } from "./scenario.ts";
 import { VirtualClock } from "./virtual-clock.ts";
-import { APP, applyAction, CANARY, HEADER, NAMESPACE, populate, ROLLING, SHOP, STABLE } from "./world.ts";
+import { APP, applyAction, CANARY, HEADER, NAMESPACE, populate, prefixed, ROLLING, SHOP, STABLE } from "./world.ts";
 
 /** Virtual time zero of every timeline. */
 export const START_MS = Date.parse("2026-01-05T09:00:00Z");
@@ -90,10 +91,7 @@ export async function runTimeline(scenario: Scenario, options: TimelineOptions =
   const profileOfHash = (hash: string | undefined) => (hash && profiles.get(hash)) || scenario.stable;
   const seconds = (ms: number) => (ms - START_MS) / 1000;
 
-  const settings = readCanarySettings(
-    Object.fromEntries(Object.entries(scenario.annotations).map(([k, v]) => [`greenlight.dev/${k}`, v])),
-    APP,
-  ).settings;
+  const settings = readCanarySettings(prefixed(scenario.annotations), APP).settings;
   const checker = new InvariantChecker({
     steps: settings.steps,
     maxErrorRate: settings.maxErrorRate,
@@ -183,8 +181,8 @@ export async function runTimeline(scenario: Scenario, options: TimelineOptions =
       ...(statusRaw !== undefined ? { statusRaw } : {}),
       canaryReady: ready,
       ...(hash ? { canaryHash: hash } : {}),
-      abort: annotations["greenlight.dev/abort"] === "true",
-      promote: annotations["greenlight.dev/promote"] === "true",
+      abort: annotations[annotationName("abort")] === "true",
+      promote: annotations[annotationName("promote")] === "true",
     };
   };
 

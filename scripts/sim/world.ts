@@ -3,6 +3,7 @@
 import type { V1Deployment, V1PodTemplateSpec } from "@kubernetes/client-node";
 import { STATUS_ANNOTATION } from "../../functions/canary/status.ts";
 import type { VirtualService } from "../../functions/canary/virtual-service.ts";
+import { annotationName } from "../../functions/contract/annotations.ts";
 import type { SimCluster } from "./cluster.ts";
 import type { RevisionProfile, Scenario, UserAction } from "./scenario.ts";
 
@@ -74,8 +75,8 @@ export function virtualService(): VirtualService {
   };
 }
 
-const prefixed = (annotations: Record<string, string>) =>
-  Object.fromEntries(Object.entries(annotations).map(([key, value]) => [`greenlight.dev/${key}`, value]));
+export const prefixed = (annotations: Record<string, string>) =>
+  Object.fromEntries(Object.entries(annotations).map(([key, value]) => [annotationName(key), value]));
 
 /** Puts the scenario's objects into the cluster. */
 export function populate(cluster: SimCluster, scenario: Scenario): void {
@@ -101,18 +102,18 @@ export function populate(cluster: SimCluster, scenario: Scenario): void {
   });
   cluster.put("VirtualService", virtualService());
   if (scenario.blueGreen) {
-    const blueGreen = { "greenlight.dev/strategy": "blue-green", "greenlight.dev/service": SHOP };
+    const blueGreen = { [annotationName("strategy")]: "blue-green", [annotationName("service")]: SHOP };
     cluster.put("Deployment", deployment(`${SHOP}-blue`, "blue", scenario, blueGreen, SHOP));
     cluster.put(
       "Deployment",
-      deployment(`${SHOP}-green`, "green", scenario, { ...blueGreen, "greenlight.dev/auto-promote": "true" }, SHOP),
+      deployment(`${SHOP}-green`, "green", scenario, { ...blueGreen, [annotationName("auto-promote")]: "true" }, SHOP),
     );
     cluster.put("Service", service(SHOP, { app: SHOP, version: "blue" }));
     cluster.put("Service", service(`${SHOP}-blue`, { app: SHOP, version: "blue" }));
     cluster.put("Service", service(`${SHOP}-green`, { app: SHOP, version: "green" }));
   }
   if (scenario.rolling) {
-    const rolling = { "greenlight.dev/strategy": "rolling", "greenlight.dev/auto-rollback": "true" };
+    const rolling = { [annotationName("strategy")]: "rolling", [annotationName("auto-rollback")]: "true" };
     cluster.put("Deployment", deployment(ROLLING, "v1", scenario, rolling, ROLLING));
   }
 }
@@ -163,7 +164,7 @@ export function applyAction(cluster: SimCluster, action: UserAction, scenario: S
     case "annotate": {
       if (!canary?.metadata) return "annotation skipped: no canary Deployment";
       const annotations = { ...canary.metadata.annotations };
-      const key = `greenlight.dev/${action.name}`;
+      const key = annotationName(action.name);
       if (action.value === null) delete annotations[key];
       else annotations[key] = action.value;
       canary.metadata.annotations = annotations;
@@ -198,10 +199,10 @@ export function applyAction(cluster: SimCluster, action: UserAction, scenario: S
       // The release moves auto-promote to the idle colour, as docs/OPERATIONS.md tells people to.
       target.metadata = {
         ...target.metadata,
-        annotations: { ...target.metadata?.annotations, "greenlight.dev/auto-promote": "true" },
+        annotations: { ...target.metadata?.annotations, [annotationName("auto-promote")]: "true" },
       };
       const otherAnnotations = { ...other.metadata.annotations };
-      delete otherAnnotations["greenlight.dev/auto-promote"];
+      delete otherAnnotations[annotationName("auto-promote")];
       other.metadata.annotations = otherAnnotations;
       cluster.put("Deployment", target);
       cluster.put("Deployment", other);

@@ -22,6 +22,7 @@ import {
   sameHost,
   type VirtualService,
 } from "../../functions/canary/virtual-service.ts";
+import { ISTIO_DURATION_BUCKETS_MS } from "../services/istio-exporter.ts";
 import type { Counters } from "./counters.ts";
 import type { Random } from "./random.ts";
 
@@ -87,10 +88,8 @@ export const DURATION_SUM = "istio_request_duration_milliseconds_sum";
 export const DURATION_COUNT = "istio_request_duration_milliseconds_count";
 export const SOURCE_WORKLOAD = "loadgen";
 
-/** Istio's default buckets for request duration, in milliseconds (+Inf last). */
-export const DURATION_BOUNDS: readonly number[] = [
-  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
-];
+/** Istio's default buckets for request duration, in milliseconds: the same list the test exporter serves. */
+export const DURATION_BOUNDS: readonly number[] = ISTIO_DURATION_BUCKETS_MS;
 export const DURATION_LE: readonly string[] = [...DURATION_BOUNDS.map(String), "+Inf"];
 const BUCKETS = DURATION_LE.length;
 /** Standard normal quantile of 0.99: p99 = p50 * exp(1.2326 sigma) for a log-normal. */

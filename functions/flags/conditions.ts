@@ -1,11 +1,12 @@
 // Flag conditions compiled once into closures over the evaluation context (semantics: docs/FLAGS.md, "Evaluation").
 /*
- * Compilation throws ConditionError for a condition that can never be evaluated (unknown op, bad regex, bad semver,
+ * Compilation throws ConditionError for a condition that can never be evaluated (unknown op, bad pattern, bad semver,
  * a value of the wrong type); the closures it returns never throw, whatever the context holds, because contexts come
  * straight from HTTP requests. An attribute that is missing, null, not a string/number/boolean, or a non-finite
  * number fails every op, `neq` and `not_in` included: a malformed context never opts a user in by accident.
  */
 import { parseInstant } from "./date-time.ts";
+import { compilePattern } from "./pattern.ts";
 import { compareSemver, parseSemver, type Semver } from "./semver.ts";
 import { CONDITION_OPS, type Condition, type ConditionOp, type EvaluationContext } from "./types.ts";
 
@@ -23,7 +24,11 @@ export class ConditionError extends Error {
   }
 }
 
-/** Only this many leading characters of an attribute are given to a `matches` pattern (bounds slow patterns). */
+/**
+ * A `matches` attribute longer than this (UTF-16 code units) fails without being matched. RE2 matches in time linear
+ * in the text, so this bounds the work per evaluation together with the pattern's size (pattern.ts, MAX_PROGRAM).
+ * Longer text fails rather than being cut: a cut would let `$` match where the whole text does not end.
+ */
 export const MATCH_LIMIT = 1024;
 
 type Primitive = string | number | boolean;
@@ -204,6 +209,19 @@ function semverCondition(op: "semver_eq" | "semver_gt" | "semver_lt", name: stri
   };
 }
 
+function matchesCondition(name: string, value: unknown): CompiledCondition {
+  if (typeof value !== "string") {
+    throw new ConditionError("value", `matches takes an RE2 regular expression as a string, got ${describe(value)}`);
+  }
+  const compiled = compilePattern(value);
+  if (!compiled.ok) throw new ConditionError("value", `${describe(value)} ${compiled.reason}`);
+  const { pattern } = compiled;
+  return (context) => {
+    const text = context[name];
+    return typeof text === "string" && text.length <= MATCH_LIMIT && pattern.test(text);
+  };
+}
+
 /** The condition as a predicate on contexts; throws ConditionError when it can never be evaluated. */
 export function compileCondition(condition: Condition): CompiledCondition {
   if (typeof condition !== "object" || condition === null) {
@@ -251,25 +269,8 @@ export function compileCondition(condition: Condition): CompiledCondition {
     case "starts_with":
     case "ends_with":
       return textCondition(op as "contains" | "starts_with" | "ends_with", name, value);
-    case "matches": {
-      if (typeof value !== "string") {
-        throw new ConditionError("value", `matches takes a regular expression as a string, got ${describe(value)}`);
-      }
-      let pattern: RegExp;
-      try {
-        pattern = new RegExp(value);
-      } catch (error) {
-        throw new ConditionError(
-          "value",
-          `${describe(value)} is not a valid regular expression: ${(error as Error).message}`,
-        );
-      }
-      return (context) => {
-        const text = context[name];
-        if (typeof text !== "string") return false;
-        return pattern.test(text.length > MATCH_LIMIT ? text.slice(0, MATCH_LIMIT) : text);
-      };
-    }
+    case "matches":
+      return matchesCondition(name, value);
     case "semver_eq":
     case "semver_gt":
     case "semver_lt":

@@ -170,7 +170,7 @@ const SEMVER_OPS: Record<string, Condition["op"]> = {
 const UNSUPPORTED_OPS: Record<string, string> = {
   SEMVER_GTE: "greenlight has semver_eq, semver_gt and semver_lt but no semver_gte",
   REGEX:
-    "Unleash matches RE2 syntax on the whole value, greenlight's matches is a JavaScript RegExp on its first 1024 characters",
+    "Unleash matches RE2 syntax on the whole value, greenlight's matches (RE2 too) fails a value over 1024 characters",
   IN_CIDR: "greenlight has no IP-range test",
 };
 

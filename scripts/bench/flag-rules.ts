@@ -1,11 +1,26 @@
 // The benchmark's rules, written once per engine: greenlight flags, Unleash features and flagd flags that decide alike.
 import type { EvaluationContext, Flag } from "../../functions/flags/types.ts";
 
-export const SCENARIOS = ["on/off", "20% rollout", "3-condition targeting"] as const;
+export const SCENARIOS = ["on/off", "20% rollout", "3-condition targeting", "pattern match"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
+/** The bulk set's rules: "pattern match" is timed on its own, so bulk figures stay comparable across runs. */
+const BULK_SCENARIOS = ["on/off", "20% rollout", "3-condition targeting"] as const satisfies readonly Scenario[];
 
 const COUNTRIES = ["NL", "DE", "FR"];
 const MIN_VERSION = "2.0.0";
+/** Targeting keys ending in 3 or 7: 20% of the benchmark's users (`user-<n>`). */
+const KEY_PATTERN = "^user-\\d*[37]$";
+
+/**
+ * What each engine evaluates for a scenario, where they differ (the results table says so). flagd's JsonLogic has no
+ * regular expression: its nearest equivalent of the pattern is `starts_with` and `ends_with`, which decide alike on
+ * the benchmark's keys but do less work.
+ */
+export const SCENARIO_ENGINES: Partial<Record<Scenario, string>> = {
+  "pattern match":
+    `greenlight \`matches\` \`${KEY_PATTERN}\` on targetingKey (RE2, re2js); unleash-client \`REGEX\`, same pattern ` +
+    'on userId (also re2js); flagd-core `starts_with` "user-" and `ends_with` "3" or "7" (JsonLogic has no regex)',
+};
 
 export function greenlightFlag(key: string, scenario: Scenario): Flag {
   switch (scenario) {
@@ -23,6 +38,8 @@ export function greenlightFlag(key: string, scenario: Scenario): Flag {
           { attribute: "appVersion", op: "semver_gt", value: MIN_VERSION },
         ],
       };
+    case "pattern match":
+      return { key, state: "partial", conditions: [{ attribute: "targetingKey", op: "matches", value: KEY_PATTERN }] };
   }
 }
 
@@ -47,6 +64,12 @@ export function unleashFeature(name: string, scenario: Scenario): Record<string,
             { contextName: "plan", operator: "IN", values: ["premium"] },
             { contextName: "appVersion", operator: "SEMVER_GT", value: MIN_VERSION },
           ],
+        };
+      case "pattern match":
+        return {
+          name: "default",
+          parameters: {},
+          constraints: [{ contextName: "userId", operator: "REGEX", value: KEY_PATTERN }],
         };
     }
   })();
@@ -88,6 +111,22 @@ export function flagdFlag(scenario: Scenario): Record<string, unknown> {
           ],
         },
       };
+    case "pattern match": {
+      const key = { var: "targetingKey" };
+      return {
+        ...base,
+        defaultVariant: "off",
+        targeting: {
+          if: [
+            {
+              and: [{ starts_with: [key, "user-"] }, { or: [{ ends_with: [key, "3"] }, { ends_with: [key, "7"] }] }],
+            },
+            "on",
+            "off",
+          ],
+        },
+      };
+    }
   }
 }
 
@@ -121,7 +160,7 @@ export function benchUsers(count: number): BenchUser[] {
 export function bulkScenarios(count: number): Array<{ key: string; scenario: Scenario }> {
   return Array.from({ length: count }, (_, i) => ({
     key: `bulk-${String(i).padStart(2, "0")}`,
-    scenario: SCENARIOS[i % SCENARIOS.length] ?? "on/off",
+    scenario: BULK_SCENARIOS[i % BULK_SCENARIOS.length] ?? "on/off",
   }));
 }
 

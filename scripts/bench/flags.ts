@@ -24,6 +24,7 @@ import {
   bulkScenarios,
   flagdFlag,
   greenlightFlag,
+  SCENARIO_ENGINES,
   SCENARIOS,
   type Scenario,
   unleashFeature,
@@ -214,6 +215,8 @@ export interface EvaluationRow {
   rates: Record<EngineName, number>;
   /** greenlight's rate over the faster peer's. */
   timesFasterPeer: number;
+  /** False when a peer evaluates a different rule (SCENARIO_ENGINES): the row is shown but not held to the target. */
+  sameRules: boolean;
 }
 
 export interface AgreementCheck {
@@ -300,7 +303,8 @@ async function benchInProcess(context: BenchContext): Promise<{ rows: Evaluation
         number
       >;
       const peer = Math.max(rates["unleash-client"], rates["flagd-core"]);
-      rows.push({ workload, rates, timesFasterPeer: rates.greenlight / peer });
+      const sameRules = !(workload in SCENARIO_ENGINES);
+      rows.push({ workload, rates, timesFasterPeer: rates.greenlight / peer, sameRules });
     }
     return { rows, agreement };
   } finally {
@@ -428,13 +432,24 @@ export async function benchFlags(context: BenchContext): Promise<FlagsBench> {
   return { rows, agreement, http, upstash };
 }
 
+/** A workload as the table names it, with what each engine evaluates where they differ (`|` escaped for the table). */
+function workloadCell(workload: string): string {
+  const engines = (SCENARIO_ENGINES as Partial<Record<string, string>>)[workload];
+  return engines === undefined ? workload : `${workload} (${engines.replaceAll("|", "\\|")})`;
+}
+
 const perSecond = (rate: number) =>
   rate >= 1e6 ? `${(rate / 1e6).toFixed(2)} M` : rate >= 1e3 ? `${(rate / 1e3).toFixed(0)} k` : rate.toFixed(0);
 const share = (value: number) => `${(value * 100).toFixed(1)}%`;
 
 export function renderFlagsSection(result: FlagsBench, context: BenchContext): string {
   const { rows, agreement, http, upstash } = result;
-  const slowest = Math.min(...rows.map((row) => row.timesFasterPeer));
+  const held = rows.filter((row) => row.sameRules);
+  const slowest = Math.min(...held.map((row) => row.timesFasterPeer));
+  const apart = rows
+    .filter((row) => !row.sameRules)
+    .map((row) => `${row.workload} ${row.timesFasterPeer.toFixed(1)}x`)
+    .join(", ");
   const lines = [
     "## Flag evaluation",
     "",
@@ -453,7 +468,7 @@ export function renderFlagsSection(result: FlagsBench, context: BenchContext): s
     "| --- | ---: | ---: | ---: | ---: |",
     ...rows.map(
       (row) =>
-        `| ${row.workload} | ${perSecond(row.rates.greenlight)}/s | ${perSecond(row.rates["unleash-client"])}/s | ` +
+        `| ${workloadCell(row.workload)} | ${perSecond(row.rates.greenlight)}/s | ${perSecond(row.rates["unleash-client"])}/s | ` +
         `${perSecond(row.rates["flagd-core"])}/s | ${row.timesFasterPeer.toFixed(1)}x |`,
     ),
     "",
@@ -510,7 +525,8 @@ export function renderFlagsSection(result: FlagsBench, context: BenchContext): s
     "### Targets",
     "",
     `- at least ${FLAG_TARGETS.timesFasterPeer}x the faster peer per evaluation (aim ${FLAG_TARGETS.aimTimesFasterPeer}x): ` +
-      `slowest workload ${slowest.toFixed(1)}x, ${slowest >= FLAG_TARGETS.timesFasterPeer ? "met" : "**not met**"}`,
+      `slowest workload ${slowest.toFixed(1)}x, ${slowest >= FLAG_TARGETS.timesFasterPeer ? "met" : "**not met**"}` +
+      (apart === "" ? "" : ` (not counted, a peer evaluating a different rule there: ${apart})`),
     `- OFREP bulk over HTTP at least ${FLAG_TARGETS.bulkHttpFloorRatio} of the floor: ${http.floorRatio.toFixed(2)}, ` +
       `${http.floorRatio >= FLAG_TARGETS.bulkHttpFloorRatio ? "met" : "**not met**"}`,
     `- OFREP bulk over HTTP at least ${FLAG_TARGETS.bulkHttpRatio} of the echo: ${http.ratio.toFixed(2)}, ` +

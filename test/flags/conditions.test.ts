@@ -261,6 +261,21 @@ const TEXT: Row[] = [
     ["a beta tester", true],
     ["Beta", false], // no flags: case sensitive
   ]),
+  ...rows("matches", "(?i)^beta", [
+    ["Beta tester", true], // (?i): RE2's way to ignore case
+    ["BETA", true],
+    ["a beta", false],
+  ]),
+  ...rows("matches", "^(a|aa)+$", [
+    ["aaaa", true],
+    ["aaa!", false],
+    ["", false],
+  ]),
+  ...rows("matches", "^\\pL+\\z", [
+    ["Ünïcödé", true], // Unicode classes, and \z for the very end
+    ["ab1", false],
+  ]),
+  ...rows("matches", "^.$", [["😀", true]]), // `.` is one code point, not one UTF-16 unit
 ];
 
 const SEMVER: Row[] = [
@@ -341,11 +356,19 @@ describe("compileCondition", () => {
     expect(compileCondition({ attribute: "segment", op: "eq", value: "internal" })(context)).toBe(false);
   });
 
-  it("tests only the first MATCH_LIMIT characters with matches", () => {
-    const long = `${"a".repeat(MATCH_LIMIT)}b${"a".repeat(500)}`;
-    expect(holds("matches", "b", long)).toBe(false);
-    expect(holds("matches", `^a{${MATCH_LIMIT}}$`, long)).toBe(true);
-    expect(holds("matches", "b", `${"a".repeat(MATCH_LIMIT - 1)}b`)).toBe(true);
+  it("fails matches for an attribute longer than MATCH_LIMIT, rather than matching a cut", () => {
+    expect(holds("matches", "^a+$", "a".repeat(MATCH_LIMIT))).toBe(true);
+    // Cut to its first MATCH_LIMIT characters, this text would end in an "a" and match.
+    expect(holds("matches", "^a+$", `${"a".repeat(MATCH_LIMIT)}!`)).toBe(false);
+    expect(holds("matches", "^a", "a".repeat(MATCH_LIMIT + 1))).toBe(false);
+  });
+
+  it("matches a pattern that backtracking would take forever on, in linear time", () => {
+    // A backtracking engine tries about 1.6^n ways to split n a's before giving up on the "!": over 10^200 at the
+    // input cap, which never finishes, so a regression hangs here until vitest's timeout fails the test.
+    const text = `${"a".repeat(MATCH_LIMIT - 1)}!`;
+    expect(holds("matches", "^(a|aa)+$", text)).toBe(false);
+    expect(holds("matches", "^(x+x+)+y$", "x".repeat(MATCH_LIMIT))).toBe(false);
   });
 
   it("compiles a regular expression once and keeps no state between tests", () => {
@@ -370,12 +393,14 @@ describe("compileCondition", () => {
 
   it.each<[string, unknown, string, RegExp]>([
     ["an unknown op", { attribute: "a", op: "between", value: 1 }, "op", /"between" is not one of eq, neq, gt/],
-    ["a bad regular expression", { attribute: "a", op: "matches", value: "(" }, "value", /"\(" is not a valid regular/],
+    ["a bad pattern", { attribute: "a", op: "matches", value: "(" }, "value", /"\(" does not compile as RE2 syntax/],
+    ["a backreference", { attribute: "a", op: "matches", value: "(a)\\1" }, "value", /backreferences are not/],
+    ["a lookahead", { attribute: "a", op: "matches", value: "(?=a)" }, "value", /lookahead and lookbehind are not/],
     [
       "a non-string pattern",
       { attribute: "a", op: "matches", value: 1 },
       "value",
-      /matches takes a regular expression/,
+      /matches takes an RE2 regular expression/,
     ],
     ["a bad semantic version", { attribute: "a", op: "semver_gt", value: "1.2" }, "value", /semantic version.*"1\.2"/],
     ["a numeric semver", { attribute: "a", op: "semver_eq", value: 1 }, "value", /semantic version/],

@@ -413,7 +413,7 @@ describe("flags that cannot be evaluated", () => {
           { attribute: "a", op: "matches", value: "(" },
         ],
       },
-      /conditions\[1\]\.value: "\(" is not a valid regular expression/,
+      /conditions\[1\]\.value: "\(" does not compile as RE2 syntax: missing closing \)/,
     ],
     [
       "an unknown op",

@@ -5,12 +5,15 @@ import { createRuleCache, type RuleCache } from "./cache.ts";
 import { type Env, flagPlaceFromEnv, flagSettingsFromEnv } from "./env.ts";
 import { EXAMPLE_FLAGS } from "./examples.ts";
 import { createFileStore, DEFAULT_FLAGS_DIR } from "./file-store.ts";
+import type { AdminTokens } from "./http/tokens.ts";
 import type { FlagStore } from "./types.ts";
 
 export interface FlagsConfig {
   store: FlagStore;
   cache: RuleCache;
+  /** GREENLIGHT_ADMIN_TOKEN alone; `adminTokens` has it too, with GREENLIGHT_ADMIN_TOKENS' (see FlagSettings). */
   adminToken?: string;
+  adminTokens?: AdminTokens;
   evaluationApiKey?: string;
   corsOrigins: string[];
   ttlMs: number;

@@ -3,6 +3,7 @@
 import { parseDuration } from "../contract/values.ts";
 import { createRuleCache, DEFAULT_CACHE_TTL_MS, DEFAULT_MAX_STALE_MS } from "./cache.ts";
 import { createFlagCore, createUnavailableCore, type FlagCore } from "./http/handler.ts";
+import { type AdminTokens, adminTokensOf } from "./http/tokens.ts";
 import type { FlagStore } from "./types.ts";
 import { createUpstashClient, createUpstashStore, type UpstashStoreOptions } from "./upstash-store.ts";
 
@@ -10,6 +11,7 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 export const ENV = {
   adminToken: "GREENLIGHT_ADMIN_TOKEN",
+  adminTokens: "GREENLIGHT_ADMIN_TOKENS",
   apiKey: "GREENLIGHT_FLAGS_API_KEY",
   corsOrigins: "GREENLIGHT_FLAGS_CORS_ORIGINS",
   cacheTtl: "GREENLIGHT_FLAGS_CACHE_TTL",
@@ -25,7 +27,13 @@ export class FlagConfigError extends Error {
 }
 
 export interface FlagSettings {
+  /**
+   * GREENLIGHT_ADMIN_TOKEN alone, for a handler given only `adminToken`; `adminTokens` holds it too (labelled "admin"),
+   * and a handler given both uses `adminTokens`.
+   */
   adminToken?: string;
+  /** Every accepted admin token, from GREENLIGHT_ADMIN_TOKEN and GREENLIGHT_ADMIN_TOKENS; absent: admin API off. */
+  adminTokens?: AdminTokens;
   evaluationApiKey?: string;
   corsOrigins: string[];
   ttlMs: number;
@@ -76,6 +84,8 @@ function corsOrigins(env: Env): string[] {
 /** Everything but the store. Throws FlagConfigError on the first bad variable. */
 export function flagSettingsFromEnv(env: Env): FlagSettings {
   const adminToken = secret(env, ENV.adminToken);
+  const tokens = adminTokensOf(adminToken, envValue(env, ENV.adminTokens));
+  if (!tokens.ok) throw new FlagConfigError(tokens.message);
   const evaluationApiKey = secret(env, ENV.apiKey);
   const ttlMs = durationMs(env, ENV.cacheTtl, DEFAULT_CACHE_TTL_MS);
   const maxStaleMs = durationMs(env, ENV.maxStale, DEFAULT_MAX_STALE_MS);
@@ -88,6 +98,7 @@ export function flagSettingsFromEnv(env: Env): FlagSettings {
   }
   return {
     ...(adminToken === undefined ? {} : { adminToken }),
+    ...(tokens.tokens === undefined ? {} : { adminTokens: tokens.tokens }),
     ...(evaluationApiKey === undefined ? {} : { evaluationApiKey }),
     corsOrigins: corsOrigins(env),
     ttlMs,

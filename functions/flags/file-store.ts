@@ -1,24 +1,47 @@
 // The embedded flag store (Node): a JSON file and an audit log in a directory, used when Upstash is not configured.
 /*
  * Layout of `dir` (default DEFAULT_FLAGS_DIR, `.greenlight` under the working directory):
- * - `flags.json`   `{ "version": n, "flags": { key: StoredFlag } }`, pretty-printed; replaced whole on every write
- *                  (temp file in the same dir, fsync, rename), so a reader never sees half a file.
- * - `audit.jsonl`  one AuditEntry per line, appended (and fsynced) before flags.json is replaced; an entry's id is
- *                  the version its write produced. Entries past flags.json's version are writes that crashed between
- *                  the two steps and are ignored; a later write of that version supersedes them. Once the log holds
- *                  more than 2 x auditMaxLen entries it is cut back to the newest auditMaxLen.
- * - `flags.lock`   taken (created with `wx`) around every read-modify-write, because `greenlight flags set` and a
- *                  running `greenlight flags serve` may write from two processes; writes within one process also
- *                  queue. A lock older than 10 s belongs to a process that died or hung, and is taken over.
+ * - `flags.json`   `{ "version": n, "head": "<write id>", "flags": { key: StoredFlag } }`, pretty-printed; replaced
+ *                  whole on every write (temp file, fsync, rename), so a reader never sees half a file. `head` is the
+ *                  id of the write that produced `version` (absent in files from before write ids).
+ * - `audit.jsonl`  one AuditEntry per line plus `writeId` and `prevWriteId` (the write it followed), appended and
+ *                  fsynced before flags.json is replaced; an entry's id is the version its write produced. The log
+ *                  is read back from flags.json's `head` along `prevWriteId`, so a line whose write never reached
+ *                  flags.json (a crash, or a writer that lost its lock) is never shown, wherever it sits in the file.
+ *                  Once the log holds more than 2 x auditMaxLen entries it is cut back to the newest auditMaxLen.
+ * - `flags.lock/`  a directory, created (mkdir is atomic) around every read-modify-write, because `greenlight flags
+ *                  set` and a running `greenlight flags serve` may write from two processes; writes within one
+ *                  process also queue. It holds one directory named by the holder (`<pid>-<random>`), with the
+ *                  holder's temp files; the holder renews its mtime and the lock's every lockStaleMs / 4 (a
+ *                  heartbeat). A lock with no heartbeat for lockStaleMs (10 s) belongs to a
+ *                  process that died or is stalled, and is taken over: moved aside and deleted, temp files and all.
+ * Why the temp files live in the lock: a file is committed by renaming it from `flags.lock/<token>/` to its place,
+ * and that one rename is also the check that the lock is still ours: the path exists only while our lock does (the
+ * token is never reused, and nobody else creates it). A holder stalled past lockStaleMs (a paused process, a
+ * blocked event loop) whose lock was taken over finds `flags.lock/<token>/` gone, so creating or renaming its temp
+ * file fails and the write fails with a StoreUnavailableError naming the lock: it can never overwrite the newer
+ * writer's flags.json, and the audit line it may have appended is not on the chain from `head`.
  * Every call reads the files again (no cached copy), so `version()` sees other processes' writes at once.
  * The first call, when flags.json does not exist, creates it from `seed` (each seed flag its own version, written
- * by "seed", with audit entries); an audit.jsonl left from before is moved aside (`audit.jsonl.before-<ms>`), since
+ * by "seed", with audit entries); an audit.jsonl left from before is kept aside (`audit.jsonl.before-<ms>`), since
  * its ids would repeat. A flags.json that does not parse is never overwritten: every call fails with a
- * StoreUnavailableError naming the file and the fix. Temp files a crash left behind (`.flags.json.*.tmp`) are
- * never read.
+ * StoreUnavailableError naming the file and the fix.
  */
 import { randomBytes } from "node:crypto";
-import { type FileHandle, link, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import {
+  type FileHandle,
+  link,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  unlink,
+  utimes,
+} from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isObject } from "../contract/objects.ts";
@@ -31,6 +54,7 @@ import {
   DEFAULT_AUDIT_MAX_LEN,
   isProblem,
   positiveInteger,
+  preconditionsHold,
   storedFlagOf,
 } from "./store-errors.ts";
 import {
@@ -56,31 +80,49 @@ export interface FileStoreOptions {
   seed?: readonly Flag[];
   /** Audit entries kept; default 10000. */
   auditMaxLen?: number;
+  /** How long a lock may go without a heartbeat before another writer takes it over; default 10000 ms. */
+  lockStaleMs?: number;
+  /** The clock lock heartbeats are stamped and judged with; default Date.now (tests run one store's clock ahead). */
+  now?: () => number;
+  /**
+   * Test seam, left out in product code: runs under the lock after the write's audit line is appended and just
+   * before flags.json is replaced, the point where a stalled writer could do the most harm.
+   */
+  beforeCommit?: () => Promise<void> | void;
 }
 
 const STATE_FILE = "flags.json";
 const AUDIT_FILE = "audit.jsonl";
-const LOCK_FILE = "flags.lock";
-/** A lock this old was left by a process that died (or hangs): take it over. */
-const LOCK_STALE_MS = 10_000;
-/** Past this, waiting is pointless (a stale lock is taken over after 10 s): report who holds it. */
-const LOCK_GIVE_UP_MS = 30_000;
+const LOCK_DIR = "flags.lock";
+const DEFAULT_LOCK_STALE_MS = 10_000;
 /** No audit line is shorter (`{"id":"1","at":"<24 chars>","actor":"","action":"put","key":"k","version":1}`). */
 const MIN_AUDIT_LINE_BYTES = 64;
 
 interface State {
   version: number;
+  /** The write id of the write that produced `version`; undefined for a fresh store or a file from before ids. */
+  head: string | undefined;
   flags: Map<string, StoredFlag>;
+}
+
+/** An audit line as stored: the entry, and where it sits in the chain of committed writes. */
+interface AuditLine {
+  entry: AuditEntry;
+  writeId?: string;
+  prevWriteId?: string;
 }
 
 const errorCode = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
 
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
+const newId = (): string => randomBytes(8).toString("hex");
+
 /** An audit line read back, or undefined when it is not one (a torn last line after a crash, a hand edit). */
-function auditEntryOf(value: unknown): AuditEntry | undefined {
+function auditLineOf(value: unknown): AuditLine | undefined {
   if (!isObject(value)) return undefined;
-  const { id, at, actor, action, key, version, before, after } = value;
+  const { writeId, prevWriteId, ...rest } = value;
+  const { id, at, actor, action, key, version, before, after } = rest;
   if (typeof id !== "string" || typeof at !== "string" || typeof actor !== "string" || typeof key !== "string") {
     return undefined;
   }
@@ -88,8 +130,60 @@ function auditEntryOf(value: unknown): AuditEntry | undefined {
     return undefined;
   }
   if ((before !== undefined && !isObject(before)) || (after !== undefined && !isObject(after))) return undefined;
-  return value as unknown as AuditEntry;
+  if (
+    (writeId !== undefined && typeof writeId !== "string") ||
+    (prevWriteId !== undefined && typeof prevWriteId !== "string")
+  ) {
+    return undefined;
+  }
+  return {
+    entry: rest as unknown as AuditEntry,
+    ...(writeId === undefined ? {} : { writeId }),
+    ...(prevWriteId === undefined ? {} : { prevWriteId }),
+  };
 }
+
+/**
+ * The committed entries, newest first: from `head` back along `prevWriteId`. Where the chain starts (a line with
+ * no `prevWriteId`: the first write after a file from before write ids), older lines without ids are read as they
+ * used to be: the last line for each version wins.
+ */
+function committedEntries(lines: readonly AuditLine[], state: State): AuditEntry[] {
+  const lastByVersion = (candidates: readonly AuditLine[], below: number): AuditEntry[] => {
+    const byVersion = new Map<number, AuditEntry>();
+    for (const { entry } of candidates) if (entry.version < below) byVersion.set(entry.version, entry);
+    return [...byVersion.values()].sort((a, b) => b.version - a.version);
+  };
+  if (state.head === undefined) return lastByVersion(lines, state.version + 1);
+  const byId = new Map<string, AuditLine>();
+  for (const line of lines) if (line.writeId !== undefined) byId.set(line.writeId, line);
+  const chain: AuditEntry[] = [];
+  let next: string | undefined = state.head;
+  let reachedStart = false;
+  // Bounded by the number of lines, so a hand-edited cycle cannot loop forever.
+  while (next !== undefined && chain.length < lines.length) {
+    const line = byId.get(next);
+    if (!line) break;
+    chain.push(line.entry);
+    next = line.prevWriteId;
+    reachedStart = next === undefined;
+  }
+  const oldest = chain.at(-1)?.version ?? 0;
+  const legacy = reachedStart
+    ? lastByVersion(
+        lines.filter((line) => line.writeId === undefined),
+        oldest,
+      )
+    : [];
+  return [...chain, ...legacy];
+}
+
+/** An audit line as written: the entry, its write's id and the id of the write it followed (none: the first). */
+const auditLine = (entry: AuditEntry, writeId: string, prevWriteId: string | undefined) => ({
+  ...entry,
+  writeId,
+  ...(prevWriteId === undefined ? {} : { prevWriteId }),
+});
 
 /** A FlagStore in files under `options.dir` (see the header for the layout and the guarantees). */
 export function createFileStore(options: FileStoreOptions): FlagStore {
@@ -98,6 +192,8 @@ export function createFileStore(options: FileStoreOptions): FlagStore {
   }
   const { dir } = options;
   const maxLen = positiveInteger("auditMaxLen", options.auditMaxLen, DEFAULT_AUDIT_MAX_LEN);
+  const staleMs = positiveInteger("lockStaleMs", options.lockStaleMs, DEFAULT_LOCK_STALE_MS);
+  const now = options.now ?? Date.now;
   const seed = [...(options.seed ?? [])];
   const seen = new Set<string>();
   for (const [index, flag] of seed.entries()) {
@@ -107,13 +203,13 @@ export function createFileStore(options: FileStoreOptions): FlagStore {
   }
   const statePath = join(dir, STATE_FILE);
   const auditPath = join(dir, AUDIT_FILE);
-  const lockPath = join(dir, LOCK_FILE);
+  const lockPath = join(dir, LOCK_DIR);
   const corrupt = (problem: string) =>
     new StoreUnavailableError(
       `${statePath} ${problem}: fix it by hand, or delete it to start over from the built-in flags (its audit log is kept aside)`,
     );
 
-  // ---- files ----------------------------------------------------------------------------------------------------
+  // ---- reading -------------------------------------------------------------------------------------------------
 
   /** flags.json, or undefined when it does not exist yet. */
   async function readState(): Promise<State | undefined> {
@@ -131,77 +227,27 @@ export function createFileStore(options: FileStoreOptions): FlagStore {
       throw corrupt(`is not valid JSON (${causeMessage(error)})`);
     }
     if (!isObject(parsed)) throw corrupt("is not a JSON object with version and flags");
-    const { version, flags } = parsed;
+    const { version, head, flags } = parsed;
     if (!(Number.isSafeInteger(version) && (version as number) >= 0)) {
       throw corrupt(`has version ${JSON.stringify(version)}, not a non-negative integer`);
     }
+    if (head !== undefined && (typeof head !== "string" || head === "")) {
+      throw corrupt(`has head ${JSON.stringify(head)?.slice(0, 60)}, not the id of a write (a non-empty string)`);
+    }
     if (!isObject(flags)) throw corrupt(`has flags ${JSON.stringify(flags)?.slice(0, 60)}, not an object`);
-    const state: State = { version: version as number, flags: new Map() };
+    const state: State = { version: version as number, head, flags: new Map() };
     for (const [key, value] of Object.entries(flags)) {
-      const stored = storedFlagOf(value, key);
-      if (isProblem(stored)) throw corrupt(`has flags[${JSON.stringify(key)}] that ${stored.problem}`);
-      if (stored.revision > state.version) {
-        throw corrupt(`has flags[${JSON.stringify(key)}] at revision ${stored.revision}, past version ${version}`);
+      const storedFlag = storedFlagOf(value, key);
+      if (isProblem(storedFlag)) throw corrupt(`has flags[${JSON.stringify(key)}] that ${storedFlag.problem}`);
+      if (storedFlag.revision > state.version) {
+        throw corrupt(`has flags[${JSON.stringify(key)}] at revision ${storedFlag.revision}, past version ${version}`);
       }
-      state.flags.set(key, stored);
+      state.flags.set(key, storedFlag);
     }
     return state;
   }
 
-  /** Writes `text` to `path` whole: temp file in the same dir, fsync, rename over, fsync the dir. */
-  async function replaceFile(path: string, text: string): Promise<void> {
-    const temp = join(dir, `.${STATE_FILE}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-    let handle: FileHandle | undefined = await open(temp, "wx");
-    try {
-      await handle.writeFile(text, "utf8");
-      await handle.sync();
-      await handle.close();
-      handle = undefined;
-      await rename(temp, path);
-    } catch (error) {
-      await handle?.close().catch(() => undefined);
-      await unlink(temp).catch(() => undefined);
-      throw error;
-    }
-    // The rename itself is durable once the directory is synced (not possible on every platform: best effort).
-    const dirHandle = await open(dir, "r").catch(() => undefined);
-    await dirHandle?.sync().catch(() => undefined);
-    await dirHandle?.close();
-  }
-
-  async function writeState(state: State): Promise<void> {
-    const flags = Object.fromEntries([...state.flags.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    await replaceFile(statePath, `${JSON.stringify({ version: state.version, flags }, null, 2)}\n`);
-  }
-
-  /** Appends entries (fsynced), starting on a fresh line if a crash left the last one torn. */
-  async function appendAudit(entries: readonly AuditEntry[]): Promise<void> {
-    const handle = await open(auditPath, "a+");
-    try {
-      const { size } = await handle.stat();
-      let prefix = "";
-      if (size > 0) {
-        const last = Buffer.alloc(1);
-        await handle.read(last, 0, 1, size - 1);
-        if (last[0] !== 0x0a) prefix = "\n";
-      }
-      await handle.appendFile(`${prefix}${entries.map((entry) => JSON.stringify(entry)).join("\n")}\n`, "utf8");
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  }
-
-  /** Cuts the log back to the newest auditMaxLen lines once it holds more than twice that. */
-  async function trimAudit(): Promise<void> {
-    const { size } = await stat(auditPath);
-    if (size / MIN_AUDIT_LINE_BYTES <= 2 * maxLen) return;
-    const lines = (await readFile(auditPath, "utf8")).split("\n").filter((line) => line.trim() !== "");
-    if (lines.length <= 2 * maxLen) return;
-    await replaceFile(auditPath, `${lines.slice(-maxLen).join("\n")}\n`);
-  }
-
-  async function readAudit(): Promise<AuditEntry[]> {
+  async function readAudit(): Promise<AuditLine[]> {
     let text: string;
     try {
       text = await readFile(auditPath, "utf8");
@@ -209,20 +255,33 @@ export function createFileStore(options: FileStoreOptions): FlagStore {
       if (errorCode(error) === "ENOENT") return [];
       throw new StoreUnavailableError(`cannot read ${auditPath}: ${causeMessage(error)}`, { cause: error });
     }
-    const entries: AuditEntry[] = [];
+    const lines: AuditLine[] = [];
     for (const line of text.split("\n")) {
       if (line.trim() === "") continue;
       try {
-        const entry = auditEntryOf(JSON.parse(line));
-        if (entry) entries.push(entry);
+        const parsed = auditLineOf(JSON.parse(line));
+        if (parsed) lines.push(parsed);
       } catch {
         // A torn line (a crash mid-append): the write it belonged to never reached flags.json.
       }
     }
-    return entries;
+    return lines;
   }
 
-  // ---- locking --------------------------------------------------------------------------------------------------
+  // ---- the lock ------------------------------------------------------------------------------------------------
+
+  interface HeldLock {
+    token: string;
+    /** `flags.lock/<token>`: exists exactly while the lock is ours; holds our temp files. */
+    ownDir: string;
+    /** Set by the heartbeat when ownDir is gone: another writer took the lock over. */
+    lost: boolean;
+  }
+
+  const lockLost = () =>
+    new StoreUnavailableError(
+      `${lockPath} was taken over by another writer while this write held it (its heartbeat had stopped for over ${staleMs} ms: was this process paused or its event loop blocked?): this write was not made and the other writer's stands; retry it`,
+    );
 
   let queue: Promise<unknown> = Promise.resolve();
 
@@ -233,82 +292,188 @@ export function createFileStore(options: FileStoreOptions): FlagStore {
     return run;
   }
 
-  /** The lock file's token, or undefined when it is gone or unreadable. */
-  async function lockToken(path: string): Promise<string | undefined> {
+  /** How long ago the lock last showed life (it or a holder's directory changed), or undefined when it is gone. */
+  async function lockAge(): Promise<number | undefined> {
+    let newest: number;
     try {
-      const holder = JSON.parse(await readFile(path, "utf8")) as { token?: unknown };
-      return typeof holder.token === "string" ? holder.token : undefined;
+      const info = await stat(lockPath);
+      newest = info.mtimeMs;
+      // The heartbeat renews the lock directory's mtime too, so a fresh one needs no look inside (waiters poll
+      // often). A plain file is the lock of an older greenlight: its mtime is all there is.
+      if (info.isDirectory() && now() - newest >= staleMs) {
+        for (const name of await readdir(lockPath)) {
+          const holder = await stat(join(lockPath, name)).catch(() => undefined);
+          if (holder) newest = Math.max(newest, holder.mtimeMs);
+        }
+      }
     } catch {
-      return undefined;
+      return undefined; // Released meanwhile.
     }
+    return now() - newest;
   }
 
-  /** Takes a stale lock away (true), or leaves a live one alone (false). */
+  /**
+   * Takes a lock without a heartbeat for staleMs away (true), or leaves a live one alone (false). Moving it aside is
+   * atomic, so of several writers taking over, one moves it and the others find it gone. Deleting it takes its
+   * holder's directory along, which is what makes a stalled holder's commit fail instead of overwrite.
+   */
   async function breakStaleLock(): Promise<boolean> {
-    let age: number;
-    try {
-      age = Date.now() - (await stat(lockPath)).mtimeMs;
-    } catch {
-      return true; // Released meanwhile: try again.
-    }
-    if (age < LOCK_STALE_MS) return false;
-    const staleToken = await lockToken(lockPath);
-    // Renaming is atomic: of several processes taking over, one moves the lock aside, the others find it gone.
-    const aside = `${lockPath}.stale-${randomBytes(6).toString("hex")}`;
+    const age = await lockAge();
+    if (age === undefined) return true;
+    if (age < staleMs) return false;
+    const aside = `${lockPath}.stale-${newId()}`;
     try {
       await rename(lockPath, aside);
     } catch {
-      return true;
+      return true; // Someone else took it over or it was released: try again.
     }
-    if ((await lockToken(aside)) !== staleToken) {
-      // Between our look and the rename another process took the lock over and made a fresh one: give it back.
-      await link(aside, lockPath).catch(() => undefined);
-    }
-    await unlink(aside).catch(() => undefined);
+    // Had the holder released it and another writer taken it between our look and the rename, that writer's
+    // commit now fails like a stalled holder's: a failed write, never a lost one.
+    await rm(aside, { recursive: true, force: true }).catch(() => undefined);
     return true;
   }
 
-  async function withLock<T>(work: () => Promise<T>): Promise<T> {
-    const token = `${process.pid}-${randomBytes(8).toString("hex")}`;
-    const giveUpAt = Date.now() + LOCK_GIVE_UP_MS;
+  /** Renews the heartbeat; our directory being gone means the lock was taken over. */
+  async function beat(held: HeldLock): Promise<void> {
+    const at = new Date(now());
+    try {
+      await utimes(held.ownDir, at, at);
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") held.lost = true;
+      return;
+    }
+    // The lock directory too, for an older greenlight that judges a lock by its own mtime.
+    await utimes(lockPath, at, at).catch(() => undefined);
+  }
+
+  /** Who holds the lock (its directory is named `<pid>-<random>`), for the message of a writer that gave up. */
+  async function describeHolder(): Promise<string> {
+    const names = await readdir(lockPath).catch(() => []);
+    const pids = names.map((name) => /^(\d+)-[0-9a-f]+$/.exec(name)?.[1]).filter((pid) => pid !== undefined);
+    return pids.length > 0 ? `held by process ${pids.join(", ")}` : "no holder has marked it";
+  }
+
+  async function acquire(): Promise<HeldLock> {
+    const token = `${process.pid}-${newId()}`;
+    const held: HeldLock = { token, ownDir: join(lockPath, token), lost: false };
+    const giveUpAt = Date.now() + 3 * staleMs;
     for (;;) {
-      let handle: FileHandle | undefined;
+      let created = false;
       try {
-        handle = await open(lockPath, "wx");
-        await handle.writeFile(JSON.stringify({ pid: process.pid, token, at: new Date().toISOString() }));
-        await handle.close();
-        break;
+        await mkdir(lockPath);
+        created = true;
+        await mkdir(held.ownDir);
+        return held;
       } catch (error) {
-        if (handle) {
-          // Created but not written (disk full?): an empty lock would stall everyone for 10 s.
-          await handle.close().catch(() => undefined);
-          await unlink(lockPath).catch(() => undefined);
-        }
-        if (errorCode(error) !== "EEXIST") {
+        const code = errorCode(error);
+        // ENOENT: another writer took our fresh lock over before we marked it; try again.
+        if (code !== "EEXIST" && code !== "ENOENT") {
+          // Created but not marked (disk full?): a lock left behind would stall everyone for lockStaleMs.
+          if (created) await release(held);
           throw new StoreUnavailableError(`cannot create ${lockPath}: ${causeMessage(error)}`, { cause: error });
         }
       }
       if (await breakStaleLock()) continue;
       if (Date.now() > giveUpAt) {
-        const holder = await readFile(lockPath, "utf8").catch(() => "(unreadable)");
         throw new StoreUnavailableError(
-          `${lockPath} has been held for over ${LOCK_GIVE_UP_MS / 1000} s (${holder.trim()}): if no greenlight process is using ${dir}, delete it`,
+          `${lockPath} has been held for over ${(3 * staleMs) / 1000} s with a live heartbeat (${await describeHolder()}): if no greenlight process is using ${dir}, delete it`,
         );
       }
       await sleep(2 + Math.random() * 10);
     }
+  }
+
+  /**
+   * Gives the lock up. Our directory's path is ours alone, so removing it never touches another holder's; the lock
+   * directory then goes only if empty (ENOTEMPTY: it was taken over meanwhile and belongs to its new holder).
+   */
+  async function release(held: HeldLock): Promise<void> {
+    // Our temp files are renamed away or deleted by now, so rmdir suffices; rm -r only if one was left behind.
+    await rmdir(held.ownDir).catch(() => rm(held.ownDir, { recursive: true, force: true }).catch(() => undefined));
+    await rmdir(lockPath).catch(() => undefined);
+  }
+
+  /** Runs `work` with this process's queue and the cross-process lock held, heartbeating all along. */
+  function locked<T>(work: (held: HeldLock) => Promise<T>): Promise<T> {
+    return exclusive(async () => {
+      const held = await acquire();
+      const heartbeat = setInterval(() => void beat(held), Math.max(1, Math.floor(staleMs / 4)));
+      // A heartbeat must not keep a CLI process alive once its work is done.
+      heartbeat.unref();
+      try {
+        return await work(held);
+      } finally {
+        clearInterval(heartbeat);
+        await release(held);
+      }
+    });
+  }
+
+  // ---- writing -------------------------------------------------------------------------------------------------
+
+  /**
+   * Writes `text` to `path` whole: a temp file inside the lock directory, fsync, rename into place, fsync the dir.
+   * The rename fails when the lock was taken over (its directory, with the temp file, was moved away): then
+   * nothing was replaced and the error says the lock was lost.
+   */
+  async function commit(held: HeldLock, path: string, text: string): Promise<void> {
+    const temp = join(held.ownDir, `${newId()}.tmp`);
+    let handle: FileHandle | undefined;
     try {
-      return await work();
+      handle = await open(temp, "wx");
+      await handle.writeFile(text, "utf8");
+      await handle.sync();
+      await handle.close();
+      handle = undefined;
+      await rename(temp, path);
+    } catch (error) {
+      await handle?.close().catch(() => undefined);
+      await unlink(temp).catch(() => undefined);
+      if (errorCode(error) === "ENOENT" && (held.lost || !(await stat(held.ownDir).catch(() => undefined)))) {
+        throw lockLost();
+      }
+      throw error;
+    }
+    // The rename itself is durable once the directory is synced (not possible on every platform: best effort).
+    const dirHandle = await open(dir, "r").catch(() => undefined);
+    await dirHandle?.sync().catch(() => undefined);
+    await dirHandle?.close();
+  }
+
+  async function writeState(held: HeldLock, state: State): Promise<void> {
+    const flags = Object.fromEntries([...state.flags.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const head = state.head === undefined ? {} : { head: state.head };
+    await commit(held, statePath, `${JSON.stringify({ version: state.version, ...head, flags }, null, 2)}\n`);
+  }
+
+  const auditText = (lines: readonly object[]): string => lines.map((line) => JSON.stringify(line)).join("\n");
+
+  /** Appends lines (fsynced), starting on a fresh line if a crash left the last one torn. */
+  async function appendAudit(lines: readonly object[]): Promise<void> {
+    const handle = await open(auditPath, "a+");
+    try {
+      const { size } = await handle.stat();
+      let prefix = "";
+      if (size > 0) {
+        const last = Buffer.alloc(1);
+        await handle.read(last, 0, 1, size - 1);
+        if (last[0] !== 0x0a) prefix = "\n";
+      }
+      await handle.appendFile(`${prefix}${auditText(lines)}\n`, "utf8");
+      await handle.sync();
     } finally {
-      // Only our own lock: if we were so slow that another process took it over, that one is theirs.
-      if ((await lockToken(lockPath)) === token) await unlink(lockPath).catch(() => undefined);
+      await handle.close();
     }
   }
 
-  /** Runs a read-modify-write with this process's queue and the cross-process lock held. */
-  const locked = <T>(work: () => Promise<T>): Promise<T> => exclusive(() => withLock(work));
-
-  // ---- state ----------------------------------------------------------------------------------------------------
+  /** Cuts the log back to the newest auditMaxLen lines once it holds more than twice that. */
+  async function trimAudit(held: HeldLock): Promise<void> {
+    const { size } = await stat(auditPath);
+    if (size / MIN_AUDIT_LINE_BYTES <= 2 * maxLen) return;
+    const lines = (await readFile(auditPath, "utf8")).split("\n").filter((line) => line.trim() !== "");
+    if (lines.length <= 2 * maxLen) return;
+    await commit(held, auditPath, `${lines.slice(-maxLen).join("\n")}\n`);
+  }
 
   let dirReady: Promise<void> | undefined;
   const ensureDir = (): Promise<void> => {
@@ -322,22 +487,44 @@ export function createFileStore(options: FileStoreOptions): FlagStore {
     return dirReady;
   };
 
-  /** Creates flags.json from the seed; the lock must be held. An older audit log is moved aside, not mixed in. */
-  async function createSeeded(): Promise<State> {
-    await rename(auditPath, `${auditPath}.before-${Date.now()}`).catch((error: unknown) => {
-      if (errorCode(error) !== "ENOENT") throw error;
-    });
+  /**
+   * Creates flags.json from the seed; the lock must be held. An older audit log is kept aside by a hard link and
+   * replaced (both through the lock, so a seeder that lost its lock destroys nothing), not mixed in.
+   */
+  async function createSeeded(held: HeldLock): Promise<State> {
+    let aside = `${auditPath}.before-${Date.now()}`;
+    for (;;) {
+      try {
+        await link(auditPath, aside);
+        break;
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") break;
+        if (errorCode(error) !== "EEXIST") throw error;
+        aside = `${auditPath}.before-${Date.now()}-${newId()}`;
+      }
+    }
     const at = new Date().toISOString();
-    const state: State = { version: 0, flags: new Map() };
-    const entries: AuditEntry[] = [];
+    const state: State = { version: 0, head: undefined, flags: new Map() };
+    const lines: object[] = [];
     for (const flag of seed) {
       const version = ++state.version;
       const after = copy(flag);
+      const writeId = newId();
       state.flags.set(flag.key, { flag: after, revision: version, updatedAt: at, updatedBy: "seed" });
-      entries.push({ id: String(version), at, actor: "seed", action: "put", key: flag.key, version, after });
+      const entry: AuditEntry = {
+        id: String(version),
+        at,
+        actor: "seed",
+        action: "put",
+        key: flag.key,
+        version,
+        after,
+      };
+      lines.push(auditLine(entry, writeId, state.head));
+      state.head = writeId;
     }
-    if (entries.length > 0) await appendAudit(entries);
-    await writeState(state);
+    await commit(held, auditPath, lines.length === 0 ? "" : `${auditText(lines)}\n`);
+    await writeState(held, state);
     return state;
   }
 
@@ -346,7 +533,7 @@ export function createFileStore(options: FileStoreOptions): FlagStore {
     await ensureDir();
     const state = await readState();
     if (state) return state;
-    return locked(async () => (await readState()) ?? (await createSeeded()));
+    return locked(async (held) => (await readState()) ?? (await createSeeded(held)));
   }
 
   /** One write under the lock: `change` gets the state and returns what to record, or throws a verdict. */
@@ -358,24 +545,30 @@ export function createFileStore(options: FileStoreOptions): FlagStore {
   ): Promise<WriteResult> {
     return fsCall(async () => {
       await ensureDir();
-      return locked(async () => {
-        const state = (await readState()) ?? (await createSeeded());
+      return locked(async (held) => {
+        const state = (await readState()) ?? (await createSeeded(held));
         const existing = state.flags.get(key);
-        // A delete of nothing is "not found" whatever If-Match says (as in the Upstash store).
+        // A delete of nothing is "not found" whatever the preconditions say (as in the Upstash store).
         if (action === "delete" && !existing) throw new StoreNotFoundError(key);
         const actual = existing?.revision ?? 0;
-        if (writeOptions.ifMatch !== undefined && writeOptions.ifMatch !== actual) {
-          throw new StoreConflictError(key, writeOptions.ifMatch, actual);
-        }
+        if (!preconditionsHold(writeOptions, actual)) throw new StoreConflictError(key, writeOptions, actual);
         const version = state.version + 1;
         const entry = change(state, existing, version, new Date().toISOString());
-        await appendAudit([entry]);
+        const writeId = newId();
+        // Not the real check (the commit's rename is), but a writer whose heartbeat already found the lock
+        // taken over adds no line to the log.
+        if (held.lost) throw lockLost();
+        await appendAudit([auditLine(entry, writeId, state.head)]);
         state.version = version;
-        await writeState(state);
+        state.head = writeId;
+        await options.beforeCommit?.();
+        await writeState(held, state);
         // The write is done; a failed trim is retried by the next write rather than reported as a failed write.
-        await trimAudit().catch(() => undefined);
-        const stored = state.flags.get(key);
-        return action === "put" && stored ? { version, stored: copy(stored) } : { version };
+        await trimAudit(held).catch(() => undefined);
+        const after = state.flags.get(key);
+        return action === "put" && after
+          ? { version, stored: copy(after), created: existing === undefined }
+          : { version };
       });
     });
   }
@@ -457,14 +650,10 @@ export function createFileStore(options: FileStoreOptions): FlagStore {
       // An id this store never issued pages past everything (as a paged-out id would).
       if (before !== undefined && !/^\d+$/.test(before)) return [];
       return fsCall(async () => {
-        const { version } = await current();
-        // The last line for a version wins: an earlier one is from a write that crashed before flags.json.
-        const byVersion = new Map<number, AuditEntry>();
-        for (const entry of await readAudit()) if (entry.version <= version) byVersion.set(entry.version, entry);
+        const state = await current();
         const bound = before === undefined ? Number.POSITIVE_INFINITY : Number(before);
-        return [...byVersion.values()]
+        return committedEntries(await readAudit(), state)
           .filter((entry) => entry.version < bound)
-          .sort((a, b) => b.version - a.version)
           .slice(0, limit);
       });
     },

@@ -19,17 +19,41 @@ export function checkKey(key: unknown, what: string): asserts key is string {
   }
 }
 
-/** Rejects write options no store can honour: an actor that is not text, an If-Match that is not a revision. */
+const isRevision = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+
+/** One precondition field: a revision, or (ifMatch only) a list of them; names the bad element. */
+function checkRevisions(name: string, value: unknown, single: boolean): void {
+  if (value === undefined || (single && isRevision(value))) return;
+  const accepted = single
+    ? 'a non-negative integer (a revision, or 0 for "must not exist") or a list of them'
+    : 'a list of non-negative integers (revisions, 0 for "does not exist")';
+  if (!Array.isArray(value)) throw new RangeError(`options.${name} must be ${accepted}, got ${show(value)}`);
+  value.forEach((element: unknown, index) => {
+    if (!isRevision(element)) {
+      throw new RangeError(
+        `options.${name}[${index}] must be a non-negative integer (a revision), got ${show(element)}`,
+      );
+    }
+  });
+}
+
+/** Rejects write options no store can honour: an actor that is not text, preconditions that are not revisions. */
 export function checkWriteOptions(options: WriteOptions): void {
   if (!isObject(options) || typeof options.actor !== "string") {
     throw new TypeError(`options.actor must be a string (who made the change), got ${show(options?.actor)}`);
   }
-  const { ifMatch } = options;
-  if (ifMatch !== undefined && !(Number.isSafeInteger(ifMatch) && ifMatch >= 0)) {
-    throw new RangeError(
-      `options.ifMatch must be a non-negative integer (a revision, or 0 for "must not exist"), got ${show(ifMatch)}`,
-    );
-  }
+  checkRevisions("ifMatch", options.ifMatch, true);
+  checkRevisions("ifNoneMatch", options.ifNoneMatch, false);
+}
+
+/**
+ * Whether a flag at `actual` (0: absent) meets the write's preconditions: its revision is one `ifMatch` allows and
+ * none `ifNoneMatch` rules out. The stores call this under their lock (the Upstash script does the same in Lua).
+ */
+export function preconditionsHold(options: Pick<WriteOptions, "ifMatch" | "ifNoneMatch">, actual: number): boolean {
+  const { ifMatch, ifNoneMatch } = options;
+  if (ifMatch !== undefined && ![ifMatch].flat().includes(actual)) return false;
+  return !(ifNoneMatch ?? []).includes(actual);
 }
 
 /** A flag the stores can write: an object with a non-empty string key (its rules are the validator's business). */

@@ -88,6 +88,8 @@ export interface AuditEntry {
   id: string;
   at: string;
   actor: string;
+  /** The label of the admin token the write came with (never the token); absent in entries from before labels. */
+  token?: string;
   action: AuditAction;
   key: string;
   /** The rule-set version this write produced. */
@@ -97,15 +99,32 @@ export interface AuditEntry {
   after?: Flag;
 }
 
+/**
+ * A write's preconditions, checked in the same atomic step as the write itself (so two writers can never both pass
+ * them). They test the flag's current revision, where 0 stands for "the flag does not exist" (no stored flag has
+ * revision 0: revisions start at 1).
+ */
 export interface WriteOptions {
   actor: string;
-  /** Only write when the flag's current revision equals this (0: only when the flag does not exist yet). */
-  ifMatch?: number;
+  /** The label of the admin token the write came with, for the audit entry (see AuditEntry.token). */
+  token?: string;
+  /**
+   * Write only when the current revision is this one or, given a list, any one of them (0: the flag does not
+   * exist). An empty list never holds: it is what an If-Match naming no revision of this flag asks for.
+   */
+  ifMatch?: number | readonly number[];
+  /** Write only when the current revision is none of these (`[0]`: only when the flag exists, `If-Match: *`). */
+  ifNoneMatch?: readonly number[];
 }
 
 export interface WriteResult {
   version: number;
   stored?: StoredFlag;
+  /**
+   * put: whether this write created the flag (it did not exist just before). Decided inside the atomic write, so
+   * of two racing creators exactly one is told it created the flag.
+   */
+  created?: boolean;
 }
 
 /** Everything a flag store does; the Upstash store and the embedded file store pass the same tests. */
@@ -116,9 +135,13 @@ export interface FlagStore {
   /** A consistent snapshot of every flag and the version it belongs to. */
   load(): Promise<RuleSet>;
   get(key: string): Promise<StoredFlag | undefined>;
-  /** Creates or replaces; rejects with StoreConflictError when `ifMatch` does not hold. */
+  /** Creates or replaces; rejects with StoreConflictError when `ifMatch` or `ifNoneMatch` does not hold. */
   put(flag: Flag, options: WriteOptions): Promise<WriteResult>;
-  /** Rejects with StoreNotFoundError when there is no such flag, StoreConflictError when `ifMatch` does not hold. */
+  /**
+   * Rejects with StoreNotFoundError when there is no such flag, whatever the preconditions say (as RFC 9110 section
+   * 13.2.1 has a server ignore them when the answer without them would be an error), and with StoreConflictError
+   * when `ifMatch` or `ifNoneMatch` does not hold.
+   */
   delete(key: string, options: WriteOptions): Promise<WriteResult>;
   /** Newest first; `before` pages back from an entry id. */
   audit(options?: { limit?: number; before?: string }): Promise<AuditEntry[]>;
@@ -126,12 +149,35 @@ export interface FlagStore {
 
 export class StoreConflictError extends Error {
   override readonly name = "StoreConflictError";
+  /** The revision the write asked for when it asked for exactly one (0: "must not exist"); otherwise undefined. */
+  readonly expected: number | undefined;
+  /** The write's preconditions, as lists (`ifMatch` undefined: there was none). */
+  readonly ifMatch: readonly number[] | undefined;
+  readonly ifNoneMatch: readonly number[];
   constructor(
     readonly key: string,
-    readonly expected: number,
+    preconditions: Pick<WriteOptions, "ifMatch" | "ifNoneMatch">,
+    /** The flag's revision when the write was refused (0: it does not exist; -1: its stored value has none). */
     readonly actual: number,
   ) {
-    super(`flag "${key}" is at revision ${actual}, not ${expected}: re-read it and retry with If-Match: ${actual}`);
+    const ifMatch = preconditions.ifMatch === undefined ? undefined : [preconditions.ifMatch].flat();
+    const ifNoneMatch = [...(preconditions.ifNoneMatch ?? [])];
+    const expected = ifMatch?.length === 1 && ifNoneMatch.length === 0 ? ifMatch[0] : undefined;
+    const state =
+      actual === 0 ? "does not exist" : actual < 0 ? "holds a value with no revision" : `is at revision ${actual}`;
+    const wanted =
+      expected === undefined
+        ? `, which fails the write's preconditions (${[
+            ...(ifMatch === undefined ? [] : [`ifMatch [${ifMatch.join(", ")}]`]),
+            ...(ifNoneMatch.length === 0 ? [] : [`ifNoneMatch [${ifNoneMatch.join(", ")}]`]),
+          ].join(", ")}; 0 stands for "does not exist")`
+        : expected === 0
+          ? ", not absent (ifMatch 0: create only)"
+          : `, not at revision ${expected}`;
+    super(`flag "${key}" ${state}${wanted}${actual > 0 ? `: re-read it and retry against revision ${actual}` : ""}`);
+    this.expected = expected;
+    this.ifMatch = ifMatch;
+    this.ifNoneMatch = ifNoneMatch;
   }
 }
 

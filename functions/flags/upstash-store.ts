@@ -10,8 +10,9 @@
  * HGETALL so the flags and the version they belong to come from one instant, `get()` one HGET.
  * Writes are one Lua script each (EVALSHA, EVAL when Redis answers NOSCRIPT). A /multi-exec would be atomic too,
  * but it cannot check anything first: over REST there is no WATCH spanning requests, so If-Match could not be
- * enforced without a lost-update race. The script compares the flag's revision with If-Match, INCRs the version,
- * HSETs (or HDELs) the flag with revision = the new version and XADDs the audit entry, as one atomic step.
+ * enforced without a lost-update race. The script compares the flag's revision with the preconditions, INCRs the
+ * version, HSETs (or HDELs) the flag with revision = the new version and XADDs the audit entry, and says whether
+ * the put created the flag, as one atomic step.
  *
  * The client may or may not JSON-parse what it reads (`automaticDeserialization`, on by default): every read here
  * accepts both forms, and audit fields are stored as JSON text so that parsing them is lossless (an actor "123"
@@ -54,10 +55,13 @@ export interface UpstashStoreOptions {
 }
 
 /*
- * KEYS: hash, version, audit. ARGV: action ("put" | "delete"), field (the flag key), ifMatch ("" = none),
- * flag JSON (put), actor JSON, at JSON, key JSON, audit max length.
+ * KEYS: hash, version, audit. ARGV: action ("put" | "delete"), field (the flag key), ifMatch ("-" = none, else the
+ * allowed revisions separated by spaces, "" for none allowed), flag JSON (put), actor JSON, at JSON, key JSON,
+ * audit max length, ifNoneMatch (the ruled-out revisions separated by spaces, "" for none).
+ * Revisions are compared as numbers (tonumber of at most 16 digits is exact in Lua's doubles); 0 is "absent".
  * The stored JSON is assembled as text rather than re-encoded with cjson, which would turn an empty list into {}.
  * A value that does not decode has revision -1: writes without If-Match may replace it, none with If-Match match.
+ * Answers {'ok', version, created (1 or 0)}: whether the flag existed is known only here, inside the atomic step.
  */
 const WRITE_SCRIPT = `
 local current = redis.call('HGET', KEYS[1], ARGV[2])
@@ -71,7 +75,13 @@ if current then
   end
 end
 if ARGV[1] == 'delete' and not current then return {'missing'} end
-if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= revision then return {'conflict', revision} end
+local function listed(list)
+  for item in string.gmatch(list, '%d+') do
+    if tonumber(item) == revision then return true end
+  end
+  return false
+end
+if (ARGV[3] ~= '-' and not listed(ARGV[3])) or listed(ARGV[9]) then return {'conflict', revision} end
 local version = redis.call('INCR', KEYS[2])
 local fields = {'actor', ARGV[5], 'action', '"' .. ARGV[1] .. '"', 'key', ARGV[7], 'version', tostring(version), 'at', ARGV[6]}
 if current then
@@ -87,7 +97,8 @@ else
   redis.call('HDEL', KEYS[1], ARGV[2])
 end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], '*', unpack(fields))
-return {'ok', version}
+if current then return {'ok', version, 0} end
+return {'ok', version, 1}
 `;
 
 const STREAM_ID = /^\d+-\d+$/;
@@ -202,24 +213,26 @@ export function createUpstashStore(redis: Redis, options: UpstashStoreOptions = 
   const write = (action: "put" | "delete", key: string, flagJson: string, writeOptions: WriteOptions) =>
     call(`${action} of flag "${key}"`, async () => {
       const at = new Date().toISOString();
+      const { ifMatch, ifNoneMatch } = writeOptions;
       const args = [
         action,
         key,
-        writeOptions.ifMatch === undefined ? "" : String(writeOptions.ifMatch),
+        ifMatch === undefined ? "-" : [ifMatch].flat().join(" "),
         flagJson,
         JSON.stringify(writeOptions.actor),
         JSON.stringify(at),
         JSON.stringify(key),
         String(maxLen),
+        (ifNoneMatch ?? []).join(" "),
       ];
       const reply = await script.exec([hashKey, versionKey, auditKey], args);
-      const [verdict, number] = Array.isArray(reply) ? reply : [];
+      const [verdict, number, created] = Array.isArray(reply) ? reply : [];
       if (verdict === "missing") throw new StoreNotFoundError(key);
-      if (verdict === "conflict") throw new StoreConflictError(key, writeOptions.ifMatch ?? 0, Number(number));
-      if (verdict !== "ok" || !Number.isSafeInteger(Number(number))) {
-        throw new StoreUnavailableError(`the write script answered ${show(reply)}, not ["ok", version]`);
+      if (verdict === "conflict") throw new StoreConflictError(key, writeOptions, Number(number));
+      if (verdict !== "ok" || !Number.isSafeInteger(Number(number)) || (created !== 0 && created !== 1)) {
+        throw new StoreUnavailableError(`the write script answered ${show(reply)}, not ["ok", version, 0 or 1]`);
       }
-      return { version: Number(number), at };
+      return { version: Number(number), at, created: created === 1 };
     });
 
   return {
@@ -261,14 +274,14 @@ export function createUpstashStore(redis: Redis, options: UpstashStoreOptions = 
       checkFlag(flag);
       checkWriteOptions(writeOptions);
       const flagJson = JSON.stringify(flag);
-      const { version, at } = await write("put", flag.key, flagJson, writeOptions);
+      const { version, at, created } = await write("put", flag.key, flagJson, writeOptions);
       const stored: StoredFlag = {
         flag: JSON.parse(flagJson) as Flag,
         revision: version,
         updatedAt: at,
         updatedBy: writeOptions.actor,
       };
-      return { version, stored };
+      return { version, stored, created };
     },
 
     async delete(key: string, writeOptions: WriteOptions): Promise<WriteResult> {

@@ -17,6 +17,7 @@ import { createPrometheusReader, prometheusUrlFromEnv } from "../../functions/ca
 import { flagsConfigFromEnv } from "../../functions/flags/config.ts";
 import { envValue, ENV as FLAG_ENV } from "../../functions/flags/env.ts";
 import { createFlagsListener } from "../../functions/flags/http/node.ts";
+import { type AdminTokens, singleAdminToken } from "../../functions/flags/http/tokens.ts";
 import { namespacesFromEnv } from "../../functions/stepper/config.ts";
 import { runStep } from "../../functions/stepper/run.ts";
 import { buildWebhookConfigurations, DEFAULT_NAMESPACE, WEBHOOK_PATHS } from "../../webhooks/config/configurations.ts";
@@ -25,6 +26,7 @@ import { createWebhookListener } from "../../webhooks/http/app.ts";
 import { type RunningServer, startHttpServer, startHttpsServer } from "../../webhooks/http/server.ts";
 import { ensureLocalTls, LocalCaError, type LocalTls, TLS_DIR } from "./ca.ts";
 import { type Connection, clusterFromConfig, clusterFromEnv, DEFAULT_PROBE_TIMEOUT_MS } from "./cluster.ts";
+import { flagsPathNeedsHostCheck, withHostCheck } from "./host-check.ts";
 import { withRequestLog } from "./log.ts";
 import type { EndpointGroup, FlagRow, LocalState } from "./page.ts";
 import { createPageApp } from "./page-server.ts";
@@ -69,7 +71,11 @@ export interface LocalStack {
   webhookPublicUrl: string;
   webhookConfigurationsPath: string;
   tls: LocalTls;
-  admin: { token: string; generated: boolean };
+  /**
+   * The admin token to print (generated for this run when no token is configured; GREENLIGHT_ADMIN_TOKEN's otherwise,
+   * undefined when only GREENLIGHT_ADMIN_TOKENS is set) and the labels of every accepted token.
+   */
+  admin: { token: string | undefined; generated: boolean; labels: string[] };
   flagsWhere: string;
   prometheusUrl?: string;
   demoPath: string;
@@ -218,13 +224,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   } catch (error) {
     throw error instanceof LocalStackError ? error : new LocalStackError((error as Error).message);
   }
-  const admin = flags.adminToken
-    ? { token: flags.adminToken, generated: false }
-    : { token: randomBytes(24).toString("base64url"), generated: true };
+  // Without a configured token the admin API still works: with one made for this run, printed once at startup.
+  const generated =
+    flags.adminTokens === undefined ? singleAdminToken(randomBytes(24).toString("base64url")) : undefined;
+  const adminTokens: AdminTokens = generated === undefined ? (flags.adminTokens ?? []) : [generated];
+  const admin = {
+    token: generated?.token ?? flags.adminToken,
+    generated: generated !== undefined,
+    labels: adminTokens.map((token) => token.label),
+  };
   const namespaces = namespacesFromEnv(options.env);
 
   const demoPath = join(options.home, DEMO_SVG);
   const dial = dialHost(options.host);
+  // The names the page and the admin API answer to (DNS rebinding, see host-check.ts): those in the certificate.
+  const hostNames = servingHosts(options);
   let loop: StepperLoop | undefined;
   const started: Running[] = [];
   const urls = {} as Record<PortName, string>;
@@ -302,14 +316,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     startHttpServer(
       withRequestLog(
         flagsLog,
-        createFlagsListener({
-          store: flags.store,
-          cache: flags.cache,
-          adminToken: admin.token,
-          ...(flags.evaluationApiKey ? { evaluationApiKey: flags.evaluationApiKey } : {}),
-          corsOrigins: flags.corsOrigins,
-          onError: (error) => flagsLog.error({ err: error }, "flag request failed"),
-        }),
+        withHostCheck(
+          createFlagsListener({
+            store: flags.store,
+            cache: flags.cache,
+            ...(admin.token === undefined ? {} : { adminToken: admin.token }),
+            ...(flags.evaluationApiKey ? { evaluationApiKey: flags.evaluationApiKey } : {}),
+            corsOrigins: flags.corsOrigins,
+            onError: (error) => flagsLog.error({ err: error }, "flag request failed"),
+          }),
+          hostNames,
+          flagsPathNeedsHostCheck,
+        ),
       ),
       { port: options.ports.flags, host: options.host },
     ),
@@ -319,7 +337,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     startHttpServer(
       withRequestLog(
         pageLog,
-        createPageApp({ state, demoPath, onError: (error) => pageLog.error({ err: error }, "page request failed") }),
+        withHostCheck(
+          createPageApp({ state, demoPath, onError: (error) => pageLog.error({ err: error }, "page request failed") }),
+          hostNames,
+        ),
       ),
       { port: options.ports.page, host: options.host },
     ),
@@ -421,8 +442,10 @@ export function startupLines(stack: LocalStack): string[] {
       `  GREENLIGHT_ADMIN_TOKEN=${stack.admin.token} greenlight flags set <key> -f flag.json --url ${stack.urls.flags}`,
     );
   } else {
+    const labels = stack.admin.labels.join(", ");
     lines.push(
-      `Flag admin API: token from GREENLIGHT_ADMIN_TOKEN; e.g. greenlight flags list --url ${stack.urls.flags}`,
+      `Flag admin API: tokens from GREENLIGHT_ADMIN_TOKEN and GREENLIGHT_ADMIN_TOKENS (labels: ${labels}); ` +
+        `e.g. greenlight flags list --url ${stack.urls.flags}`,
     );
   }
   return lines;

@@ -1,5 +1,5 @@
 // The embedded file store beyond the shared contract: seeding, a corrupt file, two processes, crashes, the lock.
-import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -65,9 +65,16 @@ describe("where it keeps flags", () => {
     const store = createFileStore({ dir });
     await store.put(flag("a"), { actor: "t" });
     const onDisk = JSON.parse(await readFile(join(dir, "flags.json"), "utf8"));
-    expect(onDisk).toEqual({ version: 1, flags: { a: await store.get("a") } });
+    expect(onDisk).toEqual({
+      version: 1,
+      head: expect.stringMatching(/^[0-9a-f]{16}$/),
+      flags: { a: await store.get("a") },
+    });
     const audit = (await readFile(join(dir, "audit.jsonl"), "utf8")).trim().split("\n");
-    expect(audit.map((line) => JSON.parse(line))).toEqual(await store.audit());
+    // Each line is the entry plus its write's id (flags.json's head) and the id of the write before it (none here).
+    expect(audit.map((line) => JSON.parse(line))).toEqual(
+      (await store.audit()).map((entry) => ({ ...entry, writeId: onDisk.head })),
+    );
     // Nothing else stays behind: no lock, no temp file.
     expect((await readdir(dir)).sort()).toEqual(["audit.jsonl", "flags.json"]);
   });
@@ -137,6 +144,9 @@ describe("seeding", () => {
     expect(() => createFileStore({ dir: "" })).toThrow('dir must be a non-empty path, got ""');
     expect(() => createFileStore({ dir: "x", auditMaxLen: 1.5 })).toThrow(
       "auditMaxLen must be a positive integer, got 1.5",
+    );
+    expect(() => createFileStore({ dir: "x", lockStaleMs: 0 })).toThrow(
+      "lockStaleMs must be a positive integer, got 0",
     );
   });
 });
@@ -280,24 +290,59 @@ describe("the lock", () => {
     const store = createFileStore({ dir });
     await store.version();
     const lock = join(dir, "flags.lock");
-    await writeFile(lock, JSON.stringify({ pid: 1, token: "other", at: new Date().toISOString() }));
+    await mkdir(join(lock, "1-0123456789abcdef"), { recursive: true });
     const write = store.put(flag("a"), { actor: "t" });
     expect(await settled(write)).toBe(false);
-    await rm(lock);
+    await rm(lock, { recursive: true });
     expect((await write).version).toBe(1);
   });
 
-  it("takes over a lock older than 10 s (its holder died) and removes it when done", async () => {
+  it("takes over a lock with no heartbeat for 10 s (its holder died), temp files and all, and removes it when done", async () => {
     const dir = await freshDir();
     const store = createFileStore({ dir });
     await store.version();
     const lock = join(dir, "flags.lock");
-    await writeFile(lock, JSON.stringify({ pid: 999999, token: "dead", at: "2020-01-01T00:00:00.000Z" }));
+    const holder = join(lock, "999999-0123456789abcdef");
+    await mkdir(holder, { recursive: true });
+    await writeFile(join(holder, "0123.tmp"), '{"version": 99');
     const past = new Date(Date.now() - 11_000);
-    await utimes(lock, past, past);
+    for (const path of [holder, lock]) await utimes(path, past, past);
     expect((await store.put(flag("a"), { actor: "t" })).version).toBe(1);
     await expect(stat(lock)).rejects.toMatchObject({ code: "ENOENT" });
     expect((await readdir(dir)).filter((name) => name.includes("lock"))).toEqual([]);
+  });
+
+  it("waits for, then takes over, the lock file of an older greenlight", async () => {
+    const dir = await freshDir();
+    const store = createFileStore({ dir, lockStaleMs: 400 });
+    await store.version();
+    const lock = join(dir, "flags.lock");
+    await writeFile(lock, JSON.stringify({ pid: 999999, token: "old-style", at: new Date().toISOString() }));
+    const write = store.put(flag("a"), { actor: "t" });
+    expect(await settled(write)).toBe(false);
+    expect((await write).version).toBe(1);
+    expect((await readdir(dir)).filter((name) => name.includes("lock"))).toEqual([]);
+  });
+
+  it("gives up after three lock lifetimes of a live holder, naming its process", async () => {
+    const dir = await freshDir();
+    const store = createFileStore({ dir, lockStaleMs: 100 });
+    await store.version();
+    const holder = join(dir, "flags.lock", "4242-0123456789abcdef");
+    await mkdir(holder, { recursive: true });
+    // A live holder: its heartbeat keeps the lock fresh.
+    const heartbeat = setInterval(() => {
+      const at = new Date();
+      void utimes(holder, at, at).catch(() => undefined);
+    }, 20);
+    try {
+      await expect(store.put(flag("a"), { actor: "t" })).rejects.toThrow(
+        `${join(dir, "flags.lock")} has been held for over 0.3 s with a live heartbeat (held by process 4242): if no greenlight process is using ${dir}, delete it`,
+      );
+    } finally {
+      clearInterval(heartbeat);
+    }
+    expect(await store.version()).toBe(0);
   });
 
   it("reports a directory it cannot write to as unavailable", async () => {

@@ -156,7 +156,9 @@ describe("admin writes", () => {
     const stale = await put(app, "theme", { key: "theme", state: "disabled" }).set("If-Match", '"3"');
     expect(stale.status).toBe(412);
     expect(stale.body.currentRevision).toBe(10);
-    expect(stale.body.error).toMatch(/revision 10, not 3/);
+    expect(stale.body.error).toBe(
+      'flag "theme" is at revision 10 (ETag "10"), which If-Match: "3" does not match: re-read it and retry with If-Match: "10"',
+    );
   });
 
   it('creates only with If-Match: "0" (412 when the flag exists) and replaces only with If-Match: *', async () => {
@@ -173,13 +175,19 @@ describe("admin writes", () => {
     expect(anyPresent.status).toBe(200);
   });
 
-  it("refuses an If-Match that is not a revision with 400 naming the header", async () => {
-    const { app } = setup();
-    for (const value of ["abc", '"-1"', '"1', "1.5"]) {
-      const response = await put(app, "banner", { key: "banner", state: "enabled" }).set("If-Match", value);
-      expect(response.status).toBe(400);
-      expect(response.body.error).toMatch(/^header If-Match is invalid; accepted: /);
+  it("answers 412, not 400, for an If-Match that is not a list of entity-tags, naming the header and what it accepts", async () => {
+    const { app, store } = setup();
+    store.resetCalls();
+    for (const value of ["abc", '"1', "1.5", "W/1", '"1" "2"']) {
+      const response = await put(app, "banner", { key: "banner", state: "disabled" }).set("If-Match", value);
+      expect(response.status).toBe(412);
+      expect(response.body.currentRevision).toBe(1);
+      expect(response.body.error).toMatch(
+        /^header If-Match is not \* or a list of entity-tags \(at character \d+: .+\), so it matches no flag; accepted: \*, the flag's ETag such as "7", a comma-separated list of them, "0" for "only if the flag does not exist", or a bare revision such as 7$/,
+      );
     }
+    expect((await store.get("banner"))?.flag.state).toBe("enabled");
+    expect(await store.version()).toBe(TEST_FLAGS.length);
   });
 
   it("refuses an invalid flag with 400 and every problem's field path", async () => {

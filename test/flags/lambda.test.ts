@@ -158,6 +158,7 @@ describe("flag settings from the environment", () => {
     });
     expect(settings).toEqual({
       adminToken: "adm",
+      adminTokens: [{ label: "admin", scope: "admin", token: "adm" }],
       evaluationApiKey: "key",
       corsOrigins: ["https://shop.example.com", "http://localhost:3000"],
       ttlMs: 30_000,

@@ -1,4 +1,5 @@
 // An in-memory FlagStore test double with call counting and failure switches, for the cache and HTTP tests.
+import { preconditionsHold } from "../../functions/flags/store-errors.ts";
 import {
   type AuditEntry,
   type Flag,
@@ -54,9 +55,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     }
   }
 
-  function checkMatch(key: string, ifMatch: number | undefined): void {
+  // The preconditions as the real stores check them (0: absent); a JS turn is atomic, so no lock is needed.
+  function checkMatch(key: string, options: WriteOptions): void {
     const actual = flags.get(key)?.revision ?? 0;
-    if (ifMatch !== undefined && ifMatch !== actual) throw new StoreConflictError(key, ifMatch, actual);
+    if (!preconditionsHold(options, actual)) throw new StoreConflictError(key, options, actual);
   }
 
   function record(entry: Omit<AuditEntry, "id" | "at">): void {
@@ -64,7 +66,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   }
 
   function write(flag: Flag, options: WriteOptions): WriteResult {
-    checkMatch(flag.key, options.ifMatch);
+    checkMatch(flag.key, options);
     const before = flags.get(flag.key)?.flag;
     version++;
     const stored: StoredFlag = {
@@ -82,7 +84,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       ...(before ? { before } : {}),
       after: copy(flag),
     });
-    return { version, stored: copy(stored) };
+    return { version, stored: copy(stored), created: before === undefined };
   }
 
   for (const flag of options.seed ?? []) write(flag, { actor: "seed" });
@@ -123,7 +125,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       enter("delete");
       const existing = flags.get(key);
       if (!existing) throw new StoreNotFoundError(key);
-      checkMatch(key, options.ifMatch);
+      checkMatch(key, options);
       flags.delete(key);
       version++;
       record({ actor: options.actor, action: "delete", key, version, before: copy(existing.flag) });

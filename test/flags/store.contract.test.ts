@@ -133,6 +133,86 @@ function flagStoreContract(name: string, makeStore: StoreFactory): void {
       expect((await store.get("a"))?.flag.state).toBe("enabled");
     });
 
+    it("says whether a put created the flag: true when it did not exist just before, false when it replaced one", async () => {
+      const store = await makeStore();
+      expect((await store.put(flag("a"), { actor: "t" })).created).toBe(true);
+      expect((await store.put(flag("a", { state: "disabled" }), { actor: "t" })).created).toBe(false);
+      await store.delete("a", { actor: "t" });
+      expect((await store.put(flag("a"), { actor: "t", ifMatch: 0 })).created).toBe(true);
+    });
+
+    it("checks lists of allowed revisions (ifMatch) and ruled-out ones (ifNoneMatch), 0 standing for absent", async () => {
+      const store = await makeStore();
+      // Absent: ifNoneMatch [0] ("must exist", If-Match: *) fails; ifMatch [0, 9] ("absent or 9") holds.
+      expect(await rejection(store.put(flag("a"), { actor: "t", ifNoneMatch: [0] }))).toMatchObject({
+        name: "StoreConflictError",
+        key: "a",
+        actual: 0,
+        ifNoneMatch: [0],
+        expected: undefined,
+      });
+      expect((await store.put(flag("a"), { actor: "t", ifMatch: [0, 9] })).version).toBe(1);
+      // At revision 1: any listed revision holds, an empty list never does, a ruled-out revision fails.
+      expect((await store.put(flag("a", { description: "2" }), { actor: "t", ifMatch: [7, 1] })).version).toBe(2);
+      expect(await rejection(store.put(flag("a"), { actor: "t", ifMatch: [] }))).toMatchObject({
+        name: "StoreConflictError",
+        actual: 2,
+        ifMatch: [],
+      });
+      expect(await rejection(store.delete("a", { actor: "t", ifNoneMatch: [5, 2] }))).toMatchObject({
+        name: "StoreConflictError",
+        actual: 2,
+      });
+      expect(await rejection(store.put(flag("a"), { actor: "t", ifMatch: [2], ifNoneMatch: [2] }))).toMatchObject({
+        name: "StoreConflictError",
+        actual: 2,
+      });
+      // Big revisions are compared exactly (no rounding to a neighbour).
+      expect(
+        await rejection(store.put(flag("a"), { actor: "t", ifMatch: [2 ** 53 - 1, 9_007_199_254_740_990] })),
+      ).toMatchObject({
+        name: "StoreConflictError",
+      });
+      expect(await store.version()).toBe(2);
+      expect(await store.audit()).toHaveLength(2);
+      expect((await store.put(flag("a", { description: "3" }), { actor: "t", ifNoneMatch: [0, 1] })).version).toBe(3);
+      expect((await store.delete("a", { actor: "t", ifMatch: [3] })).version).toBe(4);
+    });
+
+    it("tells exactly one of 20 racing creators that it created the flag, inside the atomic write", async () => {
+      const store = await makeStore();
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.put(flag("race", { description: `${i}` }), { actor: `w${i}` })),
+      );
+      expect(results.filter((result) => result.created === true)).toHaveLength(1);
+      expect(results.filter((result) => result.created === false)).toHaveLength(19);
+      const creator = results.find((result) => result.created);
+      // The creator's write is the first one: the version right after the empty store, with no `before`.
+      expect(creator?.version).toBe(1);
+      const entries = await store.audit();
+      expect(entries).toHaveLength(20);
+      expect(entries.filter((entry) => entry.before === undefined).map((entry) => entry.version)).toEqual([1]);
+    });
+
+    it("lets one of 20 racing create-only writers (ifMatch 0) create the flag and refuses the rest, auditing one", async () => {
+      const store = await makeStore();
+      const settled = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) =>
+          store.put(flag("race", { description: `${i}` }), { actor: `w${i}`, ifMatch: 0 }),
+        ),
+      );
+      const written = settled.filter((result) => result.status === "fulfilled");
+      const refused = settled.filter((result) => result.status === "rejected");
+      expect(written).toHaveLength(1);
+      expect(written[0]?.value).toMatchObject({ version: 1, created: true });
+      expect(refused).toHaveLength(19);
+      for (const result of refused) expect(result.reason).toMatchObject({ name: "StoreConflictError", actual: 1 });
+      expect(await store.version()).toBe(1);
+      const entries = await store.audit();
+      expect(entries).toHaveLength(1);
+      expect(entries[0]?.after).toEqual(written[0]?.value.stored?.flag);
+    });
+
     it("deletes a flag; deleting a missing one is StoreNotFoundError and writes nothing", async () => {
       const store = await makeStore();
       await store.put(flag("a"), { actor: "t" });
@@ -140,10 +220,9 @@ function flagStoreContract(name: string, makeStore: StoreFactory): void {
       expect(await store.get("a")).toBeUndefined();
       expect((await store.load()).flags).toEqual({});
 
-      for (const ifMatch of [undefined, 0, 2]) {
-        const missing = await rejection(
-          store.delete("a", { actor: "t", ...(ifMatch === undefined ? {} : { ifMatch }) }),
-        );
+      // Not found comes first whatever the preconditions say (RFC 9110 section 13.2.1).
+      for (const preconditions of [{}, { ifMatch: 0 }, { ifMatch: 2 }, { ifMatch: [] }, { ifNoneMatch: [0] }]) {
+        const missing = await rejection(store.delete("a", { actor: "t", ...preconditions }));
         expect(missing).toBeInstanceOf(StoreNotFoundError);
         expect(missing).toMatchObject({ key: "a" });
       }
@@ -199,7 +278,15 @@ function flagStoreContract(name: string, makeStore: StoreFactory): void {
         "flag.key must be a non-empty string, got undefined",
       );
       await expect(store.put(flag("a"), { actor: "t", ifMatch: -1 })).rejects.toThrow(
-        'options.ifMatch must be a non-negative integer (a revision, or 0 for "must not exist"), got -1',
+        'options.ifMatch must be a non-negative integer (a revision, or 0 for "must not exist") or a list of them, got -1',
+      );
+      await expect(store.put(flag("a"), { actor: "t", ifMatch: [3, 1.5] })).rejects.toThrow(
+        "options.ifMatch[1] must be a non-negative integer (a revision), got 1.5",
+      );
+      await expect(
+        store.delete("a", { actor: "t", ifNoneMatch: 0 } as unknown as { actor: string; ifNoneMatch: number[] }),
+      ).rejects.toThrow(
+        'options.ifNoneMatch must be a list of non-negative integers (revisions, 0 for "does not exist"), got 0',
       );
       await expect(store.put(flag("a"), { actor: 7 } as unknown as { actor: string })).rejects.toThrow(
         "options.actor must be a string (who made the change), got 7",

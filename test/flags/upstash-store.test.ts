@@ -130,12 +130,16 @@ describe("commands", () => {
     const store = createUpstashStore(client(), { prefix: freshPrefix() });
     await store.put(flag("warm"), { actor: "t" });
     let from = bridge.commands.length;
-    await store.put(flag("a"), { actor: "t" });
+    // Whether the put created the flag comes back from the same script call: no read before or after it.
+    expect((await store.put(flag("a"), { actor: "t" })).created).toBe(true);
+    expect(commandsSince(from)).toEqual(["EVALSHA"]);
+    from = bridge.commands.length;
+    expect((await store.put(flag("a"), { actor: "t", ifMatch: [2, 7], ifNoneMatch: [0] })).created).toBe(false);
     expect(commandsSince(from)).toEqual(["EVALSHA"]);
 
     expect(await redisCommand(redis.port, "SCRIPT", "FLUSH")).toBe("OK");
     from = bridge.commands.length;
-    expect((await store.put(flag("a", { state: "disabled" }), { actor: "t", ifMatch: 2 })).version).toBe(3);
+    expect((await store.put(flag("a", { state: "disabled" }), { actor: "t", ifMatch: 3 })).version).toBe(4);
     expect(commandsSince(from)).toEqual(["EVALSHA", "EVAL"]);
     expect((await store.get("a"))?.flag.state).toBe("disabled");
   });
@@ -178,8 +182,12 @@ describe("bad data in Redis", () => {
     const error = await store.get("broken").catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect((error as Error).message).toContain(`field "broken" of hash ${prefix}`);
-    // No If-Match can match a value without a revision; a write without one replaces it.
+    // No If-Match can match a value without a revision, nor can create-only; a write without one replaces it.
     await expect(store.put(flag("broken"), { actor: "t", ifMatch: 0 })).rejects.toBeInstanceOf(StoreConflictError);
+    await expect(store.put(flag("broken"), { actor: "t", ifMatch: [1, 2] })).rejects.toMatchObject({
+      name: "StoreConflictError",
+      actual: -1,
+    });
     expect((await store.put(flag("broken"), { actor: "t" })).stored?.revision).toBe(2);
     expect(Object.keys((await store.load()).flags)).toEqual(["broken", "good"]);
   });

@@ -14,20 +14,33 @@ import {
   type WriteOptions,
 } from "../types.ts";
 import { describeProblems, validateFlag } from "../validate.ts";
-import { actorOf, bearerToken, constantTimeEqual } from "./auth.ts";
-import { parseIfMatch } from "./etag.ts";
+import { actorOf, bearerToken } from "./auth.ts";
+import { parseWritePreconditions, revisionEtag, type WritePreconditions } from "./etag.ts";
 import { jsonResponse, readJsonBody } from "./json.ts";
 import type { FlagRequest, FlagResponse } from "./message.ts";
+import {
+  ADMIN_TOKEN_VARIABLE,
+  ADMIN_TOKENS_VARIABLE,
+  type AdminToken,
+  type AdminTokens,
+  matchAdminToken,
+  scopeAllows,
+  singleAdminToken,
+} from "./tokens.ts";
 
 export interface AdminDeps {
   store: FlagStore;
   cache: RuleCache;
   now: () => number;
+  /** One admin token, labelled "admin" (GREENLIGHT_ADMIN_TOKEN); ignored when `adminTokens` is given. */
   adminToken?: string;
+  /** Every accepted token with its label, scope and end (GREENLIGHT_ADMIN_TOKEN and GREENLIGHT_ADMIN_TOKENS). */
+  adminTokens?: AdminTokens;
   bodyLimitBytes: number;
 }
 
-export const ADMIN_TOKEN_VARIABLE = "GREENLIGHT_ADMIN_TOKEN";
+export { ADMIN_TOKEN_VARIABLE };
+
 const NO_STORE = { "Cache-Control": "no-store" };
 
 const error = (
@@ -40,20 +53,71 @@ const error = (
 const ok = (status: number, body: unknown, headers: Record<string, string> = {}): FlagResponse =>
   jsonResponse(status, body, { ...NO_STORE, ...headers });
 
-const revisionTag = (revision: number): string => `"${revision}"`;
+/** What the admin check needs: the configured tokens and a clock for their not-after dates (default Date.now). */
+export type AdminAccess = Pick<AdminDeps, "adminToken" | "adminTokens"> & { now?: () => number };
 
-/** Undefined when the request may use the admin API; otherwise the 403 (disabled) or 401 (bad token) answer. */
-export function refuseAdmin(request: FlagRequest, adminToken: string | undefined): FlagResponse | undefined {
-  if (adminToken === undefined || adminToken === "") {
-    return error(403, `the admin API is disabled: set ${ADMIN_TOKEN_VARIABLE} to enable it`);
+export type AdminCheck = { ok: true; token: AdminToken } | { ok: false; response: FlagResponse };
+
+const TOKEN_VARIABLES = `${ADMIN_TOKEN_VARIABLE} or ${ADMIN_TOKENS_VARIABLE}`;
+
+/** A plain string is the one-token form handlers were first given (`refuseAdmin(request, deps.adminToken)`). */
+function configuredTokens(access: AdminAccess | string | undefined): AdminTokens {
+  if (typeof access === "string") return access === "" ? [] : [singleAdminToken(access)];
+  if (access?.adminTokens !== undefined) return access.adminTokens;
+  return access?.adminToken ? [singleAdminToken(access.adminToken)] : [];
+}
+
+const unauthorized = (message: string): FlagResponse =>
+  error(401, message, {}, { "WWW-Authenticate": 'Bearer realm="greenlight-admin"' });
+
+/**
+ * The token that lets the request in, or the answer refusing it: 403 when no token is configured (the admin API is
+ * off) or the token's scope does not cover the method; 401 without a bearer token, or with an unknown or expired one.
+ */
+export function checkAdmin(request: FlagRequest, access: AdminAccess | string | undefined): AdminCheck {
+  const tokens = configuredTokens(access);
+  if (tokens.length === 0) {
+    return { ok: false, response: error(403, `the admin API is disabled: set ${TOKEN_VARIABLES} to enable it`) };
   }
-  const token = bearerToken(request.headers);
-  if (token !== undefined && constantTimeEqual(token, adminToken)) return undefined;
-  const message =
-    token === undefined
-      ? `the admin API needs Authorization: Bearer <token> (the value of ${ADMIN_TOKEN_VARIABLE})`
-      : `the bearer token is not the admin token (${ADMIN_TOKEN_VARIABLE})`;
-  return error(401, message, {}, { "WWW-Authenticate": 'Bearer realm="greenlight-admin"' });
+  const presented = bearerToken(request.headers);
+  if (presented === undefined) {
+    const message = `the admin API needs Authorization: Bearer <token> (a token from ${TOKEN_VARIABLES})`;
+    return { ok: false, response: unauthorized(message) };
+  }
+  const now = typeof access === "object" && access.now !== undefined ? access.now() : Date.now();
+  const match = matchAdminToken(presented, tokens, now);
+  if (match.kind === "unknown") {
+    return { ok: false, response: unauthorized(`the bearer token is not an admin token (${TOKEN_VARIABLES})`) };
+  }
+  const { token } = match;
+  // The caller holds this token, so naming its label tells them nothing new and says which one to replace.
+  if (match.kind === "expired") {
+    const at = new Date(token.notAfter ?? now).toISOString();
+    return {
+      ok: false,
+      response: unauthorized(`the bearer token "${token.label}" expired at ${at}: use its successor`),
+    };
+  }
+  if (!scopeAllows(token.scope, request.method)) {
+    const method = request.method.toUpperCase();
+    const message =
+      `the token "${token.label}" has scope ${token.scope}, which allows GET and HEAD only: ` +
+      `${method} ${new URL(request.url).pathname} needs a token with scope admin`;
+    return { ok: false, response: error(403, message, { requiredScope: "admin", tokenScope: token.scope }) };
+  }
+  return { ok: true, token };
+}
+
+/** Undefined when the request may use the admin API; otherwise the 401 or 403 answer (see checkAdmin). */
+export function refuseAdmin(request: FlagRequest, access: AdminAccess | string | undefined): FlagResponse | undefined {
+  const check = checkAdmin(request, access);
+  return check.ok ? undefined : check.response;
+}
+
+/** The label of the token a write came with, for its audit entry (refuseAdmin let the request in, so it is found). */
+function tokenLabel(request: FlagRequest, access: AdminAccess): string | undefined {
+  const check = checkAdmin(request, access);
+  return check.ok ? check.token.label : undefined;
 }
 
 /** Store failures the client can act on; anything else goes to the handler's final catch (500). */
@@ -88,26 +152,52 @@ export function getFlag(key: string, deps: AdminDeps): Promise<FlagResponse> {
   return guarded(async () => {
     const stored = await deps.store.get(key);
     if (!stored) return error(404, `no flag "${key}"`);
-    return ok(200, stored, { ETag: revisionTag(stored.revision) });
+    return ok(200, stored, { ETag: revisionEtag(stored.revision) });
   });
 }
 
-type WritePrecondition = { ok: true; options: WriteOptions } | { ok: false; response: FlagResponse };
+type WritePrecondition =
+  | { ok: true; options: WriteOptions; preconditions: WritePreconditions }
+  | { ok: false; response: FlagResponse };
 
-/** Actor and If-Match of a write; `If-Match: *` becomes the flag's current revision (412 when there is none). */
-async function writeOptions(request: FlagRequest, key: string, deps: AdminDeps): Promise<WritePrecondition> {
-  const actor = actorOf(request.headers);
+/**
+ * Actor and preconditions of a write. If-Match and If-None-Match never answer 400: one that does not parse is a
+ * precondition that does not hold (412, see parseWritePreconditions). They go to the store whole, which checks them
+ * in the same atomic step as the write (`If-Match: *` too), so no read here can go stale before the write.
+ */
+function writeOptions(request: FlagRequest, deps: AdminDeps): WritePrecondition {
+  const actor = actorOf(request.headers, tokenLabel(request, deps));
   if (!actor.ok) return { ok: false, response: error(400, actor.message) };
-  const ifMatch = parseIfMatch(request.headers.get("if-match"));
-  if (!ifMatch.ok) return { ok: false, response: error(400, ifMatch.message) };
-  if (ifMatch.revision === undefined) return { ok: true, options: { actor: actor.actor } };
-  if (ifMatch.revision !== "any") return { ok: true, options: { actor: actor.actor, ifMatch: ifMatch.revision } };
-  const current = await deps.store.get(key);
-  if (!current) return { ok: false, response: error(412, `no flag "${key}" (If-Match: *)`, { currentRevision: 0 }) };
-  return { ok: true, options: { actor: actor.actor, ifMatch: current.revision } };
+  const preconditions = parseWritePreconditions(request.headers.get("if-match"), request.headers.get("if-none-match"));
+  const { ifMatch, ifNoneMatch } = preconditions;
+  const options: WriteOptions = {
+    ...actor.writer,
+    ...(ifMatch === undefined ? {} : { ifMatch }),
+    ...(ifNoneMatch === undefined ? {} : { ifNoneMatch }),
+  };
+  return { ok: true, options, preconditions };
 }
 
-/** PUT /admin/flags/{key}: 201 when created, 200 when replaced. */
+/**
+ * Runs a conditional write; the store's refusal becomes 412 Precondition Failed (RFC 9110 section 13.1.1) saying
+ * which header failed and where the flag is, with `currentRevision` (0: no such flag) for clients to retry with.
+ * Nothing was written: the store checked before writing the flag or its audit entry.
+ */
+async function conditional(
+  key: string,
+  preconditions: WritePreconditions,
+  write: () => Promise<FlagResponse>,
+): Promise<FlagResponse> {
+  try {
+    return await write();
+  } catch (cause) {
+    if (!(cause instanceof StoreConflictError)) throw cause;
+    const message = preconditions.failure(key, cause.actual) ?? cause.message;
+    return error(412, message, { currentRevision: cause.actual });
+  }
+}
+
+/** PUT /admin/flags/{key}: 201 when this write created the flag, 200 when it replaced one. */
 export function putFlag(request: FlagRequest, key: string, deps: AdminDeps): Promise<FlagResponse> {
   return guarded(async () => {
     const body = await readJsonBody(request, deps.bodyLimitBytes);
@@ -119,27 +209,35 @@ export function putFlag(request: FlagRequest, key: string, deps: AdminDeps): Pro
         problems: validated.problems,
       });
     }
-    const precondition = await writeOptions(request, key, deps);
+    const precondition = writeOptions(request, deps);
     if (!precondition.ok) return precondition.response;
-    const { options } = precondition;
-    // Created or replaced: known for sure with If-Match, otherwise from a read just before the write.
-    const existed = options.ifMatch === undefined ? (await deps.store.get(key)) !== undefined : options.ifMatch !== 0;
-    const result = await deps.store.put(validated.flag, options);
-    deps.cache.invalidate();
-    const headers: Record<string, string> = result.stored ? { ETag: revisionTag(result.stored.revision) } : {};
-    if (!existed) headers.Location = `/admin/flags/${encodeURIComponent(key)}`;
-    return ok(existed ? 200 : 201, { version: result.version, flag: result.stored }, headers);
+    const { options, preconditions } = precondition;
+    return conditional(key, preconditions, async () => {
+      const result = await deps.store.put(validated.flag, options);
+      deps.cache.invalidate();
+      // Created or replaced as the store saw it inside the write: of two racing creators, one gets 201.
+      const created = result.created === true;
+      const headers: Record<string, string> = result.stored ? { ETag: revisionEtag(result.stored.revision) } : {};
+      if (created) headers.Location = `/admin/flags/${encodeURIComponent(key)}`;
+      return ok(created ? 201 : 200, { version: result.version, flag: result.stored }, headers);
+    });
   });
 }
 
-/** DELETE /admin/flags/{key} */
+/**
+ * DELETE /admin/flags/{key}: 404 when there is no such flag whatever the preconditions say (RFC 9110 section
+ * 13.2.1: they are ignored when the answer without them would not be 2xx), else 412 when they fail.
+ */
 export function deleteFlag(request: FlagRequest, key: string, deps: AdminDeps): Promise<FlagResponse> {
   return guarded(async () => {
-    const precondition = await writeOptions(request, key, deps);
+    const precondition = writeOptions(request, deps);
     if (!precondition.ok) return precondition.response;
-    const result = await deps.store.delete(key, precondition.options);
-    deps.cache.invalidate();
-    return ok(200, { version: result.version });
+    const { options, preconditions } = precondition;
+    return conditional(key, preconditions, async () => {
+      const result = await deps.store.delete(key, options);
+      deps.cache.invalidate();
+      return ok(200, { version: result.version });
+    });
   });
 }
 

@@ -34,14 +34,28 @@ export const ACTOR_HEADER = "X-Greenlight-Actor";
 export const DEFAULT_ACTOR = "admin";
 const ACTOR = /^[\x20-\x7e]{1,100}$/;
 
-export type ActorResult = { ok: true; actor: string } | { ok: false; message: string };
+/** Who made an admin write, as the store records it: the person, and the label of the token they came with. */
+export interface Writer {
+  actor: string;
+  token?: string;
+}
 
-/** Who made an admin write, for the audit log: the X-Greenlight-Actor header, or "admin" without one. */
-export function actorOf(headers: HeaderReader): ActorResult {
+export type ActorResult = { ok: true; actor: string; writer: Writer } | { ok: false; message: string };
+
+/**
+ * Who made an admin write, for the audit log: the person is the X-Greenlight-Actor header or, without one, the
+ * token's label (the best name there is for whoever holds it; "admin" for GREENLIGHT_ADMIN_TOKEN's token, as
+ * before). `tokenLabel` is the label of the token the request was let in with, recorded beside the person.
+ */
+export function actorOf(headers: HeaderReader, tokenLabel?: string): ActorResult {
   const raw = headers.get(ACTOR_HEADER);
-  if (raw === null) return { ok: true, actor: DEFAULT_ACTOR };
+  const token = tokenLabel === undefined ? {} : { token: tokenLabel };
+  if (raw === null) {
+    const actor = tokenLabel ?? DEFAULT_ACTOR;
+    return { ok: true, actor, writer: { actor, ...token } };
+  }
   const actor = raw.trim();
-  if (ACTOR.test(actor)) return { ok: true, actor };
+  if (ACTOR.test(actor)) return { ok: true, actor, writer: { actor, ...token } };
   return {
     ok: false,
     message: `header ${ACTOR_HEADER} is invalid; accepted: 1 to 100 printable ASCII characters, e.g. "alice@example.com"`,

@@ -131,6 +131,12 @@ export function createRemoteBackend(options: RemoteOptions): FlagsBackend {
         ? new CliError(`the flag server refused the admin token (${said}): pass --token or set GREENLIGHT_ADMIN_TOKEN`)
         : new CliError(`the flag server wants an admin token (${said}): pass --token or set GREENLIGHT_ADMIN_TOKEN`);
     }
+    // A read-scope token on a write: the server names the scope needed (a 403 without it means the API is off).
+    if (answer.status === 403 && admin && isObject(answer.body) && typeof answer.body.requiredScope === "string") {
+      return new CliError(
+        `the flag server refused the admin token for this (${said}): pass --token with a token of scope ${answer.body.requiredScope}`,
+      );
+    }
     if (answer.status === 403 && admin) {
       return new CliError(
         `the flag server at ${base} has its admin API turned off (${said}): restart it with GREENLIGHT_ADMIN_TOKEN set, and pass that token here`,

@@ -190,7 +190,7 @@ export function contributors(output: Metafile["outputs"][string]): Contributor[]
   return [...bytes.entries()].map(([name, size]) => ({ name, bytes: size })).sort((a, b) => b.bytes - a.bytes);
 }
 
-/** The HTTP framework of the express-based Lambda entries: what an entry without it would not carry. */
+/** HTTP frameworks no Lambda entry should carry (the cores run behind functions/http/lambda.ts): reported if one creeps in. */
 export const FRAMEWORK = ["express", "serverless-http"] as const;
 
 /**
@@ -606,9 +606,8 @@ function overBudgetNote(bundle: Bundle): string[] {
     lines.push(
       `${FRAMEWORK.join(" and ")}, with everything only they import, account for ${kb(bundle.frameworkBytes)}. ` +
         (bundle.frameworkBytes >= over
-          ? "A Lambda entry that turns the API Gateway event into a Web `Request` for a Web-standard handler, and " +
-            "its `Response` back into the Lambda result, without them, would bring it under budget (as " +
-            "functions/lambda/fetch.ts does for the flag function)."
+          ? "Serving the core through functions/http/lambda.ts instead, which builds the request from the API " +
+            "Gateway event itself, would bring it under budget."
           : "Leaving them out alone would not bring the bundle under budget; the next largest inputs must shrink too."),
     );
   }

@@ -4,6 +4,7 @@
  * they send back in If-Match must be the stored one. Every write invalidates this process's cache.
  */
 import { parseInteger } from "../../contract/values.ts";
+import { type HttpRequest, type HttpResponse, jsonResponse } from "../../http/message.ts";
 import type { RuleCache } from "../cache.ts";
 import { DEFAULT_UNCHANGED_DAYS, findStaleFlags } from "../stale.ts";
 import {
@@ -16,8 +17,7 @@ import {
 import { describeProblems, validateFlag } from "../validate.ts";
 import { actorOf, bearerToken, constantTimeEqual } from "./auth.ts";
 import { parseIfMatch } from "./etag.ts";
-import { jsonResponse, readJsonBody } from "./json.ts";
-import type { FlagRequest, FlagResponse } from "./message.ts";
+import { readJsonBody } from "./json.ts";
 
 export interface AdminDeps {
   store: FlagStore;
@@ -35,15 +35,15 @@ const error = (
   message: string,
   extra: Record<string, unknown> = {},
   headers: Record<string, string> = {},
-): FlagResponse => jsonResponse(status, { error: message, ...extra }, { ...NO_STORE, ...headers });
+): HttpResponse => jsonResponse(status, { error: message, ...extra }, { ...NO_STORE, ...headers });
 
-const ok = (status: number, body: unknown, headers: Record<string, string> = {}): FlagResponse =>
+const ok = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse =>
   jsonResponse(status, body, { ...NO_STORE, ...headers });
 
 const revisionTag = (revision: number): string => `"${revision}"`;
 
 /** Undefined when the request may use the admin API; otherwise the 403 (disabled) or 401 (bad token) answer. */
-export function refuseAdmin(request: FlagRequest, adminToken: string | undefined): FlagResponse | undefined {
+export function refuseAdmin(request: HttpRequest, adminToken: string | undefined): HttpResponse | undefined {
   if (adminToken === undefined || adminToken === "") {
     return error(403, `the admin API is disabled: set ${ADMIN_TOKEN_VARIABLE} to enable it`);
   }
@@ -57,14 +57,14 @@ export function refuseAdmin(request: FlagRequest, adminToken: string | undefined
 }
 
 /** Store failures the client can act on; anything else goes to the handler's final catch (500). */
-function storeFailure(cause: unknown): FlagResponse {
+function storeFailure(cause: unknown): HttpResponse {
   if (cause instanceof StoreUnavailableError) return error(503, `the flag store is unavailable: ${cause.message}`);
   if (cause instanceof StoreConflictError) return error(412, cause.message, { currentRevision: cause.actual });
   if (cause instanceof StoreNotFoundError) return error(404, cause.message);
   throw cause;
 }
 
-async function guarded(run: () => Promise<FlagResponse>): Promise<FlagResponse> {
+async function guarded(run: () => Promise<HttpResponse>): Promise<HttpResponse> {
   try {
     return await run();
   } catch (cause) {
@@ -73,7 +73,7 @@ async function guarded(run: () => Promise<FlagResponse>): Promise<FlagResponse> 
 }
 
 /** GET /admin/flags */
-export function listFlags(deps: AdminDeps): Promise<FlagResponse> {
+export function listFlags(deps: AdminDeps): Promise<HttpResponse> {
   return guarded(async () => {
     const ruleSet = await deps.store.load();
     const flags = Object.keys(ruleSet.flags)
@@ -84,7 +84,7 @@ export function listFlags(deps: AdminDeps): Promise<FlagResponse> {
 }
 
 /** GET /admin/flags/{key} */
-export function getFlag(key: string, deps: AdminDeps): Promise<FlagResponse> {
+export function getFlag(key: string, deps: AdminDeps): Promise<HttpResponse> {
   return guarded(async () => {
     const stored = await deps.store.get(key);
     if (!stored) return error(404, `no flag "${key}"`);
@@ -92,10 +92,10 @@ export function getFlag(key: string, deps: AdminDeps): Promise<FlagResponse> {
   });
 }
 
-type WritePrecondition = { ok: true; options: WriteOptions } | { ok: false; response: FlagResponse };
+type WritePrecondition = { ok: true; options: WriteOptions } | { ok: false; response: HttpResponse };
 
 /** Actor and If-Match of a write; `If-Match: *` becomes the flag's current revision (412 when there is none). */
-async function writeOptions(request: FlagRequest, key: string, deps: AdminDeps): Promise<WritePrecondition> {
+async function writeOptions(request: HttpRequest, key: string, deps: AdminDeps): Promise<WritePrecondition> {
   const actor = actorOf(request.headers);
   if (!actor.ok) return { ok: false, response: error(400, actor.message) };
   const ifMatch = parseIfMatch(request.headers.get("if-match"));
@@ -108,7 +108,7 @@ async function writeOptions(request: FlagRequest, key: string, deps: AdminDeps):
 }
 
 /** PUT /admin/flags/{key}: 201 when created, 200 when replaced. */
-export function putFlag(request: FlagRequest, key: string, deps: AdminDeps): Promise<FlagResponse> {
+export function putFlag(request: HttpRequest, key: string, deps: AdminDeps): Promise<HttpResponse> {
   return guarded(async () => {
     const body = await readJsonBody(request, deps.bodyLimitBytes);
     if (!body.ok) return error(body.status, body.message);
@@ -133,7 +133,7 @@ export function putFlag(request: FlagRequest, key: string, deps: AdminDeps): Pro
 }
 
 /** DELETE /admin/flags/{key} */
-export function deleteFlag(request: FlagRequest, key: string, deps: AdminDeps): Promise<FlagResponse> {
+export function deleteFlag(request: HttpRequest, key: string, deps: AdminDeps): Promise<HttpResponse> {
   return guarded(async () => {
     const precondition = await writeOptions(request, key, deps);
     if (!precondition.ok) return precondition.response;
@@ -143,7 +143,7 @@ export function deleteFlag(request: FlagRequest, key: string, deps: AdminDeps): 
   });
 }
 
-type QueryInteger = { ok: true; value: number } | { ok: false; response: FlagResponse };
+type QueryInteger = { ok: true; value: number } | { ok: false; response: HttpResponse };
 
 function queryInteger(url: URL, name: string, fallback: number, min: number, max: number): QueryInteger {
   const raw = url.searchParams.get(name);
@@ -157,7 +157,7 @@ function queryInteger(url: URL, name: string, fallback: number, min: number, max
 }
 
 /** GET /admin/audit?limit=100&before=ID */
-export function listAudit(url: URL, deps: AdminDeps): Promise<FlagResponse> {
+export function listAudit(url: URL, deps: AdminDeps): Promise<HttpResponse> {
   return guarded(async () => {
     const limit = queryInteger(url, "limit", 100, 1, 1000);
     if (!limit.ok) return limit.response;
@@ -171,7 +171,7 @@ export function listAudit(url: URL, deps: AdminDeps): Promise<FlagResponse> {
 }
 
 /** GET /admin/stale?days=90 */
-export function listStale(url: URL, deps: AdminDeps): Promise<FlagResponse> {
+export function listStale(url: URL, deps: AdminDeps): Promise<HttpResponse> {
   return guarded(async () => {
     const days = queryInteger(url, "days", DEFAULT_UNCHANGED_DAYS, 1, 3650);
     if (!days.ok) return days.response;

@@ -1,5 +1,5 @@
 // CORS for the flags HTTP core: browsers call the OFREP API from other origins (the web provider runs in pages).
-import type { FlagResponse } from "./message.ts";
+import type { HttpResponse } from "../../http/message.ts";
 
 export const CORS_ALLOW_METHODS = "GET, POST, PUT, DELETE, OPTIONS";
 export const CORS_ALLOW_HEADERS = "Content-Type, Authorization, If-None-Match, If-Match, X-API-Key, X-Greenlight-Actor";
@@ -21,7 +21,7 @@ export function corsHeaders(origin: string | null, allowed: readonly string[]): 
 }
 
 /** The answer to an OPTIONS preflight, on any path. */
-export function preflightResponse(origin: string | null, allowed: readonly string[]): FlagResponse {
+export function preflightResponse(origin: string | null, allowed: readonly string[]): HttpResponse {
   return {
     status: 204,
     headers: {
@@ -35,7 +35,7 @@ export function preflightResponse(origin: string | null, allowed: readonly strin
 }
 
 /** Adds the CORS headers to a response the routes built (a Vary of their own is kept). */
-export function withCors(response: FlagResponse, origin: string | null, allowed: readonly string[]): FlagResponse {
+export function withCors(response: HttpResponse, origin: string | null, allowed: readonly string[]): HttpResponse {
   for (const [name, value] of Object.entries(corsHeaders(origin, allowed))) {
     const existing = name === "Vary" ? response.headers.Vary : undefined;
     response.headers[name] = existing ? `${existing}, ${value}` : value;

@@ -36,8 +36,12 @@ import { deploymentReview } from "./webhook.ts";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SERVERLESS_YML = path.join(ROOT, "serverless.yml");
 
-/** Minified bundle budgets in bytes, 1 KB read as 1,000 bytes (the stricter reading). Functions not named: reported. */
-export const BUNDLE_BUDGETS: Readonly<Record<string, number>> = { flags: 150_000, webhook: 400_000 };
+/**
+ * Minified bundle budgets in bytes, 1 KB read as 1,000 bytes (the stricter reading). Functions not named: reported.
+ * flags was 150 KB until `matches` moved to RE2 (re2js, about 150 KB minified, most of it Unicode class tables):
+ * linear-time patterns on a public API are worth the bytes; the rest of the function keeps its old room.
+ */
+export const BUNDLE_BUDGETS: Readonly<Record<string, number>> = { flags: 320_000, webhook: 400_000 };
 /** Measured cold starts per function (odd: the median is one of them), after one unmeasured start of each. */
 export const COLD_RUNS = 11;
 const CHILD_TIMEOUT_MS = 30_000;

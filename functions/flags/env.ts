@@ -1,8 +1,9 @@
 // The flag settings from the environment, read in this one place for the Lambda, the edge entry, `flags serve` and
 // the local stack; edge-safe (no Node built-ins), so the Node-only file store is chosen in ./config.ts, not here.
 import { parseDuration } from "../contract/values.ts";
+import type { HttpCore } from "../http/message.ts";
 import { createRuleCache, DEFAULT_CACHE_TTL_MS, DEFAULT_MAX_STALE_MS } from "./cache.ts";
-import { createFlagCore, createUnavailableCore, type FlagCore } from "./http/handler.ts";
+import { createFlagCore, createUnavailableCore } from "./http/handler.ts";
 import { type AdminTokens, adminTokensOf } from "./http/tokens.ts";
 import type { FlagStore } from "./types.ts";
 import { createUpstashClient, createUpstashStore, type UpstashStoreOptions } from "./upstash-store.ts";
@@ -162,7 +163,7 @@ export function flagPlaceFromEnv(env: Env): FlagPlace {
  * Without the Upstash variables, or with a bad value, every request answers 503 with the reason, rather than
  * failing the cold start where only the platform's logs would say why.
  */
-export function upstashFlagCore(env: Env): FlagCore {
+export function upstashFlagCore(env: Env): HttpCore {
   try {
     const settings = flagSettingsFromEnv(env);
     const store = upstashStoreFromEnv(env);

@@ -36,8 +36,12 @@ import { deploymentReview } from "./webhook.ts";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SERVERLESS_YML = path.join(ROOT, "serverless.yml");
 
-/** Minified bundle budgets in bytes, 1 KB read as 1,000 bytes (the stricter reading). Functions not named: reported. */
-export const BUNDLE_BUDGETS: Readonly<Record<string, number>> = { flags: 150_000, webhook: 400_000 };
+/**
+ * Minified bundle budgets in bytes, 1 KB read as 1,000 bytes (the stricter reading). Functions not named: reported.
+ * flags was 150 KB until `matches` moved to RE2 (re2js, about 150 KB minified, most of it Unicode class tables):
+ * linear-time patterns on a public API are worth the bytes; the rest of the function keeps its old room.
+ */
+export const BUNDLE_BUDGETS: Readonly<Record<string, number>> = { flags: 320_000, webhook: 400_000 };
 /** Measured cold starts per function (odd: the median is one of them), after one unmeasured start of each. */
 export const COLD_RUNS = 11;
 const CHILD_TIMEOUT_MS = 30_000;
@@ -190,7 +194,7 @@ export function contributors(output: Metafile["outputs"][string]): Contributor[]
   return [...bytes.entries()].map(([name, size]) => ({ name, bytes: size })).sort((a, b) => b.bytes - a.bytes);
 }
 
-/** The HTTP framework of the express-based Lambda entries: what an entry without it would not carry. */
+/** HTTP frameworks no Lambda entry should carry (the cores run behind functions/http/lambda.ts): reported if one creeps in. */
 export const FRAMEWORK = ["express", "serverless-http"] as const;
 
 /**
@@ -606,9 +610,8 @@ function overBudgetNote(bundle: Bundle): string[] {
     lines.push(
       `${FRAMEWORK.join(" and ")}, with everything only they import, account for ${kb(bundle.frameworkBytes)}. ` +
         (bundle.frameworkBytes >= over
-          ? "A Lambda entry that turns the API Gateway event into a Web `Request` for a Web-standard handler, and " +
-            "its `Response` back into the Lambda result, without them, would bring it under budget (as " +
-            "functions/lambda/fetch.ts does for the flag function)."
+          ? "Serving the core through functions/http/lambda.ts instead, which builds the request from the API " +
+            "Gateway event itself, would bring it under budget."
           : "Leaving them out alone would not bring the bundle under budget; the next largest inputs must shrink too."),
     );
   }

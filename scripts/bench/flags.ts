@@ -365,7 +365,7 @@ async function benchUpstashCalls(context: BenchContext): Promise<UpstashUse> {
 }
 
 export interface FlagsHttp {
-  /** The core's plain Node listener (listenerFromCore). */
+  /** The core's plain Node listener (createFlagsListener). */
   greenlight: CannonRun;
   /** The same listener mounted in express (createFlagsApp), as a user mounting the core in an express app runs it. */
   express: CannonRun;
@@ -487,7 +487,7 @@ export function renderFlagsSection(result: FlagsBench, context: BenchContext): s
     "",
     "The floor is a bare node:http server (`serve.ts floor`) that reads the same body, JSON.parses it and answers",
     "fixed bytes: what any Node server taking this body costs at the least. The echo is express with its JSON body",
-    "parser answering the parsed body. greenlight runs as the core's plain Node listener (`listenerFromCore`, no",
+    "parser answering the parsed body. greenlight runs as the core's plain Node listener (`createFlagsListener`, no",
     "express), and again mounted in express (`createFlagsApp`, as a user mounting the core in an express app runs it). Each",
     "server runs alone, in a process of its own. The body is one user's context, the same on every request: after",
     "the first, each answer is the rule set's last bulk answer reused (same results, same body and ETag), which a",

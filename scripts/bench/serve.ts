@@ -14,9 +14,8 @@ import express, { type Express } from "express";
 import { createRuleCache } from "../../functions/flags/cache.ts";
 import { createFileStore } from "../../functions/flags/file-store.ts";
 import { createFlagsApp } from "../../functions/flags/http/express.ts";
-import { createFlagCore } from "../../functions/flags/http/handler.ts";
-import { listenerFromCore } from "../../functions/flags/http/node.ts";
-import { createWebhookListener } from "../../webhooks/http/app.ts";
+import { createFlagsListener } from "../../functions/flags/http/node.ts";
+import { createWebhookListener } from "../../webhooks/http/core.ts";
 import { bulkFlags } from "./flag-rules.ts";
 import { BODY_LIMIT, FLOOR_ANSWER, gcRecorder, SERVER_KINDS, type ServerKind, type ServerMessage } from "./protocol.ts";
 
@@ -62,14 +61,8 @@ async function flagsApp(mount: "node" | "express"): Promise<{ app: RequestListen
   const dir = await mkdtemp(path.join(os.tmpdir(), "greenlight-bench-store-"));
   const store = createFileStore({ dir, seed: bulkFlags() });
   const options = { store, cache: createRuleCache(store) };
-  const listener = listenerFromCore(createFlagCore(options));
   return {
-    app:
-      mount === "express"
-        ? createFlagsApp(options)
-        : (req, res) => {
-            void listener(req, res);
-          },
+    app: mount === "express" ? createFlagsApp(options) : createFlagsListener(options),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }

@@ -28,7 +28,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     throw new CliError("--tls-cert and --tls-key go together: pass both, or neither for plain HTTP");
   }
   // Loaded on use so `greenlight --help` and the offline commands start fast.
-  const { createWebhookListener } = await import("../../webhooks/http/app.ts");
+  const { createWebhookListener } = await import("../../webhooks/http/core.ts");
   const { startHttpServer, startHttpsServer } = await import("../../webhooks/http/server.ts");
   const app = createWebhookListener({ onError: flags.onError });
   const tls = flags.tlsCert && flags.tlsKey ? { certFile: flags.tlsCert, keyFile: flags.tlsKey } : undefined;
@@ -68,7 +68,7 @@ async function serve(flags: ServeFlags): Promise<void> {
 }
 
 async function replay(flags: { file?: string; path: string; patch?: boolean; onError: OnError }): Promise<void> {
-  const { admissionRoutes } = await import("../../webhooks/http/app.ts");
+  const { admissionRoutes } = await import("../../webhooks/http/core.ts");
   const { decodePatch, parseAdmissionReview } = await import("../../webhooks/admission/review.ts");
   const routes = admissionRoutes(flags.onError);
   const decide = routes[flags.path];

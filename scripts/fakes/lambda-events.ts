@@ -1,5 +1,5 @@
 // Synthetic API Gateway events and AdmissionReviews shared by the Lambda handler and bundle tests.
-import type { ApiGatewayEvent, LambdaContext } from "../../functions/lambda/api-gateway.ts";
+import type { ApiGatewayEvent, LambdaContext } from "../../functions/http/api-gateway.ts";
 import { reviewOf } from "./admission-review.ts";
 
 /** The handler reads nothing from the context; an empty one stands in for what Lambda passes. */

@@ -1,6 +1,7 @@
-// The `/` page's HTTP app: the page, its JSON (/api/state), the demo chart and a health check.
+// The `/` page's HTTP core: the page, its JSON (/api/state), the demo chart and a health check.
 import { readFile } from "node:fs/promises";
-import express, { type ErrorRequestHandler, type Express, type Response } from "express";
+import { type HttpCore, type HttpResponse, JSON_CONTENT_TYPE, pathOf } from "../../functions/http/message.ts";
+import { type NodeListener, nodeListener } from "../../functions/http/node.ts";
 import { type LocalState, PAGE_CSP, renderPage } from "./page.ts";
 
 export interface PageAppOptions {
@@ -14,50 +15,64 @@ export interface PageAppOptions {
 // The chart is a file another program wrote: served so that, even opened on its own, nothing in it can run.
 const SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox";
 
-function noStore(res: Response): Response {
-  return res.set({
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-  });
-}
+const NO_STORE = {
+  "Cache-Control": "no-store",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+};
 
-export function createPageApp(options: PageAppOptions): Express {
-  const app = express();
-  app.disable("x-powered-by");
-  app.set("etag", false);
+const answer = (
+  status: number,
+  contentType: string,
+  body: string,
+  extra: Record<string, string> = {},
+): HttpResponse => ({
+  status,
+  headers: { ...NO_STORE, "Content-Type": contentType, ...extra },
+  body,
+});
 
-  app.get("/", async (_req, res) => {
-    const state = await options.state();
-    noStore(res).set("Content-Security-Policy", PAGE_CSP).type("html").send(renderPage(state));
-  });
-  app.get("/api/state", async (_req, res) => {
-    noStore(res).json(await options.state());
-  });
-  app.get("/demo.svg", async (_req, res) => {
-    let svg: Buffer;
-    try {
-      svg = await readFile(options.demoPath);
-    } catch {
-      noStore(res)
-        .status(404)
-        .json({ error: `no demo chart at ${options.demoPath}: run \`npm run demo\` to draw one` });
-      return;
+const json = (status: number, value: unknown): HttpResponse => answer(status, JSON_CONTENT_TYPE, JSON.stringify(value));
+
+export function createPageCore(options: PageAppOptions): HttpCore {
+  const routes = new Map<string, () => Promise<HttpResponse>>(
+    Object.entries({
+      "/": async () =>
+        answer(200, "text/html; charset=utf-8", renderPage(await options.state()), {
+          "Content-Security-Policy": PAGE_CSP,
+        }),
+      "/api/state": async () => json(200, await options.state()),
+      "/demo.svg": async () => {
+        let svg: string;
+        try {
+          svg = await readFile(options.demoPath, "utf8");
+        } catch {
+          return json(404, { error: `no demo chart at ${options.demoPath}: run \`npm run demo\` to draw one` });
+        }
+        return answer(200, "image/svg+xml", svg, { "Content-Security-Policy": SVG_CSP });
+      },
+      "/healthz": async () => json(200, { status: "ok" }),
+    }),
+  );
+  return async (request) => {
+    const path = pathOf(request.url);
+    const route = routes.get(path);
+    const read = request.method === "GET" || request.method === "HEAD";
+    if (route === undefined || !read) {
+      return json(404, {
+        error: `no route for ${request.method} ${path}; try GET /, /api/state, /demo.svg or /healthz`,
+      });
     }
-    noStore(res).set("Content-Security-Policy", SVG_CSP).type("image/svg+xml").send(svg);
-  });
-  app.get("/healthz", (_req, res) => {
-    noStore(res).json({ status: "ok" });
-  });
-  app.use((req, res) => {
-    noStore(res)
-      .status(404)
-      .json({ error: `no route for ${req.method} ${req.path}; try GET /, /api/state, /demo.svg or /healthz` });
-  });
-  const failed: ErrorRequestHandler = (error, _req, res, _next) => {
-    options.onError?.(error);
-    noStore(res).status(500).json({ error: "internal error" });
+    try {
+      const response = await route();
+      return request.method === "HEAD" ? { ...response, body: null } : response;
+    } catch (error) {
+      options.onError?.(error);
+      return json(500, { error: "internal error" });
+    }
   };
-  app.use(failed);
-  return app;
 }
+
+/** The page as a Node listener; GET only, so no body is ever read. */
+export const createPageApp = (options: PageAppOptions): NodeListener =>
+  nodeListener(createPageCore(options), { bodyLimitBytes: 0 });

@@ -22,7 +22,7 @@ import { namespacesFromEnv } from "../../functions/stepper/config.ts";
 import { runStep } from "../../functions/stepper/run.ts";
 import { buildWebhookConfigurations, DEFAULT_NAMESPACE, WEBHOOK_PATHS } from "../../webhooks/config/configurations.ts";
 import { renderYamlDocuments } from "../../webhooks/config/render.ts";
-import { createWebhookListener } from "../../webhooks/http/app.ts";
+import { createWebhookListener } from "../../webhooks/http/core.ts";
 import { type RunningServer, startHttpServer, startHttpsServer } from "../../webhooks/http/server.ts";
 import { ensureLocalTls, LocalCaError, type LocalTls, TLS_DIR } from "./ca.ts";
 import { type Connection, clusterFromConfig, clusterFromEnv, DEFAULT_PROBE_TIMEOUT_MS } from "./cluster.ts";

@@ -14,7 +14,11 @@
  * which commands were used); `stop()` closes the listener and destroys open sockets (connections are refused,
  * as when Upstash is unreachable), `start()` listens again on the same port. One redis connection per request,
  * from a small pool; MULTI/EXEC always on a single connection.
+ * Upstash's dialect: its Redis accepts a script shebang flag of its own, `#!lua flags=allow-key-locking`
+ * (@upstash/ratelimit's scripts carry it), which redis-server 7 refuses; the bridge drops that flag, and only it,
+ * before a script reaches Redis, and maps EVALSHA of the script as sent to the script Redis ran.
  */
+import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { RespConnection, type RespReply } from "./resp.ts";
@@ -129,17 +133,52 @@ function send(response: ServerResponse, status: number, body: unknown): void {
 }
 
 /** Starts the bridge on a free port of 127.0.0.1, forwarding to the redis-server on `redisPort`. */
+const sha1 = (text: string): string => createHash("sha1").update(text).digest("hex");
+
+/** `#!lua flags=allow-key-locking,no-writes` -> `#!lua flags=no-writes`; `#!lua flags=allow-key-locking` -> `#!lua`. */
+function withoutUpstashFlags(script: string): string {
+  return script.replace(/^#!lua flags=([^\n]*)/, (_line, flags: string) => {
+    const kept = flags.split(",").filter((flag) => flag.trim() !== "allow-key-locking" && flag.trim() !== "");
+    return kept.length === 0 ? "#!lua" : `#!lua flags=${kept.join(",")}`;
+  });
+}
+
+/** Rewrites scripts into what redis-server runs, remembering each sent script's SHA1 for EVALSHA. */
+function upstashDialect(scripts: Map<string, string>): (command: string[]) => string[] {
+  return (command) => {
+    const name = command[0]?.toLowerCase();
+    if ((name === "eval" || name === "eval_ro") && command[1] !== undefined) {
+      const script = withoutUpstashFlags(command[1]);
+      if (script === command[1]) return command;
+      scripts.set(sha1(command[1]), sha1(script));
+      return [command[0] as string, script, ...command.slice(2)];
+    }
+    if (name === "script" && command[1]?.toLowerCase() === "load" && command[2] !== undefined) {
+      const script = withoutUpstashFlags(command[2]);
+      if (script !== command[2]) scripts.set(sha1(command[2]), sha1(script));
+      return [command[0] as string, command[1], script];
+    }
+    if ((name === "evalsha" || name === "evalsha_ro") && command[1] !== undefined) {
+      const ran = scripts.get(command[1].toLowerCase());
+      return ran === undefined ? command : [command[0] as string, ran, ...command.slice(2)];
+    }
+    return command;
+  };
+}
+
 export async function startUpstashBridge(options: UpstashBridgeOptions): Promise<RunningUpstashBridge> {
   const pool = new ConnectionPool(options.redisPort);
   const seen: string[][] = [];
   let requests = 0;
+  const dialect = upstashDialect(new Map());
 
   /** Runs commands on one pooled connection; `transaction` wraps them in MULTI/EXEC. */
   const run = async (commands: string[][], transaction: boolean): Promise<RespReply[]> => {
     const connection = await pool.acquire();
     let reusable = false;
     try {
-      const wire = transaction ? [["MULTI"], ...commands, ["EXEC"]] : commands;
+      const ran = commands.map(dialect);
+      const wire = transaction ? [["MULTI"], ...ran, ["EXEC"]] : ran;
       const replies = await connection.sendMany(wire);
       // A connection left inside MULTI (or MONITOR, SUBSCRIBE...) must not serve the next request.
       reusable = !commands.some(([name]) => /^(multi|monitor|subscribe|psubscribe|ssubscribe)$/i.test(name ?? ""));

@@ -12,7 +12,6 @@ import {
   refuseAdmin,
 } from "../../functions/flags/http/admin.ts";
 import { createFlagCore } from "../../functions/flags/http/handler.ts";
-import type { FlagResponse } from "../../functions/flags/http/message.ts";
 import {
   type AdminToken,
   adminTokensOf,
@@ -20,6 +19,7 @@ import {
   parseAdminTokens,
 } from "../../functions/flags/http/tokens.ts";
 import type { FlagStore, WriteOptions } from "../../functions/flags/types.ts";
+import type { HttpResponse } from "../../functions/http/message.ts";
 import { createMemoryStore, TEST_FLAGS } from "./memory-store.ts";
 
 const READ = "read-token-0123456789abcdef";
@@ -175,7 +175,7 @@ interface Call {
 }
 
 /** What the handler does for an admin route: the token check first, then the endpoint. */
-async function admin(deps: AdminDeps, method: string, path: string, call: Call = {}): Promise<FlagResponse> {
+async function admin(deps: AdminDeps, method: string, path: string, call: Call = {}): Promise<HttpResponse> {
   const headers = new Headers({ "content-type": "application/json" });
   if (call.token !== undefined) headers.set("authorization", `Bearer ${call.token}`);
   if (call.actor !== undefined) headers.set("x-greenlight-actor", call.actor);
@@ -192,7 +192,7 @@ async function admin(deps: AdminDeps, method: string, path: string, call: Call =
   return key === "" ? listFlags(deps) : getFlag(key, deps);
 }
 
-const errorOf = (response: FlagResponse): string => (JSON.parse(response.body ?? "{}") as { error: string }).error;
+const errorOf = (response: HttpResponse): string => (JSON.parse(response.body ?? "{}") as { error: string }).error;
 
 describe("token scopes", () => {
   const tokens: AdminToken[] = [

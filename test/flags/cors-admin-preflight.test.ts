@@ -2,7 +2,7 @@
 // their preflights, only for origins listed by name.
 import { describe, expect, it } from "vitest";
 import { corsOriginsFor, isOpenCorsPath, preflightFor, withCors } from "../../functions/flags/http/cors.ts";
-import { jsonResponse } from "../../functions/flags/http/json.ts";
+import { jsonResponse } from "../../functions/http/message.ts";
 
 const APP = "https://app.example.com";
 const EVIL = "https://evil.example";

@@ -2,7 +2,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createRuleCache } from "../../functions/flags/cache.ts";
 import { upstashFlagCore } from "../../functions/flags/env.ts";
-import { createFlagHandler, type FlagHttpOptions, webHandler } from "../../functions/flags/http/handler.ts";
+import { createFlagHandler, type FlagHttpOptions } from "../../functions/flags/http/handler.ts";
+import { webHandler } from "../../functions/http/web.ts";
 import { createMemoryStore, TEST_FLAGS } from "./memory-store.ts";
 
 const BASE = "https://flags.example.com";

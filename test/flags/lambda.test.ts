@@ -1,16 +1,15 @@
-// The flags Lambda: synthetic API Gateway events without Upstash (503 saying what to set), the express adapter behind
-// serverless-http over an in-memory store, and the configuration read from the environment.
+// The flags Lambda: synthetic API Gateway events without Upstash (503 saying what to set), the Lambda adapter over an
+// in-memory store, and the configuration read from the environment.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import serverless from "serverless-http";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createRuleCache } from "../../functions/flags/cache.ts";
 import { flagsConfigFromEnv } from "../../functions/flags/config.ts";
 import { flagSettingsFromEnv } from "../../functions/flags/env.ts";
-import { expressFromCore } from "../../functions/flags/http/express.ts";
 import { createFlagCore } from "../../functions/flags/http/handler.ts";
-import type { ApiGatewayEvent, ApiGatewayResult } from "../../functions/lambda/api-gateway.ts";
+import type { ApiGatewayEvent, ApiGatewayResult } from "../../functions/http/api-gateway.ts";
+import { lambdaHandler } from "../../functions/http/lambda.ts";
 import { httpApiEvent, lambdaContext, restApiEvent } from "../../scripts/fakes/lambda-events.ts";
 import { createMemoryStore, TEST_FLAGS } from "./memory-store.ts";
 
@@ -83,12 +82,12 @@ describe("flags Lambda handler without Upstash", () => {
   });
 });
 
-describe("the express adapter behind serverless-http (as in the Lambda), over the memory store", () => {
+describe("the Lambda adapter over the memory store", () => {
   function lambda() {
     const store = createMemoryStore({ seed: TEST_FLAGS });
     const core = createFlagCore({ store, cache: createRuleCache(store), adminToken: "t", bodyLimitBytes: 512 });
-    const wrapped = serverless(expressFromCore(core, 512), { binary: false });
-    return async (event: ApiGatewayEvent) => (await wrapped(event, lambdaContext())) as ApiGatewayResult;
+    const handler = lambdaHandler(core);
+    return (event: ApiGatewayEvent) => handler(event, lambdaContext());
   }
 
   it("evaluates from a plain and a base64 body, and answers 304 on a matching If-None-Match", async () => {

@@ -1,7 +1,7 @@
 // The Lambda handler driven with synthetic API Gateway REST (v1) and HTTP API (v2) events, as AWS would invoke it.
 import jsonPatch from "fast-json-patch";
 import { describe, expect, it } from "vitest";
-import { type ApiGatewayEvent, normalizeEvent, stripStage } from "../../functions/lambda/api-gateway.ts";
+import { type ApiGatewayEvent, normalizeEvent, stripStage } from "../../functions/http/api-gateway.ts";
 import {
   deploymentReview,
   httpApiEvent,

@@ -19,7 +19,7 @@ const ONLY = process.env.FUZZ_ONLY === undefined ? undefined : Number(process.en
 const CONCURRENCY = 32;
 /** A request unanswered for this long counts as a hang. */
 const HANG_MS = 10_000;
-/** The app's default body limit ("3mb" in webhooks/http/app.ts). */
+/** The app's default body limit ("3mb" in webhooks/http/core.ts). */
 const BODY_LIMIT = 3 * 1024 * 1024;
 const MAX_WARNING = 120;
 const ADMISSION_PATHS = ["/mutate", "/mutate/namespace", "/validate"] as const;

@@ -1,12 +1,10 @@
-// The webhook listener mounted in express, for callers that want an express app (`.listen()`, mounting).
-import express, { type Express } from "express";
-import { createWebhookListener, type WebhookAppOptions } from "./app.ts";
+// The webhook core mounted in express, for callers that want an express app (`.listen()`, mounting).
+import type { Express } from "express";
+import { expressFromCore } from "../../functions/http/express.ts";
+import { createWebhookCore, DEFAULT_BODY_LIMIT_BYTES, type WebhookAppOptions } from "./core.ts";
 
 export function createWebhookApp(options: WebhookAppOptions = {}): Express {
-  const app = express();
-  app.disable("x-powered-by");
-  app.set("etag", false);
-  const listener = createWebhookListener(options);
-  app.use((req, res) => listener(req, res));
-  return app;
+  return expressFromCore(createWebhookCore(options), {
+    bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+  });
 }

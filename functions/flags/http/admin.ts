@@ -4,6 +4,7 @@
  * they send back in If-Match must be the stored one. Every write invalidates this process's cache.
  */
 import { parseInteger } from "../../contract/values.ts";
+import { type HttpRequest, type HttpResponse, jsonResponse } from "../../http/message.ts";
 import type { RuleCache } from "../cache.ts";
 import { DEFAULT_UNCHANGED_DAYS, findStaleFlags } from "../stale.ts";
 import {
@@ -16,8 +17,7 @@ import {
 import { describeProblems, validateFlag } from "../validate.ts";
 import { actorOf, bearerToken } from "./auth.ts";
 import { parseWritePreconditions, revisionEtag, type WritePreconditions } from "./etag.ts";
-import { jsonResponse, readJsonBody } from "./json.ts";
-import type { FlagRequest, FlagResponse } from "./message.ts";
+import { readJsonBody } from "./json.ts";
 import {
   ADMIN_TOKEN_VARIABLE,
   ADMIN_TOKENS_VARIABLE,
@@ -48,15 +48,15 @@ const error = (
   message: string,
   extra: Record<string, unknown> = {},
   headers: Record<string, string> = {},
-): FlagResponse => jsonResponse(status, { error: message, ...extra }, { ...NO_STORE, ...headers });
+): HttpResponse => jsonResponse(status, { error: message, ...extra }, { ...NO_STORE, ...headers });
 
-const ok = (status: number, body: unknown, headers: Record<string, string> = {}): FlagResponse =>
+const ok = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse =>
   jsonResponse(status, body, { ...NO_STORE, ...headers });
 
 /** What the admin check needs: the configured tokens and a clock for their not-after dates (default Date.now). */
 export type AdminAccess = Pick<AdminDeps, "adminToken" | "adminTokens"> & { now?: () => number };
 
-export type AdminCheck = { ok: true; token: AdminToken } | { ok: false; response: FlagResponse };
+export type AdminCheck = { ok: true; token: AdminToken } | { ok: false; response: HttpResponse };
 
 const TOKEN_VARIABLES = `${ADMIN_TOKEN_VARIABLE} or ${ADMIN_TOKENS_VARIABLE}`;
 
@@ -67,14 +67,14 @@ function configuredTokens(access: AdminAccess | string | undefined): AdminTokens
   return access?.adminToken ? [singleAdminToken(access.adminToken)] : [];
 }
 
-const unauthorized = (message: string): FlagResponse =>
+const unauthorized = (message: string): HttpResponse =>
   error(401, message, {}, { "WWW-Authenticate": 'Bearer realm="greenlight-admin"' });
 
 /**
  * The token that lets the request in, or the answer refusing it: 403 when no token is configured (the admin API is
  * off) or the token's scope does not cover the method; 401 without a bearer token, or with an unknown or expired one.
  */
-export function checkAdmin(request: FlagRequest, access: AdminAccess | string | undefined): AdminCheck {
+export function checkAdmin(request: HttpRequest, access: AdminAccess | string | undefined): AdminCheck {
   const tokens = configuredTokens(access);
   if (tokens.length === 0) {
     return { ok: false, response: error(403, `the admin API is disabled: set ${TOKEN_VARIABLES} to enable it`) };
@@ -109,26 +109,26 @@ export function checkAdmin(request: FlagRequest, access: AdminAccess | string | 
 }
 
 /** Undefined when the request may use the admin API; otherwise the 401 or 403 answer (see checkAdmin). */
-export function refuseAdmin(request: FlagRequest, access: AdminAccess | string | undefined): FlagResponse | undefined {
+export function refuseAdmin(request: HttpRequest, access: AdminAccess | string | undefined): HttpResponse | undefined {
   const check = checkAdmin(request, access);
   return check.ok ? undefined : check.response;
 }
 
 /** The label of the token a write came with, for its audit entry (refuseAdmin let the request in, so it is found). */
-function tokenLabel(request: FlagRequest, access: AdminAccess): string | undefined {
+function tokenLabel(request: HttpRequest, access: AdminAccess): string | undefined {
   const check = checkAdmin(request, access);
   return check.ok ? check.token.label : undefined;
 }
 
 /** Store failures the client can act on; anything else goes to the handler's final catch (500). */
-function storeFailure(cause: unknown): FlagResponse {
+function storeFailure(cause: unknown): HttpResponse {
   if (cause instanceof StoreUnavailableError) return error(503, `the flag store is unavailable: ${cause.message}`);
   if (cause instanceof StoreConflictError) return error(412, cause.message, { currentRevision: cause.actual });
   if (cause instanceof StoreNotFoundError) return error(404, cause.message);
   throw cause;
 }
 
-async function guarded(run: () => Promise<FlagResponse>): Promise<FlagResponse> {
+async function guarded(run: () => Promise<HttpResponse>): Promise<HttpResponse> {
   try {
     return await run();
   } catch (cause) {
@@ -137,7 +137,7 @@ async function guarded(run: () => Promise<FlagResponse>): Promise<FlagResponse> 
 }
 
 /** GET /admin/flags */
-export function listFlags(deps: AdminDeps): Promise<FlagResponse> {
+export function listFlags(deps: AdminDeps): Promise<HttpResponse> {
   return guarded(async () => {
     const ruleSet = await deps.store.load();
     const flags = Object.keys(ruleSet.flags)
@@ -148,7 +148,7 @@ export function listFlags(deps: AdminDeps): Promise<FlagResponse> {
 }
 
 /** GET /admin/flags/{key} */
-export function getFlag(key: string, deps: AdminDeps): Promise<FlagResponse> {
+export function getFlag(key: string, deps: AdminDeps): Promise<HttpResponse> {
   return guarded(async () => {
     const stored = await deps.store.get(key);
     if (!stored) return error(404, `no flag "${key}"`);
@@ -158,14 +158,14 @@ export function getFlag(key: string, deps: AdminDeps): Promise<FlagResponse> {
 
 type WritePrecondition =
   | { ok: true; options: WriteOptions; preconditions: WritePreconditions }
-  | { ok: false; response: FlagResponse };
+  | { ok: false; response: HttpResponse };
 
 /**
  * Actor and preconditions of a write. If-Match and If-None-Match never answer 400: one that does not parse is a
  * precondition that does not hold (412, see parseWritePreconditions). They go to the store whole, which checks them
  * in the same atomic step as the write (`If-Match: *` too), so no read here can go stale before the write.
  */
-function writeOptions(request: FlagRequest, deps: AdminDeps): WritePrecondition {
+function writeOptions(request: HttpRequest, deps: AdminDeps): WritePrecondition {
   const actor = actorOf(request.headers, tokenLabel(request, deps));
   if (!actor.ok) return { ok: false, response: error(400, actor.message) };
   const preconditions = parseWritePreconditions(request.headers.get("if-match"), request.headers.get("if-none-match"));
@@ -186,8 +186,8 @@ function writeOptions(request: FlagRequest, deps: AdminDeps): WritePrecondition 
 async function conditional(
   key: string,
   preconditions: WritePreconditions,
-  write: () => Promise<FlagResponse>,
-): Promise<FlagResponse> {
+  write: () => Promise<HttpResponse>,
+): Promise<HttpResponse> {
   try {
     return await write();
   } catch (cause) {
@@ -198,7 +198,7 @@ async function conditional(
 }
 
 /** PUT /admin/flags/{key}: 201 when this write created the flag, 200 when it replaced one. */
-export function putFlag(request: FlagRequest, key: string, deps: AdminDeps): Promise<FlagResponse> {
+export function putFlag(request: HttpRequest, key: string, deps: AdminDeps): Promise<HttpResponse> {
   return guarded(async () => {
     const body = await readJsonBody(request, deps.bodyLimitBytes);
     if (!body.ok) return error(body.status, body.message);
@@ -228,7 +228,7 @@ export function putFlag(request: FlagRequest, key: string, deps: AdminDeps): Pro
  * DELETE /admin/flags/{key}: 404 when there is no such flag whatever the preconditions say (RFC 9110 section
  * 13.2.1: they are ignored when the answer without them would not be 2xx), else 412 when they fail.
  */
-export function deleteFlag(request: FlagRequest, key: string, deps: AdminDeps): Promise<FlagResponse> {
+export function deleteFlag(request: HttpRequest, key: string, deps: AdminDeps): Promise<HttpResponse> {
   return guarded(async () => {
     const precondition = writeOptions(request, deps);
     if (!precondition.ok) return precondition.response;
@@ -241,7 +241,7 @@ export function deleteFlag(request: FlagRequest, key: string, deps: AdminDeps): 
   });
 }
 
-type QueryInteger = { ok: true; value: number } | { ok: false; response: FlagResponse };
+type QueryInteger = { ok: true; value: number } | { ok: false; response: HttpResponse };
 
 function queryInteger(url: URL, name: string, fallback: number, min: number, max: number): QueryInteger {
   const raw = url.searchParams.get(name);
@@ -255,7 +255,7 @@ function queryInteger(url: URL, name: string, fallback: number, min: number, max
 }
 
 /** GET /admin/audit?limit=100&before=ID */
-export function listAudit(url: URL, deps: AdminDeps): Promise<FlagResponse> {
+export function listAudit(url: URL, deps: AdminDeps): Promise<HttpResponse> {
   return guarded(async () => {
     const limit = queryInteger(url, "limit", 100, 1, 1000);
     if (!limit.ok) return limit.response;
@@ -269,7 +269,7 @@ export function listAudit(url: URL, deps: AdminDeps): Promise<FlagResponse> {
 }
 
 /** GET /admin/stale?days=90 */
-export function listStale(url: URL, deps: AdminDeps): Promise<FlagResponse> {
+export function listStale(url: URL, deps: AdminDeps): Promise<HttpResponse> {
   return guarded(async () => {
     const days = queryInteger(url, "days", DEFAULT_UNCHANGED_DAYS, 1, 3650);
     if (!days.ok) return days.response;

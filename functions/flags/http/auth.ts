@@ -1,5 +1,5 @@
 // Credentials for the flags HTTP core: constant-time secret comparison, bearer tokens, API keys and the actor header.
-import type { HeaderReader } from "./message.ts";
+import type { HeaderReader } from "../../http/message.ts";
 
 const encoder = new TextEncoder();
 

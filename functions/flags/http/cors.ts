@@ -5,8 +5,7 @@
  * covers the OFREP and health paths only; every other path (the admin API, and anything unknown) is callable
  * cross-origin only from an origin listed explicitly, and an admin preflight from any other origin is refused.
  */
-import { jsonResponse } from "./json.ts";
-import type { FlagResponse } from "./message.ts";
+import { type HttpResponse, jsonResponse } from "../../http/message.ts";
 
 /** Named in the refusal of an admin preflight (the variable is read in ../env.ts, which imports this file). */
 const CORS_ORIGINS_VARIABLE = "GREENLIGHT_FLAGS_CORS_ORIGINS";
@@ -31,7 +30,7 @@ export function corsHeaders(origin: string | null, allowed: readonly string[]): 
 }
 
 /** The answer to an OPTIONS preflight, on any path. */
-export function preflightResponse(origin: string | null, allowed: readonly string[]): FlagResponse {
+export function preflightResponse(origin: string | null, allowed: readonly string[]): HttpResponse {
   return {
     status: 204,
     headers: {
@@ -45,7 +44,7 @@ export function preflightResponse(origin: string | null, allowed: readonly strin
 }
 
 /** Adds the CORS headers to a response the routes built (a Vary of their own is kept). */
-export function withCors(response: FlagResponse, origin: string | null, allowed: readonly string[]): FlagResponse {
+export function withCors(response: HttpResponse, origin: string | null, allowed: readonly string[]): HttpResponse {
   for (const [name, value] of Object.entries(corsHeaders(origin, allowed))) {
     const existing = name === "Vary" ? response.headers.Vary : undefined;
     response.headers[name] = existing ? `${existing}, ${value}` : value;
@@ -69,7 +68,7 @@ export function corsOriginsFor(path: string, allowed: readonly string[]): readon
  * 403 and a message, so the browser stops there and whoever debugs it reads why; an OPTIONS without Origin (not a
  * preflight) gets the 204 without CORS headers.
  */
-export function preflightFor(path: string, origin: string | null, allowed: readonly string[]): FlagResponse {
+export function preflightFor(path: string, origin: string | null, allowed: readonly string[]): HttpResponse {
   const origins = corsOriginsFor(path, allowed);
   if (isOpenCorsPath(path) || origin === null || origins.includes(origin)) return preflightResponse(origin, origins);
   const listed = origins.length === 0 ? "none is" : `only ${origins.join(", ")} ${origins.length === 1 ? "is" : "are"}`;

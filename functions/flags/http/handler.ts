@@ -1,15 +1,15 @@
-// The flags HTTP core: one Web-standard (Request) => Response function behind express, Lambda and edge runtimes.
+// The flags HTTP core: one HttpCore behind the Node, Lambda and Web (edge) adapters of functions/http/.
 /*
  * Routing, CORS, health and the final catch live here; the OFREP and admin endpoints in ofrep.ts and admin.ts.
  * No Node-only API is used, so Cloudflare Workers and Vercel Edge run exactly this code.
  */
+import { type HttpCore, type HttpRequest, type HttpResponse, jsonResponse } from "../../http/message.ts";
+import { type WebHandler, webHandler } from "../../http/web.ts";
 import type { RuleCache } from "../cache.ts";
 import type { FlagStore } from "../types.ts";
 import { type AdminDeps, deleteFlag, getFlag, listAudit, listFlags, listStale, putFlag, refuseAdmin } from "./admin.ts";
 import { preflightResponse, withCors } from "./cors.ts";
-import { jsonResponse } from "./json.ts";
-import { type FlagRequest, type FlagResponse, toWebResponse } from "./message.ts";
-import { evaluateFlagRequest, evaluateFlagsRequest, type OfrepDeps } from "./ofrep.ts";
+import { evaluateFlagsRequest, evaluateHttpRequest, type OfrepDeps } from "./ofrep.ts";
 
 export interface FlagHttpOptions {
   store: FlagStore;
@@ -27,11 +27,6 @@ export interface FlagHttpOptions {
   onError?: (error: unknown) => void;
 }
 
-/** The Web-standard handler (edge runtimes, Lambda through functions/lambda/fetch.ts, tests). */
-export type FlagHandler = (request: Request) => Promise<Response>;
-/** The core itself: what the Node listener calls, without Web Request and Response objects. */
-export type FlagCore = (request: FlagRequest) => Promise<FlagResponse>;
-
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
 export const DEFAULT_CORS_ORIGINS: readonly string[] = ["*"];
 
@@ -47,7 +42,7 @@ export const ROUTES = [
 
 interface Deps extends OfrepDeps, AdminDeps {}
 
-type Endpoint = (request: FlagRequest, url: URL, key: string, deps: Deps) => Promise<FlagResponse>;
+type Endpoint = (request: HttpRequest, url: URL, key: string, deps: Deps) => Promise<HttpResponse>;
 
 interface Route {
   pattern: RegExp;
@@ -64,7 +59,7 @@ const ROUTE_TABLE: Route[] = [
   {
     pattern: /^\/ofrep\/v1\/evaluate\/flags\/([^/]+)$/,
     admin: false,
-    methods: { POST: (request, _url, key, deps) => evaluateFlagRequest(request, key, deps) },
+    methods: { POST: (request, _url, key, deps) => evaluateHttpRequest(request, key, deps) },
   },
   {
     pattern: /^\/admin\/flags$/,
@@ -91,7 +86,7 @@ const ROUTE_TABLE: Route[] = [
 ];
 
 /** GET /healthz: the cache's view of the store; 503 when there are no rules fit to serve. */
-async function health(cache: RuleCache): Promise<FlagResponse> {
+async function health(cache: RuleCache): Promise<HttpResponse> {
   await cache.current();
   const report = cache.health();
   return jsonResponse(report.status === "unavailable" ? 503 : 200, report, { "Cache-Control": "no-store" });
@@ -100,13 +95,13 @@ async function health(cache: RuleCache): Promise<FlagResponse> {
 const isOfrepPath = (path: string): boolean => path.startsWith("/ofrep/");
 
 /** The 500 answer: no message, no stack; OFREP paths keep their error shape. */
-function internalError(path: string): FlagResponse {
+function internalError(path: string): HttpResponse {
   return isOfrepPath(path)
     ? jsonResponse(500, { errorCode: "GENERAL", errorDetails: "internal error" })
     : jsonResponse(500, { error: "internal error" });
 }
 
-async function route(request: FlagRequest, url: URL, deps: Deps): Promise<FlagResponse> {
+async function route(request: HttpRequest, url: URL, deps: Deps): Promise<HttpResponse> {
   // One trailing slash is forgiven (`/admin/flags/`); the root path stays as it is.
   const path = url.pathname.length > 1 ? url.pathname.replace(/\/$/, "") : url.pathname;
   for (const candidate of ROUTE_TABLE) {
@@ -142,7 +137,7 @@ async function route(request: FlagRequest, url: URL, deps: Deps): Promise<FlagRe
   return jsonResponse(404, { error: `no route for ${request.method} ${path}; routes: ${ROUTES.join(", ")}` });
 }
 
-export function createFlagCore(options: FlagHttpOptions): FlagCore {
+export function createFlagCore(options: FlagHttpOptions): HttpCore {
   const corsOrigins = options.corsOrigins ?? DEFAULT_CORS_ORIGINS;
   const onError = options.onError ?? ((error: unknown) => console.error("greenlight flags: unexpected error", error));
   const deps: Deps = {
@@ -153,7 +148,7 @@ export function createFlagCore(options: FlagHttpOptions): FlagCore {
     ...(options.adminToken ? { adminToken: options.adminToken } : {}),
     ...(options.evaluationApiKey ? { evaluationApiKey: options.evaluationApiKey } : {}),
   };
-  return async function handleFlagRequest(request: FlagRequest): Promise<FlagResponse> {
+  return async function handleHttpRequest(request: HttpRequest): Promise<HttpResponse> {
     const origin = request.headers.get("origin");
     let path = "/";
     try {
@@ -168,16 +163,11 @@ export function createFlagCore(options: FlagHttpOptions): FlagCore {
   };
 }
 
-/** The core as a Web-standard handler. */
-export const webHandler =
-  (core: FlagCore): FlagHandler =>
-  async (request) =>
-    toWebResponse(await core(request));
-
-export const createFlagHandler = (options: FlagHttpOptions): FlagHandler => webHandler(createFlagCore(options));
+/** The core as a Web-standard handler (tests, and what edge.ts builds with the client address added). */
+export const createFlagHandler = (options: FlagHttpOptions): WebHandler => webHandler(createFlagCore(options));
 
 /** A core that answers every request 503 with `message` (a deployment missing its store configuration). */
-export function createUnavailableCore(message: string, corsOrigins = DEFAULT_CORS_ORIGINS): FlagCore {
+export function createUnavailableCore(message: string, corsOrigins = DEFAULT_CORS_ORIGINS): HttpCore {
   return async (request) => {
     const origin = request.headers.get("origin");
     if (request.method.toUpperCase() === "OPTIONS") return preflightResponse(origin, corsOrigins);

@@ -1,59 +1,16 @@
-// JSON responses and size-capped JSON request bodies for the flags HTTP core.
-import type { FlagRequest, FlagResponse } from "./message.ts";
-
-export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
-
-/** A JSON response; `headers` are added after Content-Type. */
-export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): FlagResponse {
-  return { status, headers: { "Content-Type": JSON_CONTENT_TYPE, ...headers }, body: JSON.stringify(body) };
-}
+// Size-capped JSON request bodies for the flags HTTP core, and how a JSON value is named in messages.
+import { readBody } from "../../http/body.ts";
+import type { HttpRequest } from "../../http/message.ts";
 
 export type BodyRead =
   | { ok: true; value: unknown; empty: false }
   | { ok: true; value: undefined; empty: true }
   | { ok: false; status: 400 | 413; message: string };
 
-const tooLarge = (limitBytes: number): BodyRead => ({
-  ok: false,
-  status: 413,
-  message: `body is larger than the ${limitBytes} byte limit`,
-});
-
-/**
- * Reads at most `limitBytes` of the body and parses it as JSON. Content-Length is checked first, and the bytes
- * actually read are counted too: a chunked or lying client cannot make the handler buffer more than the limit.
- */
-export async function readJsonBody(request: FlagRequest, limitBytes: number): Promise<BodyRead> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > limitBytes) {
-    await request.body?.cancel().catch(() => undefined);
-    return tooLarge(limitBytes);
-  }
-  if (request.bodyBytes !== undefined) {
-    return request.bodyBytes.byteLength > limitBytes ? tooLarge(limitBytes) : parseJson(request.bodyBytes);
-  }
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  if (request.body) {
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > limitBytes) {
-        await reader.cancel().catch(() => undefined);
-        return tooLarge(limitBytes);
-      }
-      chunks.push(value);
-    }
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return parseJson(bytes);
+/** At most `limitBytes` of the body (functions/http/body.ts), parsed as JSON; an empty body is reported as such. */
+export async function readJsonBody(request: HttpRequest, limitBytes: number): Promise<BodyRead> {
+  const read = await readBody(request, limitBytes);
+  return read.ok ? parseJson(read.bytes) : read;
 }
 
 /** One decoder for every body: a non-streaming decode() starts afresh each call, a failed one included. */

@@ -8,14 +8,14 @@
  *   GENERAL error instead of rejecting the body as unexpected.
  */
 import { isObject } from "../../contract/objects.ts";
+import { type HttpRequest, type HttpResponse, JSON_CONTENT_TYPE, jsonResponse } from "../../http/message.ts";
 import type { RuleCache, RuleSnapshot } from "../cache.ts";
 import { type CompiledRuleSet, evaluateAll, evaluateKey } from "../evaluate.ts";
 import type { EvaluationContext, EvaluationResult, OfrepErrorCode } from "../types.ts";
 import { isFailure } from "../types.ts";
 import { presentsSecret } from "./auth.ts";
 import { ifNoneMatchHits, partsEtag, textHash } from "./etag.ts";
-import { describeJson, JSON_CONTENT_TYPE, jsonResponse, readJsonBody } from "./json.ts";
-import type { FlagRequest, FlagResponse } from "./message.ts";
+import { describeJson, readJsonBody } from "./json.ts";
 
 export interface OfrepDeps {
   cache: RuleCache;
@@ -58,7 +58,7 @@ export function contextOfBody(body: unknown): ContextRead {
 const UNAUTHORIZED_DETAILS =
   "this flag API needs an API key: send Authorization: Bearer <key> or X-API-Key: <key> (GREENLIGHT_FLAGS_API_KEY)";
 
-function unauthorized(): FlagResponse {
+function unauthorized(): HttpResponse {
   return jsonResponse(401, { errorDetails: UNAUTHORIZED_DETAILS }, { "WWW-Authenticate": 'Bearer realm="ofrep"' });
 }
 
@@ -69,10 +69,10 @@ function noRulesDetails(cache: RuleCache): string {
 
 type Prepared =
   | { ok: true; snapshot: RuleSnapshot; context: EvaluationContext }
-  | { ok: false; response: FlagResponse };
+  | { ok: false; response: HttpResponse };
 
 /** Auth, body and rules: what both endpoints do before evaluating. `key` shapes the error bodies of the single one. */
-async function prepare(request: FlagRequest, deps: OfrepDeps, key: string | undefined): Promise<Prepared> {
+async function prepare(request: HttpRequest, deps: OfrepDeps, key: string | undefined): Promise<Prepared> {
   const withKey = key === undefined ? {} : { key };
   if (deps.evaluationApiKey !== undefined && !presentsSecret(request.headers, deps.evaluationApiKey, true)) {
     return { ok: false, response: unauthorized() };
@@ -95,7 +95,7 @@ async function prepare(request: FlagRequest, deps: OfrepDeps, key: string | unde
 }
 
 /** POST /ofrep/v1/evaluate/flags/{key} */
-export async function evaluateFlagRequest(request: FlagRequest, key: string, deps: OfrepDeps): Promise<FlagResponse> {
+export async function evaluateHttpRequest(request: HttpRequest, key: string, deps: OfrepDeps): Promise<HttpResponse> {
   const prepared = await prepare(request, deps, key);
   if (!prepared.ok) return prepared.response;
   const result = evaluateKey(prepared.snapshot.set, key, prepared.context, deps.now());
@@ -167,7 +167,7 @@ function bulkAnswer(set: CompiledRuleSet, results: EvaluationResult[]): BulkAnsw
 }
 
 /** POST /ofrep/v1/evaluate/flags */
-export async function evaluateFlagsRequest(request: FlagRequest, deps: OfrepDeps): Promise<FlagResponse> {
+export async function evaluateFlagsRequest(request: HttpRequest, deps: OfrepDeps): Promise<HttpResponse> {
   const prepared = await prepare(request, deps, undefined);
   if (!prepared.ok) return prepared.response;
   const flags = evaluateAll(prepared.snapshot.set, prepared.context, deps.now());

@@ -1,12 +1,9 @@
 // API Gateway proxy events on Lambda: their types and the stage-stripping rule, shared by every HTTP function.
-/*
- * Imports nothing, so each function's bundle takes only the adapter it uses: serverless-http (serverless.ts) for the
- * webhook, the Web-standard one (fetch.ts) for the flags.
- */
+/* Imports nothing; lambda.ts turns these events into the HttpRequest every core reads. */
 
 /**
  * The parts of an API Gateway proxy event this module reads or rewrites. Declared here rather than pulling in
- * @types/aws-lambda for a handful of fields; serverless-http reads the rest of the event as it comes.
+ * @types/aws-lambda for a handful of fields.
  */
 export interface ApiGatewayEvent {
   version?: string;
@@ -51,7 +48,7 @@ export function stripStage(path: string, stage: string | undefined): string {
 }
 
 /**
- * Makes the path the express routes see independent of how API Gateway was set up.
+ * Makes the path the cores see independent of how API Gateway was set up.
  *
  * Why not serverless-http's `basePath`: it is one fixed string, while the stage comes with each event, and it
  * strips the first match anywhere in the path (`indexOf`), not only a leading segment.

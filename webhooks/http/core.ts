@@ -1,0 +1,126 @@
+// The webhook HTTP core: routes AdmissionReviews to the mutate and validate decisions, and answers health and metrics.
+/*
+ * An HttpCore like the flags' (functions/http/message.ts): the HTTPS server and the local stack run it through the
+ * Node adapter, the Lambda through the Lambda adapter, and express.ts mounts it in an express app.
+ */
+import { readBody } from "../../functions/http/body.ts";
+import { type HttpCore, type HttpResponse, JSON_CONTENT_TYPE, pathOf } from "../../functions/http/message.ts";
+import { type NodeListener, nodeListener } from "../../functions/http/node.ts";
+import {
+  type AdmissionReview,
+  type AdmissionReviewResponse,
+  parseAdmissionReview,
+  reviewResponseJson,
+} from "../admission/review.ts";
+import { WEBHOOK_PATHS } from "../config/configurations.ts";
+import { mutateReview, type OnError } from "../mutate/mutate.ts";
+import { validateReview } from "../validate/validate.ts";
+import { createWebhookMetrics, type WebhookMetrics } from "./metrics.ts";
+
+export interface WebhookAppOptions {
+  onError?: OnError;
+  metrics?: WebhookMetrics;
+  /** Largest accepted body; the API server sends objects up to ~1.5 MB plus the old object on UPDATE. */
+  bodyLimitBytes?: number;
+}
+
+export const DEFAULT_BODY_LIMIT_BYTES = 3 * 1024 * 1024;
+
+type Decide = (review: AdmissionReview) => AdmissionReviewResponse;
+
+/** Every admission path and the decision behind it; the core and `webhook replay` share it. */
+export function admissionRoutes(onError: OnError = "allow"): Record<string, Decide> {
+  return {
+    [WEBHOOK_PATHS.mutateAnnotated]: (review) => mutateReview(review, { scope: "annotation", onError }),
+    [WEBHOOK_PATHS.mutateNamespace]: (review) => mutateReview(review, { scope: "namespace", onError }),
+    [WEBHOOK_PATHS.validate]: validateReview,
+  };
+}
+
+const json = (status: number, body: string): HttpResponse => ({
+  status,
+  headers: { "content-type": JSON_CONTENT_TYPE },
+  body,
+});
+
+const error = (status: number, message: string): HttpResponse => json(status, JSON.stringify({ error: message }));
+
+/** Admission bodies are JSON text; a stray invalid byte becomes U+FFFD and JSON.parse judges the rest. */
+const UTF8 = new TextDecoder("utf-8");
+
+/** The webhook as an HttpCore: POST the admission paths, GET /healthz and /metrics, 404 otherwise. */
+export function createWebhookCore(options: WebhookAppOptions = {}): HttpCore {
+  const metrics = options.metrics ?? createWebhookMetrics();
+  const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+
+  const admit = (path: string, decide: Decide): HttpCore => {
+    // Label children are bound once per route: looking them up by label set costs more than the decision itself.
+    const latency = metrics.latency.labels(path);
+    const answered = metrics.requests.labels(path, "200");
+    const refused = metrics.requests.labels(path, "400");
+    const tooLarge = metrics.requests.labels(path, "413");
+    const patched = metrics.patches.labels(path);
+    const rejected = metrics.rejections.labels(path);
+    return async function handleAdmission(request) {
+      const stop = latency.startTimer();
+      const read = await readBody(request, limit);
+      if (!read.ok) {
+        tooLarge.inc();
+        stop();
+        return error(read.status, read.message);
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(UTF8.decode(read.bytes));
+      } catch (cause) {
+        refused.inc();
+        stop();
+        return error(400, `body is not valid JSON: ${(cause as Error).message}`);
+      }
+      const parsed = parseAdmissionReview(body);
+      if (!parsed.ok) {
+        refused.inc();
+        stop();
+        return error(400, `not an AdmissionReview: ${parsed.message}`);
+      }
+      const answer = decide(parsed.review);
+      if (answer.response.patch) patched.inc();
+      if (!answer.response.allowed) rejected.inc();
+      answered.inc();
+      stop();
+      return json(200, reviewResponseJson(answer));
+    };
+  };
+
+  const admissions = new Map(
+    Object.entries(admissionRoutes(options.onError)).map(([path, decide]) => [path, admit(path, decide)]),
+  );
+
+  return async function serveWebhook(request) {
+    const method = request.method.toUpperCase();
+    const path = pathOf(request.url);
+    const handle = admissions.get(path);
+    try {
+      if (handle && method === "POST") return await handle(request);
+      const read = method === "GET" || method === "HEAD";
+      if (path === "/healthz" && read) return json(200, '{"status":"ok"}');
+      if (path === "/metrics" && read) {
+        return {
+          status: 200,
+          headers: { "content-type": metrics.registry.contentType },
+          body: await metrics.registry.metrics(),
+        };
+      }
+      return error(404, `no route for ${method} ${path}; try POST /mutate, POST /validate, GET /healthz`);
+    } catch {
+      return error(500, "internal error");
+    }
+  };
+}
+
+/** The webhook core as a Node request listener: what the HTTPS server, `webhook serve` and the local stack run. */
+export function createWebhookListener(options: WebhookAppOptions = {}): NodeListener {
+  return nodeListener(createWebhookCore(options), {
+    bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+  });
+}

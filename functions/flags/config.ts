@@ -6,6 +6,7 @@ import { type Env, flagPlaceFromEnv, flagSettingsFromEnv } from "./env.ts";
 import { EXAMPLE_FLAGS } from "./examples.ts";
 import { createFileStore, DEFAULT_FLAGS_DIR } from "./file-store.ts";
 import type { AdminTokens } from "./http/tokens.ts";
+import { type FlagLimits, memoryLimits } from "./limits.ts";
 import type { FlagStore } from "./types.ts";
 
 export interface FlagsConfig {
@@ -16,6 +17,8 @@ export interface FlagsConfig {
   adminTokens?: AdminTokens;
   evaluationApiKey?: string;
   corsOrigins: string[];
+  /** Counted in Upstash with the Upstash store, else in this process's memory. */
+  limits: FlagLimits;
   ttlMs: number;
   maxStaleMs: number;
   /** Where the flags live (store and place), for messages; never contains a secret. */
@@ -32,22 +35,26 @@ const seconds = (ms: number): string => `${ms / 1000}s`;
  * Throws FlagConfigError (one line naming the variable and what is accepted) on a bad value.
  */
 export function flagsConfigFromEnv(env: Env, options: { cwd: string }): FlagsConfig {
-  const settings = flagSettingsFromEnv(env);
+  const { rates, ...settings } = flagSettingsFromEnv(env);
   let store: FlagStore;
+  let limits: FlagLimits;
   let where: string;
-  const place = flagPlaceFromEnv(env);
+  const place = flagPlaceFromEnv(env, rates);
   if (place.kind === "upstash") {
     store = place.store;
+    limits = place.limits;
     where = `Upstash Redis at ${place.host}`;
   } else {
     const dir = resolve(options.cwd, place.dir ?? DEFAULT_FLAGS_DIR);
     store = createFileStore({ dir, seed: EXAMPLE_FLAGS });
+    limits = memoryLimits(rates);
     where = `files in ${dir}`;
   }
   const cache = createRuleCache(store, { ttlMs: settings.ttlMs, maxStaleMs: settings.maxStaleMs });
   return {
     store,
     cache,
+    limits,
     ...settings,
     where,
     describe: `${where}, rules cached ${seconds(settings.ttlMs)}, served stale up to ${seconds(settings.maxStaleMs)}`,

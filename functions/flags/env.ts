@@ -5,7 +5,9 @@ import type { HttpCore } from "../http/message.ts";
 import { createRuleCache, DEFAULT_CACHE_TTL_MS, DEFAULT_MAX_STALE_MS } from "./cache.ts";
 import { createFlagCore, createUnavailableCore } from "./http/handler.ts";
 import { type AdminTokens, adminTokensOf } from "./http/tokens.ts";
+import { type FlagLimits, type RateRule, ratesFromEnv } from "./limits.ts";
 import type { FlagStore } from "./types.ts";
+import { upstashLimits } from "./upstash-limits.ts";
 import { createUpstashClient, createUpstashStore, type UpstashStoreOptions } from "./upstash-store.ts";
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -39,6 +41,8 @@ export interface FlagSettings {
   corsOrigins: string[];
   ttlMs: number;
   maxStaleMs: number;
+  /** The abuse limits' rates (GREENLIGHT_RATE_LIMIT*); each store counts them its own way. */
+  rates: Partial<Record<keyof FlagLimits, RateRule>>;
 }
 
 /** An unset or blank variable counts as absent (deployment templates often pass '' for "not configured"). */
@@ -97,6 +101,8 @@ export function flagSettingsFromEnv(env: Env): FlagSettings {
         "re-checked once per TTL, so a shorter bound would refuse healthy rules",
     );
   }
+  const rates = ratesFromEnv(env);
+  if (!rates.ok) throw new FlagConfigError(rates.message);
   return {
     ...(adminToken === undefined ? {} : { adminToken }),
     ...(tokens.tokens === undefined ? {} : { adminTokens: tokens.tokens }),
@@ -104,6 +110,7 @@ export function flagSettingsFromEnv(env: Env): FlagSettings {
     corsOrigins: corsOrigins(env),
     ttlMs,
     maxStaleMs,
+    rates: rates.rates,
   };
 }
 
@@ -120,6 +127,15 @@ export function upstashStoreFromEnv(
   env: Record<string, string | undefined>,
   options: UpstashStoreOptions = {},
 ): FlagStore | undefined {
+  return upstashFromEnv(env, options)?.store;
+}
+
+/** The Upstash store and the abuse limits counted in the same database (see upstashStoreFromEnv). */
+function upstashFromEnv(
+  env: Record<string, string | undefined>,
+  options: UpstashStoreOptions = {},
+  rates: Partial<Record<keyof FlagLimits, RateRule>> = {},
+): { store: FlagStore; limits: FlagLimits } | undefined {
   const url = env.UPSTASH_REDIS_REST_URL?.trim() ?? "";
   const token = env.UPSTASH_REDIS_REST_TOKEN?.trim() ?? "";
   if (url === "" && token === "") return undefined;
@@ -134,7 +150,8 @@ export function upstashStoreFromEnv(
       `UPSTASH_REDIS_REST_URL must be the database's REST URL, like https://eu1-example-12345.upstash.io, got ${JSON.stringify(url)}`,
     );
   }
-  return createUpstashStore(createUpstashClient({ url, token }), options);
+  const client = createUpstashClient({ url, token });
+  return { store: createUpstashStore(client, options), limits: upstashLimits(client, rates) };
 }
 
 /** The Upstash store's host, for messages: the URL may carry credentials or a path we have no reason to print. */
@@ -148,13 +165,13 @@ function hostOf(url: string | undefined): string {
 
 /** Where the flags live: Upstash when configured, else the file store's directory as set (undefined: the default). */
 export type FlagPlace =
-  | { kind: "upstash"; store: FlagStore; host: string }
+  | { kind: "upstash"; store: FlagStore; limits: FlagLimits; host: string }
   | { kind: "files"; dir: string | undefined };
 
 /** Throws (one line naming the variable) when only one of the Upstash variables is set or the URL is not one. */
-export function flagPlaceFromEnv(env: Env): FlagPlace {
-  const store = upstashStoreFromEnv(env);
-  if (store) return { kind: "upstash", store, host: hostOf(envValue(env, ENV.upstashUrl)) };
+export function flagPlaceFromEnv(env: Env, rates: Partial<Record<keyof FlagLimits, RateRule>> = {}): FlagPlace {
+  const upstash = upstashFromEnv(env, {}, rates);
+  if (upstash) return { kind: "upstash", ...upstash, host: hostOf(envValue(env, ENV.upstashUrl)) };
   return { kind: "files", dir: envValue(env, ENV.flagsDir) };
 }
 
@@ -165,11 +182,12 @@ export function flagPlaceFromEnv(env: Env): FlagPlace {
  */
 export function upstashFlagCore(env: Env): HttpCore {
   try {
-    const settings = flagSettingsFromEnv(env);
-    const store = upstashStoreFromEnv(env);
-    if (!store) return createUnavailableCore(MISSING_UPSTASH_MESSAGE, settings.corsOrigins);
+    const { rates, ...settings } = flagSettingsFromEnv(env);
+    const upstash = upstashFromEnv(env, {}, rates);
+    if (!upstash) return createUnavailableCore(MISSING_UPSTASH_MESSAGE, settings.corsOrigins);
+    const { store, limits } = upstash;
     const cache = createRuleCache(store, { ttlMs: settings.ttlMs, maxStaleMs: settings.maxStaleMs });
-    return createFlagCore({ store, cache, ...settings });
+    return createFlagCore({ store, cache, limits, ...settings });
   } catch (error) {
     return createUnavailableCore(`flags are misconfigured: ${(error as Error).message}`);
   }

@@ -122,10 +122,11 @@ const newId = (): string => randomBytes(8).toString("hex");
 function auditLineOf(value: unknown): AuditLine | undefined {
   if (!isObject(value)) return undefined;
   const { writeId, prevWriteId, ...rest } = value;
-  const { id, at, actor, action, key, version, before, after } = rest;
+  const { id, at, actor, token, action, key, version, before, after } = rest;
   if (typeof id !== "string" || typeof at !== "string" || typeof actor !== "string" || typeof key !== "string") {
     return undefined;
   }
+  if (token !== undefined && typeof token !== "string") return undefined;
   if ((action !== "put" && action !== "delete") || !Number.isSafeInteger(version) || id !== String(version)) {
     return undefined;
   }
@@ -618,6 +619,7 @@ export function createFileStore(options: FileStoreOptions): FlagStore {
           id: String(version),
           at,
           actor: writeOptions.actor,
+          ...(writeOptions.token === undefined ? {} : { token: writeOptions.token }),
           action: "put",
           key: flag.key,
           version,
@@ -636,6 +638,7 @@ export function createFileStore(options: FileStoreOptions): FlagStore {
           id: String(version),
           at,
           actor: writeOptions.actor,
+          ...(writeOptions.token === undefined ? {} : { token: writeOptions.token }),
           action: "delete",
           key,
           version,

@@ -150,3 +150,16 @@ export function memoryLimiter(rule: RateRule, now: () => number = Date.now, maxK
 /** Seconds until `resetAt`, at least 1: the Retry-After of a 429. */
 export const retryAfterSeconds = (decision: LimitDecision, now: number): number =>
   Math.max(1, Math.ceil((decision.resetAt - now) / 1000));
+
+/** The configured rates counted in this process's memory (the embedded store: `flags serve`, `npm start`). */
+export function memoryLimits(
+  rates: Partial<Record<keyof FlagLimits, RateRule>>,
+  now: () => number = Date.now,
+): FlagLimits {
+  const limits: FlagLimits = {};
+  for (const kind of Object.keys(rates) as Array<keyof FlagLimits>) {
+    const rule = rates[kind];
+    if (rule) limits[kind] = memoryLimiter(rule, now);
+  }
+  return limits;
+}

@@ -57,7 +57,8 @@ export interface UpstashStoreOptions {
 /*
  * KEYS: hash, version, audit. ARGV: action ("put" | "delete"), field (the flag key), ifMatch ("-" = none, else the
  * allowed revisions separated by spaces, "" for none allowed), flag JSON (put), actor JSON, at JSON, key JSON,
- * audit max length, ifNoneMatch (the ruled-out revisions separated by spaces, "" for none).
+ * audit max length, ifNoneMatch (the ruled-out revisions separated by spaces, "" for none), token label JSON ("" for
+ * none).
  * Revisions are compared as numbers (tonumber of at most 16 digits is exact in Lua's doubles); 0 is "absent".
  * The stored JSON is assembled as text rather than re-encoded with cjson, which would turn an empty list into {}.
  * A value that does not decode has revision -1: writes without If-Match may replace it, none with If-Match match.
@@ -84,6 +85,10 @@ end
 if (ARGV[3] ~= '-' and not listed(ARGV[3])) or listed(ARGV[9]) then return {'conflict', revision} end
 local version = redis.call('INCR', KEYS[2])
 local fields = {'actor', ARGV[5], 'action', '"' .. ARGV[1] .. '"', 'key', ARGV[7], 'version', tostring(version), 'at', ARGV[6]}
+if ARGV[10] ~= '' then
+  table.insert(fields, 'token')
+  table.insert(fields, ARGV[10])
+end
 if current then
   table.insert(fields, 'before')
   table.insert(fields, current)
@@ -157,8 +162,9 @@ function auditEntryOf(id: string, raw: Record<string, unknown>): AuditEntry | un
   // Raw fields are all JSON text; a parsing client has decoded them already (then `version` is a number).
   const fields =
     typeof raw.version === "string" ? Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, decoded(v)])) : raw;
-  const { actor, action, key, version, at, before, after } = fields;
+  const { actor, token, action, key, version, at, before, after } = fields;
   if (typeof actor !== "string" || typeof key !== "string" || typeof at !== "string") return undefined;
+  if (token !== undefined && typeof token !== "string") return undefined;
   if ((action !== "put" && action !== "delete") || !Number.isSafeInteger(version)) return undefined;
   const flagOf = (value: unknown): Flag | undefined => {
     if (value === undefined) return undefined;
@@ -171,6 +177,7 @@ function auditEntryOf(id: string, raw: Record<string, unknown>): AuditEntry | un
     id,
     at,
     actor,
+    ...(token === undefined ? {} : { token }),
     action,
     key,
     version: version as number,
@@ -224,6 +231,7 @@ export function createUpstashStore(redis: Redis, options: UpstashStoreOptions = 
         JSON.stringify(key),
         String(maxLen),
         (ifNoneMatch ?? []).join(" "),
+        writeOptions.token === undefined ? "" : JSON.stringify(writeOptions.token),
       ];
       const reply = await script.exec([hashKey, versionKey, auditKey], args);
       const [verdict, number, created] = Array.isArray(reply) ? reply : [];

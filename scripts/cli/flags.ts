@@ -412,7 +412,8 @@ async function serve(flags: { port: number; host: string }): Promise<void> {
   const app = createFlagsListener({
     store: config.store,
     cache: config.cache,
-    ...(config.adminToken ? { adminToken: config.adminToken } : {}),
+    ...(config.adminTokens ? { adminTokens: config.adminTokens } : {}),
+    limits: config.limits,
     ...(config.evaluationApiKey ? { evaluationApiKey: config.evaluationApiKey } : {}),
     ...(config.corsOrigins ? { corsOrigins: config.corsOrigins } : {}),
   });
@@ -422,9 +423,9 @@ async function serve(flags: { port: number; host: string }): Promise<void> {
       throw new CliError(`cannot listen on ${flags.host}:${flags.port}: ${error.message}${hint}`);
     },
   );
-  const admin = config.adminToken
+  const admin = config.adminTokens
     ? "admin API enabled"
-    : "admin API disabled (set GREENLIGHT_ADMIN_TOKEN to enable it)";
+    : "admin API disabled (set GREENLIGHT_ADMIN_TOKEN or GREENLIGHT_ADMIN_TOKENS to enable it)";
   // Handlers first: whoever reads the line below may signal at once, before the default action is replaced.
   const stopped = new Promise<void>((resolve) => {
     const stop = () => {

@@ -80,6 +80,7 @@ export function registerStartCommand(program: Command): void {
       "time between stepper passes, e.g. 30s or 1m (env GREENLIGHT_STEP_INTERVAL; default 60s)",
     )
     .option("--dry-run", "the stepper reports what it would write and writes nothing")
+    .option("--no-rate-limit", "turn the flag API's abuse limits off (as GREENLIGHT_RATE_LIMIT=off)")
     .option("--on-error <mode>", "when a mutation fails: allow (admit unchanged) or deny", "allow")
     .option(
       "--log-level <level>",

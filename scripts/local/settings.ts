@@ -45,6 +45,8 @@ export interface StartFlags {
   home?: string;
   stepInterval?: string;
   dryRun?: boolean;
+  /** commander's `--no-rate-limit` sets it false. */
+  rateLimit?: boolean;
   onError?: string;
   logLevel?: string;
   logFormat?: string;
@@ -59,6 +61,8 @@ export interface LocalSettings {
   ports: Record<PortName, number>;
   stepIntervalMs: number;
   dryRun: boolean;
+  /** The flag API's abuse limits (false: off, as GREENLIGHT_RATE_LIMIT=off). */
+  rateLimit: boolean;
   onError: OnError;
   logLevel: LogLevel;
   logFormat: LogFormat;
@@ -178,6 +182,7 @@ export function resolveSettings(flags: StartFlags, env: Env, cwd: string, isTty 
     },
     stepIntervalMs,
     dryRun: flags.dryRun ?? false,
+    rateLimit: flags.rateLimit ?? true,
     onError: choice(flags.onError ?? "allow", ["allow", "deny"] as const, "--on-error"),
     logLevel,
     logFormat,

@@ -18,6 +18,7 @@ import { flagsConfigFromEnv } from "../../functions/flags/config.ts";
 import { envValue, ENV as FLAG_ENV } from "../../functions/flags/env.ts";
 import { createFlagsListener } from "../../functions/flags/http/node.ts";
 import { type AdminTokens, singleAdminToken } from "../../functions/flags/http/tokens.ts";
+import { RATE_LIMIT_SWITCH } from "../../functions/flags/limits.ts";
 import { namespacesFromEnv } from "../../functions/stepper/config.ts";
 import { runStep } from "../../functions/stepper/run.ts";
 import { buildWebhookConfigurations, DEFAULT_NAMESPACE, WEBHOOK_PATHS } from "../../webhooks/config/configurations.ts";
@@ -208,6 +209,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const flagEnv: Env = {
     ...options.env,
     [FLAG_ENV.flagsDir]: envValue(options.env, FLAG_ENV.flagsDir) ?? options.home,
+    ...(options.rateLimit === false ? { [RATE_LIMIT_SWITCH]: "off" } : {}),
   };
   let flags: ReturnType<typeof flagsConfigFromEnv>;
   let reader: MetricsReader;
@@ -320,7 +322,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           createFlagsListener({
             store: flags.store,
             cache: flags.cache,
-            ...(admin.token === undefined ? {} : { adminToken: admin.token }),
+            adminTokens,
+            limits: flags.limits,
             ...(flags.evaluationApiKey ? { evaluationApiKey: flags.evaluationApiKey } : {}),
             corsOrigins: flags.corsOrigins,
             onError: (error) => flagsLog.error({ err: error }, "flag request failed"),

@@ -552,7 +552,7 @@ describe("greenlight flags serve", SLOW, () => {
   it("says the admin API is disabled without a token", async () => {
     const { child, line } = await serve(await localEnv());
     try {
-      expect(line).toContain("admin API disabled (set GREENLIGHT_ADMIN_TOKEN to enable it)");
+      expect(line).toContain("admin API disabled (set GREENLIGHT_ADMIN_TOKEN or GREENLIGHT_ADMIN_TOKENS to enable it)");
     } finally {
       expect(await stop(child)).toBe(0);
     }

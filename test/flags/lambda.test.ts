@@ -8,6 +8,7 @@ import { createRuleCache } from "../../functions/flags/cache.ts";
 import { flagsConfigFromEnv } from "../../functions/flags/config.ts";
 import { flagSettingsFromEnv } from "../../functions/flags/env.ts";
 import { createFlagCore } from "../../functions/flags/http/handler.ts";
+import { DEFAULT_RATES } from "../../functions/flags/limits.ts";
 import type { ApiGatewayEvent, ApiGatewayResult } from "../../functions/http/api-gateway.ts";
 import { lambdaHandler } from "../../functions/http/lambda.ts";
 import { httpApiEvent, lambdaContext, restApiEvent } from "../../scripts/fakes/lambda-events.ts";
@@ -132,12 +133,18 @@ describe("the Lambda adapter over the memory store", () => {
 
 describe("flag settings from the environment", () => {
   it("defaults to no tokens, any origin, a 5 s cache and 10 min of staleness", () => {
-    expect(flagSettingsFromEnv({})).toEqual({ corsOrigins: ["*"], ttlMs: 5_000, maxStaleMs: 600_000 });
+    expect(flagSettingsFromEnv({})).toEqual({
+      corsOrigins: ["*"],
+      ttlMs: 5_000,
+      maxStaleMs: 600_000,
+      rates: DEFAULT_RATES,
+    });
     // Blank values count as unset: deployment templates pass '' for "not configured".
     expect(flagSettingsFromEnv({ GREENLIGHT_ADMIN_TOKEN: "", GREENLIGHT_FLAGS_CACHE_TTL: " " })).toEqual({
       corsOrigins: ["*"],
       ttlMs: 5_000,
       maxStaleMs: 600_000,
+      rates: DEFAULT_RATES,
     });
   });
 
@@ -147,13 +154,15 @@ describe("flag settings from the environment", () => {
     );
   });
 
-  it("reads tokens, origins and durations", () => {
+  it("reads tokens, origins, durations and rates", () => {
     const settings = flagSettingsFromEnv({
       GREENLIGHT_ADMIN_TOKEN: "adm",
       GREENLIGHT_FLAGS_API_KEY: "key",
       GREENLIGHT_FLAGS_CORS_ORIGINS: "https://shop.example.com, http://localhost:3000",
       GREENLIGHT_FLAGS_CACHE_TTL: "30s",
       GREENLIGHT_FLAGS_MAX_STALE: "1h",
+      GREENLIGHT_RATE_LIMIT_OFREP: "100/10s",
+      GREENLIGHT_RATE_LIMIT_ADMIN: "off",
     });
     expect(settings).toEqual({
       adminToken: "adm",
@@ -162,6 +171,7 @@ describe("flag settings from the environment", () => {
       corsOrigins: ["https://shop.example.com", "http://localhost:3000"],
       ttlMs: 30_000,
       maxStaleMs: 3_600_000,
+      rates: { ofrep: { requests: 100, windowMs: 10_000 }, authFailures: DEFAULT_RATES.authFailures },
     });
   });
 
@@ -172,6 +182,7 @@ describe("flag settings from the environment", () => {
       [{ GREENLIGHT_FLAGS_CORS_ORIGINS: "shop.example.com" }, /^GREENLIGHT_FLAGS_CORS_ORIGINS=.* accepted: \* or/],
       [{ GREENLIGHT_FLAGS_CORS_ORIGINS: "https://a.example.com/app" }, /GREENLIGHT_FLAGS_CORS_ORIGINS/],
       [{ GREENLIGHT_ADMIN_TOKEN: "two words" }, /^GREENLIGHT_ADMIN_TOKEN is invalid; accepted: a token without/],
+      [{ GREENLIGHT_RATE_LIMIT_AUTH_FAILURES: "lots" }, /^GREENLIGHT_RATE_LIMIT_AUTH_FAILURES="lots" is not a rate/],
     ];
     for (const [env, message] of cases) {
       expect(() => flagSettingsFromEnv(env)).toThrow(message);

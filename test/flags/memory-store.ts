@@ -78,6 +78,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     flags.set(flag.key, stored);
     record({
       actor: options.actor,
+      ...(options.token === undefined ? {} : { token: options.token }),
       action: "put",
       key: flag.key,
       version,
@@ -128,7 +129,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       checkMatch(key, options);
       flags.delete(key);
       version++;
-      record({ actor: options.actor, action: "delete", key, version, before: copy(existing.flag) });
+      record({
+        actor: options.actor,
+        ...(options.token === undefined ? {} : { token: options.token }),
+        action: "delete",
+        key,
+        version,
+        before: copy(existing.flag),
+      });
       return { version };
     },
     async audit(options = {}) {

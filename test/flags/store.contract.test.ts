@@ -254,6 +254,20 @@ function flagStoreContract(name: string, makeStore: StoreFactory): void {
       expect((await store.audit({ limit: 1 }))[0]?.at).toBe(stored.stored?.updatedAt);
     });
 
+    it("records the label of the admin token a write came with, and none when it came without one", async () => {
+      const store = await makeStore();
+      await store.put(flag("a"), { actor: "alice@example.com", token: "deploy-2026" });
+      await store.delete("a", { actor: "ci", token: "ci" });
+      await store.put(flag("b"), { actor: "seed" });
+      const entries = await store.audit();
+      expect(entries.map(({ actor, token, action }) => ({ actor, token, action }))).toEqual([
+        { actor: "seed", token: undefined, action: "put" },
+        { actor: "ci", token: "ci", action: "delete" },
+        { actor: "alice@example.com", token: "deploy-2026", action: "put" },
+      ]);
+      expect("token" in (entries[0] as AuditEntry)).toBe(false);
+    });
+
     it("pages the audit back with limit and before", async () => {
       const store = await makeStore();
       for (let i = 1; i <= 7; i++) await store.put(flag(`f${i}`), { actor: "t" });

@@ -66,11 +66,13 @@ describe("resolveSettings", () => {
       ports: { page: 8080, webhook: 8443, flags: 8081 },
       stepIntervalMs: 60_000,
       dryRun: false,
+      rateLimit: true,
       onError: "allow",
       logLevel: "info",
       logFormat: "json",
     });
     expect(resolveSettings({}, {}, cwd, true).logFormat).toBe("pretty");
+    expect(resolveSettings({ rateLimit: false }, {}, cwd).rateLimit).toBe(false);
   });
 
   it("takes the environment, and a flag over it", () => {

@@ -6,10 +6,12 @@
 import { type HttpCore, type HttpRequest, type HttpResponse, jsonResponse } from "../../http/message.ts";
 import { type WebHandler, webHandler } from "../../http/web.ts";
 import type { RuleCache } from "../cache.ts";
+import { type FlagLimits, type LimitDecision, retryAfterSeconds } from "../limits.ts";
 import type { FlagStore } from "../types.ts";
-import { type AdminDeps, deleteFlag, getFlag, listAudit, listFlags, listStale, putFlag, refuseAdmin } from "./admin.ts";
-import { preflightResponse, withCors } from "./cors.ts";
-import { evaluateFlagsRequest, evaluateHttpRequest, type OfrepDeps } from "./ofrep.ts";
+import { type AdminDeps, checkAdmin, deleteFlag, getFlag, listAudit, listFlags, listStale, putFlag } from "./admin.ts";
+import { corsOriginsFor, preflightFor, withCors } from "./cors.ts";
+import { evaluateFlagRequest, evaluateFlagsRequest, type OfrepDeps } from "./ofrep.ts";
+import type { AdminTokens } from "./tokens.ts";
 
 export interface FlagHttpOptions {
   store: FlagStore;
@@ -17,6 +19,10 @@ export interface FlagHttpOptions {
   now?: () => number;
   /** Admin API disabled (403 naming GREENLIGHT_ADMIN_TOKEN) when unset. */
   adminToken?: string;
+  /** Every accepted admin token with its label and scope (takes the place of `adminToken` when given). */
+  adminTokens?: AdminTokens;
+  /** Abuse limits (limits.ts); none when absent. The client's address comes from the adapter. */
+  limits?: FlagLimits;
   /** When set, OFREP requests need `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
   evaluationApiKey?: string;
   /** Origins allowed to call from a browser; default ["*"]. */
@@ -40,7 +46,9 @@ export const ROUTES = [
   "GET /healthz (or /flags/healthz)",
 ] as const;
 
-interface Deps extends OfrepDeps, AdminDeps {}
+interface Deps extends OfrepDeps, AdminDeps {
+  limits: FlagLimits;
+}
 
 type Endpoint = (request: HttpRequest, url: URL, key: string, deps: Deps) => Promise<HttpResponse>;
 
@@ -59,7 +67,7 @@ const ROUTE_TABLE: Route[] = [
   {
     pattern: /^\/ofrep\/v1\/evaluate\/flags\/([^/]+)$/,
     admin: false,
-    methods: { POST: (request, _url, key, deps) => evaluateHttpRequest(request, key, deps) },
+    methods: { POST: (request, _url, key, deps) => evaluateFlagRequest(request, key, deps) },
   },
   {
     pattern: /^\/admin\/flags$/,
@@ -101,6 +109,48 @@ function internalError(path: string): HttpResponse {
     : jsonResponse(500, { error: "internal error" });
 }
 
+/** 429 with Retry-After (RFC 6585); OFREP paths keep OFREP's error shape (its spec answers 429 with Retry-After). */
+function tooMany(path: string, decision: LimitDecision, now: number, what: string): HttpResponse {
+  const seconds = retryAfterSeconds(decision, now);
+  const message = `${what}; retry after ${seconds} s`;
+  const body = isOfrepPath(path) ? { errorCode: "GENERAL", errorDetails: message } : { error: message };
+  return jsonResponse(429, body, { "Retry-After": String(seconds), "Cache-Control": "no-store" });
+}
+
+/** OFREP evaluations counted per client address; undefined when the request may go on. */
+async function meter(request: HttpRequest, path: string, deps: Deps): Promise<HttpResponse | undefined> {
+  const address = request.clientAddress;
+  if (deps.limits.ofrep === undefined || address === undefined || !isOfrepPath(path)) return undefined;
+  const decision = await deps.limits.ofrep.take(address);
+  return decision.allowed ? undefined : tooMany(path, decision, deps.now(), `too many evaluations from ${address}`);
+}
+
+/**
+ * Authentication and the admin limits; undefined when the request may go on. An address over its failed
+ * authentications is refused before its token is even looked at, so guessing goes no faster with a right guess
+ * in the batch; each 401 counts one failure; a known token is then counted by its label (never the token).
+ */
+async function admit(request: HttpRequest, path: string, deps: Deps): Promise<HttpResponse | undefined> {
+  const { authFailures, admin } = deps.limits;
+  const address = request.clientAddress;
+  if (authFailures && address !== undefined) {
+    const standing = await authFailures.check(address);
+    if (!standing.allowed) {
+      return tooMany(path, standing, deps.now(), `too many failed admin authentications from ${address}`);
+    }
+  }
+  const check = checkAdmin(request, deps);
+  if (!check.ok) {
+    if (check.response.status === 401 && authFailures && address !== undefined) await authFailures.take(address);
+    return check.response;
+  }
+  if (admin === undefined) return undefined;
+  const decision = await admin.take(check.token.label);
+  return decision.allowed
+    ? undefined
+    : tooMany(path, decision, deps.now(), `too many admin requests with the token "${check.token.label}"`);
+}
+
 async function route(request: HttpRequest, url: URL, deps: Deps): Promise<HttpResponse> {
   // One trailing slash is forgiven (`/admin/flags/`); the root path stays as it is.
   const path = url.pathname.length > 1 ? url.pathname.replace(/\/$/, "") : url.pathname;
@@ -127,10 +177,8 @@ async function route(request: HttpRequest, url: URL, deps: Deps): Promise<HttpRe
         return jsonResponse(400, { error: `the flag key in ${path} is not valid percent-encoding` });
       }
     }
-    if (candidate.admin) {
-      const refused = refuseAdmin(request, deps.adminToken);
-      if (refused) return refused;
-    }
+    const limited = candidate.admin ? await admit(request, path, deps) : await meter(request, path, deps);
+    if (limited) return limited;
     const response = await endpoint(request, url, key, deps);
     return head ? { ...response, body: null } : response;
   }
@@ -146,19 +194,21 @@ export function createFlagCore(options: FlagHttpOptions): HttpCore {
     now: options.now ?? Date.now,
     bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     ...(options.adminToken ? { adminToken: options.adminToken } : {}),
+    ...(options.adminTokens ? { adminTokens: options.adminTokens } : {}),
+    limits: options.limits ?? {},
     ...(options.evaluationApiKey ? { evaluationApiKey: options.evaluationApiKey } : {}),
   };
-  return async function handleHttpRequest(request: HttpRequest): Promise<HttpResponse> {
+  return async function handleFlagRequest(request: HttpRequest): Promise<HttpResponse> {
     const origin = request.headers.get("origin");
     let path = "/";
     try {
       const url = new URL(request.url);
       path = url.pathname;
-      if (request.method.toUpperCase() === "OPTIONS") return preflightResponse(origin, corsOrigins);
-      return withCors(await route(request, url, deps), origin, corsOrigins);
+      if (request.method.toUpperCase() === "OPTIONS") return preflightFor(path, origin, corsOrigins);
+      return withCors(await route(request, url, deps), origin, corsOriginsFor(path, corsOrigins));
     } catch (error) {
       onError(error);
-      return withCors(internalError(path), origin, corsOrigins);
+      return withCors(internalError(path), origin, corsOriginsFor(path, corsOrigins));
     }
   };
 }
@@ -170,9 +220,10 @@ export const createFlagHandler = (options: FlagHttpOptions): WebHandler => webHa
 export function createUnavailableCore(message: string, corsOrigins = DEFAULT_CORS_ORIGINS): HttpCore {
   return async (request) => {
     const origin = request.headers.get("origin");
-    if (request.method.toUpperCase() === "OPTIONS") return preflightResponse(origin, corsOrigins);
     const path = new URL(request.url).pathname;
+    if (request.method.toUpperCase() === "OPTIONS") return preflightFor(path, origin, corsOrigins);
     const body = isOfrepPath(path) ? { errorCode: "GENERAL", errorDetails: message } : { error: message };
-    return withCors(jsonResponse(503, body, { "Cache-Control": "no-store" }), origin, corsOrigins);
+    const response = jsonResponse(503, body, { "Cache-Control": "no-store" });
+    return withCors(response, origin, corsOriginsFor(path, corsOrigins));
   };
 }

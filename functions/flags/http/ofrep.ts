@@ -95,7 +95,7 @@ async function prepare(request: HttpRequest, deps: OfrepDeps, key: string | unde
 }
 
 /** POST /ofrep/v1/evaluate/flags/{key} */
-export async function evaluateHttpRequest(request: HttpRequest, key: string, deps: OfrepDeps): Promise<HttpResponse> {
+export async function evaluateFlagRequest(request: HttpRequest, key: string, deps: OfrepDeps): Promise<HttpResponse> {
   const prepared = await prepare(request, deps, key);
   if (!prepared.ok) return prepared.response;
   const result = evaluateKey(prepared.snapshot.set, key, prepared.context, deps.now());

@@ -363,13 +363,17 @@ describe("CORS", () => {
 });
 
 describe("routing, limits and failures", () => {
-  it("answers 404 listing the routes for an unknown path", async () => {
+  it("answers 404 listing the routes for an unknown path, in OFREP's error shape under /ofrep/", async () => {
     const { app } = setup();
     const response = await request(app).post("/ofrep/v2/evaluate");
     expect(response.status).toBe(404);
-    expect(response.body.error).toMatch(/no route for POST \/ofrep\/v2\/evaluate/);
-    expect(response.body.error).toContain("POST /ofrep/v1/evaluate/flags/{key}");
-    expect(response.body.error).toContain("GET /admin/audit");
+    expect(response.body.errorCode).toBe("GENERAL");
+    expect(response.body.errorDetails).toMatch(/no route for POST \/ofrep\/v2\/evaluate/);
+    expect(response.body.errorDetails).toContain("POST /ofrep/v1/evaluate/flags/{key}");
+    expect(response.body.errorDetails).toContain("GET /admin/audit");
+    const elsewhere = await request(app).get("/nowhere");
+    expect(elsewhere.status).toBe(404);
+    expect(elsewhere.body).toEqual({ error: expect.stringMatching(/^no route for GET \/nowhere; routes: /) });
   });
 
   it("answers 405 with Allow for a wrong method", async () => {
@@ -377,8 +381,11 @@ describe("routing, limits and failures", () => {
     const response = await request(app).get(`${SINGLE}/banner`);
     expect(response.status).toBe(405);
     expect(response.headers.allow).toBe("POST, OPTIONS");
-    expect(response.body.error).toMatch(/GET is not allowed/);
+    expect(response.body).toEqual({ errorCode: "GENERAL", errorDetails: expect.stringMatching(/GET is not allowed/) });
     expect((await request(app).delete(SINGLE)).headers.allow).toBe("POST, OPTIONS");
+    const admin = await request(app).post("/admin/audit");
+    expect(admin.status).toBe(405);
+    expect(admin.body.error).toMatch(/^POST is not allowed on \/admin\/audit; allowed: GET/);
   });
 
   it("answers 413 naming the limit, by Content-Length", async () => {

@@ -102,6 +102,10 @@ async function health(cache: RuleCache): Promise<HttpResponse> {
 
 const isOfrepPath = (path: string): boolean => path.startsWith("/ofrep/");
 
+/** An error body in the shape the path's clients read: OFREP's `{errorCode, errorDetails}` under /ofrep/, else `{error}`. */
+const errorBody = (path: string, message: string): Record<string, string> =>
+  isOfrepPath(path) ? { errorCode: "GENERAL", errorDetails: message } : { error: message };
+
 /** The 500 answer: no message, no stack; OFREP paths keep their error shape. */
 function internalError(path: string): HttpResponse {
   return isOfrepPath(path)
@@ -113,7 +117,7 @@ function internalError(path: string): HttpResponse {
 function tooMany(path: string, decision: LimitDecision, now: number, what: string): HttpResponse {
   const seconds = retryAfterSeconds(decision, now);
   const message = `${what}; retry after ${seconds} s`;
-  const body = isOfrepPath(path) ? { errorCode: "GENERAL", errorDetails: message } : { error: message };
+  const body = errorBody(path, message);
   return jsonResponse(429, body, { "Retry-After": String(seconds), "Cache-Control": "no-store" });
 }
 
@@ -163,11 +167,8 @@ async function route(request: HttpRequest, url: URL, deps: Deps): Promise<HttpRe
     if (endpoint === undefined) {
       const allowed = Object.keys(candidate.methods);
       const allow = [...allowed, ...(allowed.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
-      return jsonResponse(
-        405,
-        { error: `${method} is not allowed on ${path}; allowed: ${allowed.join(", ")}` },
-        { Allow: allow },
-      );
+      const message = `${method} is not allowed on ${path}; allowed: ${allowed.join(", ")}`;
+      return jsonResponse(405, errorBody(path, message), { Allow: allow });
     }
     let key = "";
     if (match[1] !== undefined) {
@@ -182,7 +183,7 @@ async function route(request: HttpRequest, url: URL, deps: Deps): Promise<HttpRe
     const response = await endpoint(request, url, key, deps);
     return head ? { ...response, body: null } : response;
   }
-  return jsonResponse(404, { error: `no route for ${request.method} ${path}; routes: ${ROUTES.join(", ")}` });
+  return jsonResponse(404, errorBody(path, `no route for ${request.method} ${path}; routes: ${ROUTES.join(", ")}`));
 }
 
 export function createFlagCore(options: FlagHttpOptions): HttpCore {
@@ -222,7 +223,7 @@ export function createUnavailableCore(message: string, corsOrigins = DEFAULT_COR
     const origin = request.headers.get("origin");
     const path = new URL(request.url).pathname;
     if (request.method.toUpperCase() === "OPTIONS") return preflightFor(path, origin, corsOrigins);
-    const body = isOfrepPath(path) ? { errorCode: "GENERAL", errorDetails: message } : { error: message };
+    const body = errorBody(path, message);
     const response = jsonResponse(503, body, { "Cache-Control": "no-store" });
     return withCors(response, origin, corsOriginsFor(path, corsOrigins));
   };

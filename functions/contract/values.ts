@@ -20,6 +20,18 @@ export function parseDuration(raw: string): Parsed<number> {
   return seconds > 0 ? ok(seconds) : bad(accepted);
 }
 
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, kb: 1000, kib: 1024, mb: 1_000_000, mib: 1024 * 1024 };
+
+/** Sizes like `65536`, `64KiB`, `512kb`, `3MiB`, in bytes, within min..max. */
+export function parseByteSize(raw: string, min: number, max: number): Parsed<number> {
+  const accepted = `accepted: a size from ${min} to ${max} bytes, in bytes or with KB, KiB, MB or MiB, e.g. "64KiB", "3MiB"`;
+  const match = /^(\d{1,12})\s*([a-z]*)$/i.exec(raw.trim());
+  const unit = SIZE_UNITS[match?.[2]?.toLowerCase() ?? "?"];
+  if (!match || unit === undefined) return bad(accepted);
+  const bytes = Number(match[1]) * unit;
+  return bytes >= min && bytes <= max ? ok(bytes) : bad(accepted);
+}
+
 export function parseInteger(raw: string, min: number, max: number): Parsed<number> {
   const accepted = `accepted: an integer from ${min} to ${max}`;
   if (!/^\d+$/.test(raw)) return bad(accepted);

@@ -17,6 +17,7 @@ export interface FlagsConfig {
   adminTokens?: AdminTokens;
   evaluationApiKey?: string;
   corsOrigins: string[];
+  bodyLimitBytes: number;
   /** Counted in Upstash with the Upstash store, else in this process's memory. */
   limits: FlagLimits;
   ttlMs: number;

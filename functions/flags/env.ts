@@ -1,9 +1,9 @@
 // The flag settings from the environment, read in this one place for the Lambda, the edge entry, `flags serve` and
 // the local stack; edge-safe (no Node built-ins), so the Node-only file store is chosen in ./config.ts, not here.
-import { parseDuration } from "../contract/values.ts";
+import { parseByteSize, parseDuration } from "../contract/values.ts";
 import type { HttpCore } from "../http/message.ts";
 import { createRuleCache, DEFAULT_CACHE_TTL_MS, DEFAULT_MAX_STALE_MS } from "./cache.ts";
-import { createFlagCore, createUnavailableCore } from "./http/handler.ts";
+import { createFlagCore, createUnavailableCore, DEFAULT_BODY_LIMIT_BYTES } from "./http/handler.ts";
 import { type AdminTokens, adminTokensOf } from "./http/tokens.ts";
 import { type FlagLimits, type RateRule, ratesFromEnv } from "./limits.ts";
 import type { FlagStore } from "./types.ts";
@@ -19,6 +19,7 @@ export const ENV = {
   corsOrigins: "GREENLIGHT_FLAGS_CORS_ORIGINS",
   cacheTtl: "GREENLIGHT_FLAGS_CACHE_TTL",
   maxStale: "GREENLIGHT_FLAGS_MAX_STALE",
+  bodyLimit: "GREENLIGHT_FLAGS_BODY_LIMIT",
   flagsDir: "GREENLIGHT_FLAGS_DIR",
   upstashUrl: "UPSTASH_REDIS_REST_URL",
   upstashToken: "UPSTASH_REDIS_REST_TOKEN",
@@ -41,6 +42,8 @@ export interface FlagSettings {
   corsOrigins: string[];
   ttlMs: number;
   maxStaleMs: number;
+  /** The largest request body (GREENLIGHT_FLAGS_BODY_LIMIT), default 64 KiB. */
+  bodyLimitBytes: number;
   /** The abuse limits' rates (GREENLIGHT_RATE_LIMIT*); each store counts them its own way. */
   rates: Partial<Record<keyof FlagLimits, RateRule>>;
 }
@@ -103,6 +106,11 @@ export function flagSettingsFromEnv(env: Env): FlagSettings {
   }
   const rates = ratesFromEnv(env);
   if (!rates.ok) throw new FlagConfigError(rates.message);
+  const rawLimit = envValue(env, ENV.bodyLimit);
+  const bodyLimit = rawLimit === undefined ? undefined : parseByteSize(rawLimit, 1024, 10 * 1024 * 1024);
+  if (bodyLimit !== undefined && !bodyLimit.ok) {
+    throw new FlagConfigError(`${ENV.bodyLimit}=${JSON.stringify(rawLimit)} is invalid; ${bodyLimit.problem}`);
+  }
   return {
     ...(adminToken === undefined ? {} : { adminToken }),
     ...(tokens.tokens === undefined ? {} : { adminTokens: tokens.tokens }),
@@ -110,6 +118,7 @@ export function flagSettingsFromEnv(env: Env): FlagSettings {
     corsOrigins: corsOrigins(env),
     ttlMs,
     maxStaleMs,
+    bodyLimitBytes: bodyLimit?.value ?? DEFAULT_BODY_LIMIT_BYTES,
     rates: rates.rates,
   };
 }

@@ -54,7 +54,7 @@ const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
 export type RateSetting = { ok: true; rule: RateRule | undefined } | { ok: false; message: string };
 
 /** `600/1m`, `10/30s`, `5000/1h`, or `off`; blank means the default. */
-export function parseRate(name: string, raw: string | undefined, fallback: RateRule): RateSetting {
+export function parseRequestRate(name: string, raw: string | undefined, fallback: RateRule): RateSetting {
   const value = raw?.trim() ?? "";
   if (value === "") return { ok: true, rule: fallback };
   if (value.toLowerCase() === "off") return { ok: true, rule: undefined };
@@ -83,7 +83,7 @@ export function ratesFromEnv(env: Readonly<Record<string, string | undefined>>):
   }
   const rates: Partial<Record<keyof FlagLimits, RateRule>> = {};
   for (const kind of Object.keys(RATE_VARIABLES) as Array<keyof FlagLimits>) {
-    const setting = parseRate(RATE_VARIABLES[kind], env[RATE_VARIABLES[kind]], DEFAULT_RATES[kind]);
+    const setting = parseRequestRate(RATE_VARIABLES[kind], env[RATE_VARIABLES[kind]], DEFAULT_RATES[kind]);
     if (!setting.ok) return setting;
     if (setting.rule) rates[kind] = setting.rule;
   }

@@ -414,6 +414,7 @@ async function serve(flags: { port: number; host: string }): Promise<void> {
     cache: config.cache,
     ...(config.adminTokens ? { adminTokens: config.adminTokens } : {}),
     limits: config.limits,
+    bodyLimitBytes: config.bodyLimitBytes,
     ...(config.evaluationApiKey ? { evaluationApiKey: config.evaluationApiKey } : {}),
     ...(config.corsOrigins ? { corsOrigins: config.corsOrigins } : {}),
   });

@@ -21,6 +21,16 @@ interface ServeFlags {
   tlsCert?: string;
   tlsKey?: string;
   onError: OnError;
+  bodyLimit?: string;
+}
+
+async function bodyLimitOf(raw: string | undefined): Promise<number | undefined> {
+  if (raw === undefined) return undefined;
+  const { parseByteSize } = await import("../../functions/contract/values.ts");
+  const { BODY_LIMIT_RANGE } = await import("../../webhooks/http/env.ts");
+  const parsed = parseByteSize(raw, BODY_LIMIT_RANGE.min, BODY_LIMIT_RANGE.max);
+  if (!parsed.ok) throw new CliError(`--body-limit ${raw} is not a size; ${parsed.problem}`);
+  return parsed.value;
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
@@ -30,7 +40,11 @@ async function serve(flags: ServeFlags): Promise<void> {
   // Loaded on use so `greenlight --help` and the offline commands start fast.
   const { createWebhookListener } = await import("../../webhooks/http/core.ts");
   const { startHttpServer, startHttpsServer } = await import("../../webhooks/http/server.ts");
-  const app = createWebhookListener({ onError: flags.onError });
+  const bodyLimitBytes = await bodyLimitOf(flags.bodyLimit);
+  const app = createWebhookListener({
+    onError: flags.onError,
+    ...(bodyLimitBytes === undefined ? {} : { bodyLimitBytes }),
+  });
   const tls = flags.tlsCert && flags.tlsKey ? { certFile: flags.tlsCert, keyFile: flags.tlsKey } : undefined;
   const port = flags.port ?? (tls ? 8443 : 8080);
   const running = tls
@@ -96,6 +110,7 @@ export function registerWebhookCommand(program: Command): void {
     .option("--host <host>", "address to bind", "0.0.0.0")
     .option("--tls-cert <file>", "PEM certificate; reloaded when the file changes")
     .option("--tls-key <file>", "PEM private key for --tls-cert")
+    .option("--body-limit <size>", "largest AdmissionReview accepted, e.g. 3MiB (default), 8MiB; larger is 413")
     .option(
       "--on-error <mode>",
       "when a mutation fails: allow (admit unchanged, with a warning) or deny",

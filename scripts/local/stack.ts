@@ -324,6 +324,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             cache: flags.cache,
             adminTokens,
             limits: flags.limits,
+            bodyLimitBytes: flags.bodyLimitBytes,
             ...(flags.evaluationApiKey ? { evaluationApiKey: flags.evaluationApiKey } : {}),
             corsOrigins: flags.corsOrigins,
             onError: (error) => flagsLog.error({ err: error }, "flag request failed"),

@@ -7,6 +7,7 @@ import { isDns1123Label, isLabelValue, isPortName, sanitizeLabelValue } from "..
 import {
   type Parsed,
   parseBoolean,
+  parseByteSize,
   parseChoice,
   parseDuration,
   parseHeaderRoute,
@@ -38,6 +39,21 @@ describe("parseBoolean", () => {
   ])("%s -> %s", (raw, value) => accepts(parseBoolean(raw), value));
   it.each(["True", "FALSE", "yes", "1", "", " true"])("refuses %j", (raw) => {
     expect(refused(parseBoolean(raw))).toBe('accepted: "true" or "false"');
+  });
+});
+
+describe("parseByteSize", () => {
+  it.each([
+    ["65536", 65536],
+    ["64KiB", 65536],
+    ["64kib", 65536],
+    ["512KB", 512_000],
+    ["3MiB", 3 * 1024 * 1024],
+    ["2 MB", 2_000_000],
+    ["1024b", 1024],
+  ])("%s -> %i bytes", (raw, bytes) => accepts(parseByteSize(raw, 1024, 10 * 1024 * 1024), bytes));
+  it.each(["", "1023", "11MiB", "64 K", "1.5MiB", "-1", "64KiBs", "lots", "0x100"])("refuses %j", (raw) => {
+    expect(refused(parseByteSize(raw, 1024, 10 * 1024 * 1024))).toContain("from 1024 to 10485760 bytes");
   });
 });
 

@@ -137,6 +137,7 @@ describe("flag settings from the environment", () => {
       corsOrigins: ["*"],
       ttlMs: 5_000,
       maxStaleMs: 600_000,
+      bodyLimitBytes: 65_536,
       rates: DEFAULT_RATES,
     });
     // Blank values count as unset: deployment templates pass '' for "not configured".
@@ -144,6 +145,7 @@ describe("flag settings from the environment", () => {
       corsOrigins: ["*"],
       ttlMs: 5_000,
       maxStaleMs: 600_000,
+      bodyLimitBytes: 65_536,
       rates: DEFAULT_RATES,
     });
   });
@@ -163,6 +165,7 @@ describe("flag settings from the environment", () => {
       GREENLIGHT_FLAGS_MAX_STALE: "1h",
       GREENLIGHT_RATE_LIMIT_OFREP: "100/10s",
       GREENLIGHT_RATE_LIMIT_ADMIN: "off",
+      GREENLIGHT_FLAGS_BODY_LIMIT: "256KiB",
     });
     expect(settings).toEqual({
       adminToken: "adm",
@@ -171,6 +174,7 @@ describe("flag settings from the environment", () => {
       corsOrigins: ["https://shop.example.com", "http://localhost:3000"],
       ttlMs: 30_000,
       maxStaleMs: 3_600_000,
+      bodyLimitBytes: 262_144,
       rates: { ofrep: { requests: 100, windowMs: 10_000 }, authFailures: DEFAULT_RATES.authFailures },
     });
   });
@@ -183,6 +187,7 @@ describe("flag settings from the environment", () => {
       [{ GREENLIGHT_FLAGS_CORS_ORIGINS: "https://a.example.com/app" }, /GREENLIGHT_FLAGS_CORS_ORIGINS/],
       [{ GREENLIGHT_ADMIN_TOKEN: "two words" }, /^GREENLIGHT_ADMIN_TOKEN is invalid; accepted: a token without/],
       [{ GREENLIGHT_RATE_LIMIT_AUTH_FAILURES: "lots" }, /^GREENLIGHT_RATE_LIMIT_AUTH_FAILURES="lots" is not a rate/],
+      [{ GREENLIGHT_FLAGS_BODY_LIMIT: "1GiB" }, /^GREENLIGHT_FLAGS_BODY_LIMIT="1GiB" is invalid; accepted: a size from 1024/],
     ];
     for (const [env, message] of cases) {
       expect(() => flagSettingsFromEnv(env)).toThrow(message);

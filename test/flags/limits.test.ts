@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   DEFAULT_RATES,
   memoryLimiter,
-  parseRate,
+  parseRequestRate,
   ratesFromEnv,
   retryAfterSeconds,
 } from "../../functions/flags/limits.ts";
@@ -15,25 +15,25 @@ import { type RunningUpstashBridge, startUpstashBridge } from "../../scripts/ser
 
 describe("rates from settings", () => {
   it("reads REQUESTS/WINDOW in seconds, minutes or hours, and off", () => {
-    expect(parseRate("X", "600/1m", DEFAULT_RATES.ofrep)).toEqual({
+    expect(parseRequestRate("X", "600/1m", DEFAULT_RATES.ofrep)).toEqual({
       ok: true,
       rule: { requests: 600, windowMs: 60_000 },
     });
-    expect(parseRate("X", "10/30s", DEFAULT_RATES.ofrep)).toEqual({
+    expect(parseRequestRate("X", "10/30s", DEFAULT_RATES.ofrep)).toEqual({
       ok: true,
       rule: { requests: 10, windowMs: 30_000 },
     });
-    expect(parseRate("X", "5000/h", DEFAULT_RATES.ofrep)).toEqual({
+    expect(parseRequestRate("X", "5000/h", DEFAULT_RATES.ofrep)).toEqual({
       ok: true,
       rule: { requests: 5000, windowMs: 3_600_000 },
     });
-    expect(parseRate("X", " OFF ", DEFAULT_RATES.ofrep)).toEqual({ ok: true, rule: undefined });
-    expect(parseRate("X", "", DEFAULT_RATES.ofrep)).toEqual({ ok: true, rule: DEFAULT_RATES.ofrep });
+    expect(parseRequestRate("X", " OFF ", DEFAULT_RATES.ofrep)).toEqual({ ok: true, rule: undefined });
+    expect(parseRequestRate("X", "", DEFAULT_RATES.ofrep)).toEqual({ ok: true, rule: DEFAULT_RATES.ofrep });
   });
 
   it("refuses anything else, naming the variable and the accepted forms", () => {
     for (const bad of ["600", "0/1m", "10/0s", "10/25h", "ten/1m", "10/1d", "-1/1m"]) {
-      const setting = parseRate("GREENLIGHT_RATE_LIMIT_OFREP", bad, DEFAULT_RATES.ofrep);
+      const setting = parseRequestRate("GREENLIGHT_RATE_LIMIT_OFREP", bad, DEFAULT_RATES.ofrep);
       expect(setting.ok, bad).toBe(false);
       if (!setting.ok)
         expect(setting.message).toMatch(/^GREENLIGHT_RATE_LIMIT_OFREP=".*" is not a rate; accepted: REQUESTS\/WINDOW/);

@@ -187,7 +187,10 @@ describe("flag settings from the environment", () => {
       [{ GREENLIGHT_FLAGS_CORS_ORIGINS: "https://a.example.com/app" }, /GREENLIGHT_FLAGS_CORS_ORIGINS/],
       [{ GREENLIGHT_ADMIN_TOKEN: "two words" }, /^GREENLIGHT_ADMIN_TOKEN is invalid; accepted: a token without/],
       [{ GREENLIGHT_RATE_LIMIT_AUTH_FAILURES: "lots" }, /^GREENLIGHT_RATE_LIMIT_AUTH_FAILURES="lots" is not a rate/],
-      [{ GREENLIGHT_FLAGS_BODY_LIMIT: "1GiB" }, /^GREENLIGHT_FLAGS_BODY_LIMIT="1GiB" is invalid; accepted: a size from 1024/],
+      [
+        { GREENLIGHT_FLAGS_BODY_LIMIT: "1GiB" },
+        /^GREENLIGHT_FLAGS_BODY_LIMIT="1GiB" is invalid; accepted: a size from 1024/,
+      ],
     ];
     for (const [env, message] of cases) {
       expect(() => flagSettingsFromEnv(env)).toThrow(message);

@@ -29,7 +29,7 @@ import {
   type Scenario,
   unleashFeature,
 } from "./flag-rules.ts";
-import { type CannonRun, CONNECTIONS, cannonRun, withServer } from "./harness.ts";
+import { bundleServe, type CannonRun, CONNECTIONS, cannonRun, withServer } from "./harness.ts";
 import type { BenchContext } from "./index.ts";
 import { checkFloor } from "./webhook.ts";
 
@@ -380,32 +380,49 @@ export interface FlagsHttp {
 /** OFREP bulk (50 flags, warm cache) over HTTP against the floor and the express echo, each server in its own process. */
 async function benchHttp(context: BenchContext): Promise<FlagsHttp> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "greenlight-bench-flags-"));
+  // The servers run bundled and minified, as production runs them (see bundleServe), not through tsx.
+  const bundle = await bundleServe();
   try {
     const bodyFile = path.join(dir, "bulk.json");
     const body = JSON.stringify({ context: benchUsers(1)[0]?.greenlight });
     await writeFile(bodyFile, body);
     const bulk = (kind: "flags" | "flags-express") =>
-      withServer(kind, context.serverNodeFlags, async (server) => {
-        const url = server.url("/ofrep/v1/evaluate/flags");
-        const warm = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
-        const answer = (await warm.json()) as { flags?: unknown[] };
-        if (warm.status !== 200 || answer.flags?.length !== BULK_FLAGS) {
-          throw new Error(`the flag server did not evaluate ${BULK_FLAGS} flags: ${JSON.stringify(answer)}`);
-        }
-        context.log(`flags: OFREP bulk (${kind}), autocannon, ${CONNECTIONS} connections, ${context.duration} s`);
-        return cannonRun(server, `greenlight OFREP bulk (${kind})`, url, bodyFile, context.duration);
-      });
+      withServer(
+        kind,
+        context.serverNodeFlags,
+        async (server) => {
+          const url = server.url("/ofrep/v1/evaluate/flags");
+          const warm = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
+          const answer = (await warm.json()) as { flags?: unknown[] };
+          if (warm.status !== 200 || answer.flags?.length !== BULK_FLAGS) {
+            throw new Error(`the flag server did not evaluate ${BULK_FLAGS} flags: ${JSON.stringify(answer)}`);
+          }
+          context.log(`flags: OFREP bulk (${kind}), autocannon, ${CONNECTIONS} connections, ${context.duration} s`);
+          return cannonRun(server, `greenlight OFREP bulk (${kind})`, url, bodyFile, context.duration);
+        },
+        bundle,
+      );
     const greenlight = await bulk("flags");
     const express = await bulk("flags-express");
-    const echo = await withServer("echo", context.serverNodeFlags, async (server) => {
-      context.log(`flags: echo, autocannon, ${CONNECTIONS} connections, ${context.duration} s`);
-      return cannonRun(server, "express echo", server.url("/echo"), bodyFile, context.duration);
-    });
-    const floor = await withServer("floor", context.serverNodeFlags, async (server) => {
-      await checkFloor(server.url("/floor"), body);
-      context.log(`flags: floor (bare node:http), autocannon, ${CONNECTIONS} connections, ${context.duration} s`);
-      return cannonRun(server, "bare node:http floor", server.url("/floor"), bodyFile, context.duration);
-    });
+    const echo = await withServer(
+      "echo",
+      context.serverNodeFlags,
+      async (server) => {
+        context.log(`flags: echo, autocannon, ${CONNECTIONS} connections, ${context.duration} s`);
+        return cannonRun(server, "express echo", server.url("/echo"), bodyFile, context.duration);
+      },
+      bundle,
+    );
+    const floor = await withServer(
+      "floor",
+      context.serverNodeFlags,
+      async (server) => {
+        await checkFloor(server.url("/floor"), body);
+        context.log(`flags: floor (bare node:http), autocannon, ${CONNECTIONS} connections, ${context.duration} s`);
+        return cannonRun(server, "bare node:http floor", server.url("/floor"), bodyFile, context.duration);
+      },
+      bundle,
+    );
     const over = (run: CannonRun) =>
       run.requestsPerSecond > 0 ? greenlight.requestsPerSecond / run.requestsPerSecond : 0;
     context.log(
@@ -414,6 +431,7 @@ async function benchHttp(context: BenchContext): Promise<FlagsHttp> {
     );
     return { greenlight, express, echo, floor, ratio: over(echo), floorRatio: over(floor) };
   } finally {
+    await bundle.cleanup();
     await rm(dir, { recursive: true, force: true });
   }
 }

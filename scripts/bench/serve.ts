@@ -15,6 +15,7 @@ import { createRuleCache } from "../../functions/flags/cache.ts";
 import { createFileStore } from "../../functions/flags/file-store.ts";
 import { createFlagsApp } from "../../functions/flags/http/express.ts";
 import { createFlagsListener } from "../../functions/flags/http/node.ts";
+import { memoryLimits } from "../../functions/flags/limits.ts";
 import { createWebhookListener } from "../../webhooks/http/core.ts";
 import { bulkFlags } from "./flag-rules.ts";
 import { BODY_LIMIT, FLOOR_ANSWER, gcRecorder, SERVER_KINDS, type ServerKind, type ServerMessage } from "./protocol.ts";
@@ -60,7 +61,11 @@ function floorListener(): RequestListener {
 async function flagsApp(mount: "node" | "express"): Promise<{ app: RequestListener; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "greenlight-bench-store-"));
   const store = createFileStore({ dir, seed: bulkFlags() });
-  const options = { store, cache: createRuleCache(store) };
+  // The limits `flags serve` runs with, counted in memory as there, with a rate the bench never reaches: what is
+  // measured is the cost of counting every request, not of refusing them.
+  const unreachable = { requests: 1_000_000_000, windowMs: 60_000 };
+  const limits = memoryLimits({ ofrep: unreachable, admin: unreachable, authFailures: unreachable });
+  const options = { store, cache: createRuleCache(store), limits };
   return {
     app: mount === "express" ? createFlagsApp(options) : createFlagsListener(options),
     cleanup: () => rm(dir, { recursive: true, force: true }),

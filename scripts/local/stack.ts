@@ -228,7 +228,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
   // Without a configured token the admin API still works: with one made for this run, printed once at startup.
   const generated =
-    flags.adminTokens === undefined ? singleAdminToken(randomBytes(24).toString("base64url")) : undefined;
+    flags.adminTokens === undefined ? singleAdminToken(randomBytes(32).toString("base64url")) : undefined;
   const adminTokens: AdminTokens = generated === undefined ? (flags.adminTokens ?? []) : [generated];
   const admin = {
     token: generated?.token ?? flags.adminToken,

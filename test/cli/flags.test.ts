@@ -16,7 +16,7 @@ import type { AuditEntry, EvaluationResult, StoredFlag } from "../../functions/f
 import { runCli } from "./run.ts";
 
 const EXAMPLE_KEYS = EXAMPLE_FLAGS.map((flag) => flag.key).sort();
-const TOKEN = "test-admin-token";
+const TOKEN = "acc42424f686fc016784df1e0dafa99539b1a235e9047683d2cd1e7d06e34172";
 // Every step spawns the CLI (about a second each, more on a busy machine), and a test takes several steps.
 const SLOW = { timeout: 120_000 };
 

@@ -5,8 +5,8 @@ import { flagSettingsFromEnv } from "../../functions/flags/env.ts";
 import { createFlagCore } from "../../functions/flags/http/handler.ts";
 import { createMemoryStore, TEST_FLAGS } from "./memory-store.ts";
 
-const READ = "read-token-0123456789abcdef";
-const ADMIN = "admin-token-0123456789abcdef";
+const READ = "c4b7d94ae11105f00cfc0a6c67e8fe79c9f01582b59bcdb558e26829edb0cbfe";
+const ADMIN = "36f244c837a653e2a7d662244e1d209e5d7af48238cf096d8bab71439fc6dcd7";
 
 function core(env: Record<string, string>) {
   const store = createMemoryStore({ seed: TEST_FLAGS });
@@ -35,7 +35,7 @@ describe("wired core", () => {
   });
 
   it("refuses admin preflights from an unlisted origin under the default *, OFREP passes", async () => {
-    const handle = core({ GREENLIGHT_ADMIN_TOKEN: "x" });
+    const handle = core({ GREENLIGHT_ADMIN_TOKEN: ADMIN });
     const options = (path: string) =>
       handle(new Request(`http://x${path}`, { method: "OPTIONS", headers: { origin: "https://evil.example" } }));
     expect((await options("/admin/flags")).status).toBe(403);

@@ -22,9 +22,10 @@ import type { FlagStore, WriteOptions } from "../../functions/flags/types.ts";
 import type { HttpResponse } from "../../functions/http/message.ts";
 import { createMemoryStore, TEST_FLAGS } from "./memory-store.ts";
 
-const READ = "read-token-0123456789abcdef";
-const OLD = "old-admin-token-0123456789";
-const NEW = "new-admin-token-9876543210";
+const READ = "3316348dbadfb7b11c7c2ea235949419e23f9fa898ad2c198f999617912a9925";
+const OLD = "cba06b5736faf67e54b07b561eae94395e774c517a7d910a54369e1263ccfbd4";
+const NEW = "11507a0e2f5e69d5dfa40a62a1bd7b6ee57e6bcd85c67c9b8431b36fff21c437";
+const LEGACY = "c49fea7425fa7f8699897a97c159c6690267d9003bb78c53fafa8fc15c325d84";
 const T0 = Date.parse("2026-06-01T00:00:00Z");
 
 describe("GREENLIGHT_ADMIN_TOKENS", () => {
@@ -53,9 +54,11 @@ describe("GREENLIGHT_ADMIN_TOKENS", () => {
       [`-ci:read:${READ}`, "entry 1 has an invalid label"],
       [`c i:read:${READ}`, "entry 1 has an invalid label"],
       [`ci:write:${READ}`, 'entry 1 ("ci") has a scope other than read or admin'],
-      ["ci:read:short-token", 'entry 1 ("ci") has a token shorter than 16 characters'],
-      ["ci:read:", 'entry 1 ("ci") has a token shorter than 16 characters'],
+      ["ci:read:short-token", 'entry 1 ("ci") has a token of fewer than 10 distinct characters'],
+      ["ci:read:", 'entry 1 ("ci") has a token with a character outside the set'],
       ["ci:read:0123456789abcdef\u00e9", 'entry 1 ("ci") has a token with a character outside the set'],
+      // 40 random-looking hex characters (a SHA-1) are 160 bits: not enough.
+      [`ci:read:${READ.slice(0, 40)}`, 'entry 1 ("ci") has a token of about 160 bits (40 characters), under 256'],
       [`ci:read:${READ}:2026-07-01`, 'entry 1 ("ci") has a not-after that is not a date-time'],
       [`ci:read:${READ}:soon`, 'entry 1 ("ci") has a not-after that is not a date-time'],
       [`ci:read:${READ},ci:admin:${NEW}`, 'entry 2 ("ci") repeats the label of entry 1'],
@@ -79,19 +82,19 @@ describe("GREENLIGHT_ADMIN_TOKENS", () => {
       /^GREENLIGHT_ADMIN_TOKENS is invalid: entry 1 \("ci"\) has a scope other than read or admin; accepted: comma-separated label:scope:token entries with an optional :not-after, e\.g\. /,
     );
     expect(message).toContain("scope: read or admin");
-    expect(message).toContain("token: at least 16 printable characters");
+    expect(message).toContain("token: at least 256 bits of randomness");
     expect(message).not.toContain(READ);
     expect(message).not.toContain("\n");
   });
 
-  it("adds GREENLIGHT_ADMIN_TOKEN's token, labelled admin and of any length, to the list", () => {
+  it("adds GREENLIGHT_ADMIN_TOKEN's token, labelled admin, to the list, and holds it to the same strength", () => {
     const settings = flagSettingsFromEnv({
-      GREENLIGHT_ADMIN_TOKEN: "legacy",
+      GREENLIGHT_ADMIN_TOKEN: LEGACY,
       GREENLIGHT_ADMIN_TOKENS: `ci:read:${READ}`,
     });
-    expect(settings.adminToken).toBe("legacy");
+    expect(settings.adminToken).toBe(LEGACY);
     expect(settings.adminTokens).toEqual([
-      { label: "admin", scope: "admin", token: "legacy" },
+      { label: "admin", scope: "admin", token: LEGACY },
       { label: "ci", scope: "read", token: READ },
     ]);
     expect(flagSettingsFromEnv({ GREENLIGHT_ADMIN_TOKENS: `ci:read:${READ}` }).adminTokens).toHaveLength(1);
@@ -99,10 +102,13 @@ describe("GREENLIGHT_ADMIN_TOKENS", () => {
     expect(
       flagSettingsFromEnv({ GREENLIGHT_ADMIN_TOKEN: " ", GREENLIGHT_ADMIN_TOKENS: "" }).adminTokens,
     ).toBeUndefined();
+    expect(() => flagSettingsFromEnv({ GREENLIGHT_ADMIN_TOKEN: "s3cret-but-short" })).toThrow(
+      /^GREENLIGHT_ADMIN_TOKEN is too weak: a token of about 96 bits \(16 characters\), under 256; accepted: at least 256 bits/,
+    );
   });
 
   it("refuses a list that clashes with GREENLIGHT_ADMIN_TOKEN: the label admin, or the same token", () => {
-    expect(adminTokensOf("legacy-token-0123456789", `admin:read:${READ}`)).toEqual({
+    expect(adminTokensOf(LEGACY, `admin:read:${READ}`)).toEqual({
       ok: false,
       message:
         'GREENLIGHT_ADMIN_TOKENS has a token labelled "admin", the label of GREENLIGHT_ADMIN_TOKEN\'s token: ' +

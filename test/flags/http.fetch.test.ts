@@ -180,7 +180,10 @@ describe("edge entry (default export)", () => {
 
   it("answers a clear 503 with an env that lacks the Upstash variables, and still answers preflights", async () => {
     const edge = (await import("../../functions/flags/edge.ts")).default;
-    const env = { GREENLIGHT_ADMIN_TOKEN: "x", SOME_KV_BINDING: { get: () => null } };
+    const env = {
+      GREENLIGHT_ADMIN_TOKEN: "86f65e28a754e1a71b2df9403615a6c436c32c42a75a10d02813961b86f1e428",
+      SOME_KV_BINDING: { get: () => null },
+    };
     const response = await edge.fetch(
       post("/ofrep/v1/evaluate/flags", "{}", { origin: "https://app.example.com" }),
       env,

@@ -158,7 +158,7 @@ describe("flag settings from the environment", () => {
 
   it("reads tokens, origins, durations and rates", () => {
     const settings = flagSettingsFromEnv({
-      GREENLIGHT_ADMIN_TOKEN: "adm",
+      GREENLIGHT_ADMIN_TOKEN: "86f65e28a754e1a71b2df9403615a6c436c32c42a75a10d02813961b86f1e428",
       GREENLIGHT_FLAGS_API_KEY: "key",
       GREENLIGHT_FLAGS_CORS_ORIGINS: "https://shop.example.com, http://localhost:3000",
       GREENLIGHT_FLAGS_CACHE_TTL: "30s",
@@ -168,8 +168,10 @@ describe("flag settings from the environment", () => {
       GREENLIGHT_FLAGS_BODY_LIMIT: "256KiB",
     });
     expect(settings).toEqual({
-      adminToken: "adm",
-      adminTokens: [{ label: "admin", scope: "admin", token: "adm" }],
+      adminToken: "86f65e28a754e1a71b2df9403615a6c436c32c42a75a10d02813961b86f1e428",
+      adminTokens: [
+        { label: "admin", scope: "admin", token: "86f65e28a754e1a71b2df9403615a6c436c32c42a75a10d02813961b86f1e428" },
+      ],
       evaluationApiKey: "key",
       corsOrigins: ["https://shop.example.com", "http://localhost:3000"],
       ttlMs: 30_000,

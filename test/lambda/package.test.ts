@@ -277,7 +277,7 @@ describe("osls package", () => {
       const unpacked = join(work, "flags");
       await extract(join(outDir, "flags.zip"), unpacked);
       expect(await filesUnder(unpacked)).toEqual(["functions/flags/lambda.mjs"]);
-      const admin = { authorization: "Bearer bundle-admin" };
+      const admin = { authorization: `Bearer 94867e91eabf5550b9acb049c22be36d4e276ca0472ba74f5927207a0517fd12` };
       const flag = { state: "partial", segments: ["beta"], description: "from the bundle" };
       const events = [
         withHeaders(httpApiEvent("PUT", "/admin/flags/bundle_flag", JSON.stringify(flag)), admin),
@@ -298,7 +298,7 @@ describe("osls package", () => {
             PATH: process.env.PATH ?? "",
             UPSTASH_REDIS_REST_URL: bridge.url,
             UPSTASH_REDIS_REST_TOKEN: bridge.token,
-            GREENLIGHT_ADMIN_TOKEN: "bundle-admin",
+            GREENLIGHT_ADMIN_TOKEN: "94867e91eabf5550b9acb049c22be36d4e276ca0472ba74f5927207a0517fd12",
           },
         },
       );

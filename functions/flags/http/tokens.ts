@@ -30,8 +30,39 @@ export const ADMIN_TOKEN_VARIABLE = "GREENLIGHT_ADMIN_TOKEN";
 export const ADMIN_TOKENS_VARIABLE = "GREENLIGHT_ADMIN_TOKENS";
 /** The label of GREENLIGHT_ADMIN_TOKEN's token (and of a token given alone, as `adminToken`). */
 export const SINGLE_TOKEN_LABEL = "admin";
-/** Shorter tokens in GREENLIGHT_ADMIN_TOKENS are refused: 16 characters is the least a guess should have to cover. */
-export const MIN_TOKEN_LENGTH = 16;
+/** Weaker tokens are refused at start: 32 random bytes, what `openssl rand -hex 32` (64 hex characters) gives. */
+export const MIN_TOKEN_BITS = 256;
+
+const ALPHABETS: ReadonlyArray<[RegExp, number]> = [
+  [/^[0-9]+$/, 10],
+  [/^(?:[0-9a-f]+|[0-9A-F]+)$/, 16],
+  [/^[a-z]+$/, 26],
+  [/^[a-z0-9]+$/, 36],
+  [/^[A-Za-z0-9]+$/, 62],
+  [/^[A-Za-z0-9_=+/-]+$/, 64],
+];
+
+/**
+ * An upper bound of the token's entropy in bits: its length times the bits of the smallest usual alphabet it fits
+ * (digits, hex, letters, alphanumerics, base64 and base64url, else printable ASCII). Random tokens reach it; a
+ * chosen word or a repeated pattern does not, hence the second rule: at least 10 distinct characters.
+ */
+export function tokenBits(token: string): number {
+  const size = ALPHABETS.find(([alphabet]) => alphabet.test(token))?.[1] ?? 94;
+  return new Set(token).size < 10 ? 0 : Math.floor(token.length * Math.log2(size));
+}
+
+/** Why `token` is too weak, or undefined; never quotes the token. */
+export function tokenWeakness(token: string): string | undefined {
+  const bits = tokenBits(token);
+  if (bits >= MIN_TOKEN_BITS) return undefined;
+  return bits === 0
+    ? "a token of fewer than 10 distinct characters"
+    : `a token of about ${bits} bits (${token.length} characters), under ${MIN_TOKEN_BITS}`;
+}
+
+/** What a token must be, for messages. */
+export const TOKEN_ACCEPTED = `at least ${MIN_TOKEN_BITS} bits of randomness, e.g. 64 hex characters from \`openssl rand -hex 32\` or 43 base64url characters`;
 
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 // Printable ASCII without space, `,` (between entries) and `:` (between fields).
@@ -41,7 +72,7 @@ export const ADMIN_TOKENS_ACCEPTED =
   "comma-separated label:scope:token entries with an optional :not-after, e.g. " +
   "ci:read:<token>,deploy-2026:admin:<token>,deploy-2025:admin:<token>:2026-02-01T00:00:00Z " +
   "(label: 1 to 64 letters, digits, '.', '_' or '-', each label once; scope: read or admin; " +
-  `token: at least ${MIN_TOKEN_LENGTH} printable characters without spaces, ',' or ':', each token once; ` +
+  `token: ${TOKEN_ACCEPTED}, printable characters without spaces, ',' or ':', each token once; ` +
   "not-after: an RFC 3339 date-time with Z or an offset)";
 
 export type TokensResult = { ok: true; tokens: AdminToken[] } | { ok: false; problem: string };
@@ -71,10 +102,9 @@ export function parseAdminTokens(raw: string): TokensResult {
     if (!(TOKEN_SCOPES as readonly string[]).includes(scope)) {
       return { ok: false, problem: `${named} has a scope other than read or admin` };
     }
-    if (token.length < MIN_TOKEN_LENGTH) {
-      return { ok: false, problem: `${named} has a token shorter than ${MIN_TOKEN_LENGTH} characters` };
-    }
     if (!TOKEN.test(token)) return { ok: false, problem: `${named} has a token with a character outside the set` };
+    const weakness = tokenWeakness(token);
+    if (weakness !== undefined) return { ok: false, problem: `${named} has ${weakness}` };
     let notAfter: number | undefined;
     if (fields.length > 3) {
       const instant = parseStrictDateTime(notAfterText);
@@ -94,11 +124,15 @@ export function parseAdminTokens(raw: string): TokensResult {
 export type AdminTokensResult = { ok: true; tokens: AdminToken[] | undefined } | { ok: false; message: string };
 
 /**
- * The tokens of both variables: GREENLIGHT_ADMIN_TOKEN's labelled "admin" (no minimum length, as before, so existing
- * deployments keep working), then GREENLIGHT_ADMIN_TOKENS'. `tokens` is undefined when neither is set: the admin API
- * is off. A problem is one line naming the variable and what it accepts.
+ * The tokens of both variables: GREENLIGHT_ADMIN_TOKEN's labelled "admin", then GREENLIGHT_ADMIN_TOKENS'. Both are
+ * held to the same strength (the admin API faces the internet on Lambda). `tokens` is undefined when neither is
+ * set: the admin API is off. A problem is one line naming the variable and what it accepts.
  */
 export function adminTokensOf(single: string | undefined, list: string | undefined): AdminTokensResult {
+  const weakness = single === undefined ? undefined : tokenWeakness(single);
+  if (weakness !== undefined) {
+    return { ok: false, message: `${ADMIN_TOKEN_VARIABLE} is too weak: ${weakness}; accepted: ${TOKEN_ACCEPTED}` };
+  }
   const tokens: AdminToken[] = single === undefined ? [] : [singleAdminToken(single)];
   if (list !== undefined) {
     const parsed = parseAdminTokens(list);

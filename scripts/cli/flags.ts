@@ -475,11 +475,13 @@ Examples:
       `
 The store is Upstash Redis when UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN are set, else the file
 store in ./.greenlight (or GREENLIGHT_FLAGS_DIR), seeded with example flags on first use. The admin API is
-on only when GREENLIGHT_ADMIN_TOKEN is set. Stops cleanly on SIGINT and SIGTERM.
+on only when GREENLIGHT_ADMIN_TOKEN or GREENLIGHT_ADMIN_TOKENS is set (tokens of 256 bits: openssl rand -hex 32).
+Abuse limits are on (GREENLIGHT_RATE_LIMIT=off turns them off; docs/FLAGS.md, Limits), bodies over
+GREENLIGHT_FLAGS_BODY_LIMIT (64KiB) are refused with 413. Stops cleanly on SIGINT and SIGTERM.
 
 Examples:
   greenlight flags serve
-  GREENLIGHT_ADMIN_TOKEN=s3cret greenlight flags serve --port 8081 --host 0.0.0.0`,
+  GREENLIGHT_ADMIN_TOKEN=$(openssl rand -hex 32) greenlight flags serve --port 8081 --host 0.0.0.0`,
     )
     .action((flags: { port: number; host: string }) => serve(flags));
 

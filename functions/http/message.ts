@@ -14,7 +14,10 @@ export interface HeaderReader {
 export interface HttpRequest {
   /** Upper case. */
   readonly method: string;
-  /** Absolute; only its path and query are read (the origin is fixed by the adapters: a Host header is forgeable). */
+  /**
+   * Absolute; only its path and query are read (the origin is fixed by the adapters: a Host header is forgeable).
+   * A request target no URL can be made of (`*%` over raw HTTP) is passed as it is, for the core to refuse.
+   */
   readonly url: string;
   readonly headers: HeaderReader;
   /** A Web request's body stream, read up to the core's body limit. */

@@ -92,6 +92,24 @@ function linger(req: IncomingMessage, bytes: number, ms: number): void {
 
 const NO_BODY = new Set(["GET", "HEAD", "OPTIONS"]);
 
+/**
+ * The request's URL with the fixed origin. An absolute-form target (`GET http://host/path`, which RFC 9112 3.2.2
+ * says a server must accept) keeps only its path and query; anything else not starting with "/" (`*`, junk) is passed on as
+ * it is, not a URL, for the core to refuse.
+ */
+function urlOf(target: string): string {
+  if (target.startsWith("/")) return `http://localhost${target}`;
+  try {
+    const absolute = new URL(target);
+    if (absolute.protocol === "http:" || absolute.protocol === "https:") {
+      return `http://localhost${absolute.pathname}${absolute.search}`;
+    }
+  } catch {
+    // not a URL: fall through
+  }
+  return target;
+}
+
 function declaredOver(req: IncomingMessage, limit: number): boolean {
   const declared = req.headers["content-length"];
   return declared !== undefined && Number(declared) > limit;
@@ -123,7 +141,7 @@ export function nodeListener(core: HttpCore, options: NodeAdapterOptions): NodeL
     }
     const request: HttpRequest = {
       method,
-      url: `http://localhost${(req as { originalUrl?: string }).originalUrl ?? req.url ?? "/"}`,
+      url: urlOf((req as { originalUrl?: string }).originalUrl ?? req.url ?? "/"),
       headers: headerReader(req.headers),
       ...(bodyBytes === undefined ? {} : { bodyBytes }),
       ...(req.socket.remoteAddress === undefined ? {} : { clientAddress: req.socket.remoteAddress }),

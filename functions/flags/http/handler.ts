@@ -100,7 +100,8 @@ async function health(cache: RuleCache): Promise<HttpResponse> {
   return jsonResponse(report.status === "unavailable" ? 503 : 200, report, { "Cache-Control": "no-store" });
 }
 
-const isOfrepPath = (path: string): boolean => path.startsWith("/ofrep/");
+/** `/ofrep` itself too: one trailing slash is forgiven, so `/ofrep/` is routed (and answered) as `/ofrep`. */
+const isOfrepPath = (path: string): boolean => path === "/ofrep" || path.startsWith("/ofrep/");
 
 /** An error body in the shape the path's clients read: OFREP's `{errorCode, errorDetails}` under /ofrep/, else `{error}`. */
 const errorBody = (path: string, message: string): Record<string, string> =>
@@ -175,7 +176,7 @@ async function route(request: HttpRequest, url: URL, deps: Deps): Promise<HttpRe
       try {
         key = decodeURIComponent(match[1]);
       } catch {
-        return jsonResponse(400, { error: `the flag key in ${path} is not valid percent-encoding` });
+        return jsonResponse(400, errorBody(path, `the flag key in ${path} is not valid percent-encoding`));
       }
     }
     const limited = candidate.admin ? await admit(request, path, deps) : await meter(request, path, deps);
@@ -184,6 +185,19 @@ async function route(request: HttpRequest, url: URL, deps: Deps): Promise<HttpRe
     return head ? { ...response, body: null } : response;
   }
   return jsonResponse(404, errorBody(path, `no route for ${request.method} ${path}; routes: ${ROUTES.join(", ")}`));
+}
+
+/** RFC 9110 9.3.2: a HEAD answer has no content, whatever its status (refusals and errors included). */
+const bodiless = (method: string, response: HttpResponse): HttpResponse =>
+  method === "HEAD" ? { ...response, body: null } : response;
+
+/** `new URL`, undefined instead of a throw (URL.parse is missing from some edge runtimes). */
+function parseUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
 }
 
 export function createFlagCore(options: FlagHttpOptions): HttpCore {
@@ -201,16 +215,22 @@ export function createFlagCore(options: FlagHttpOptions): HttpCore {
   };
   return async function handleFlagRequest(request: HttpRequest): Promise<HttpResponse> {
     const origin = request.headers.get("origin");
-    let path = "/";
+    const method = request.method.toUpperCase();
+    const url = parseUrl(request.url);
+    let response: HttpResponse;
     try {
-      const url = new URL(request.url);
-      path = url.pathname;
-      if (request.method.toUpperCase() === "OPTIONS") return preflightFor(path, origin, corsOrigins);
-      return withCors(await route(request, url, deps), origin, corsOriginsFor(path, corsOrigins));
+      // A request target no URL can be made of (`*%` over raw HTTP): the client's fault, not a 500 to log.
+      if (url === undefined)
+        return bodiless(method, jsonResponse(400, { error: "the request target is not a valid URL path" }));
+      const path = url.pathname;
+      if (method === "OPTIONS") return preflightFor(path, origin, corsOrigins);
+      response = withCors(await route(request, url, deps), origin, corsOriginsFor(path, corsOrigins));
     } catch (error) {
       onError(error);
-      return withCors(internalError(path), origin, corsOriginsFor(path, corsOrigins));
+      const path = url?.pathname ?? "/";
+      response = withCors(internalError(path), origin, corsOriginsFor(path, corsOrigins));
     }
+    return bodiless(method, response);
   };
 }
 
@@ -221,7 +241,7 @@ export const createFlagHandler = (options: FlagHttpOptions): WebHandler => webHa
 export function createUnavailableCore(message: string, corsOrigins = DEFAULT_CORS_ORIGINS): HttpCore {
   return async (request) => {
     const origin = request.headers.get("origin");
-    const path = new URL(request.url).pathname;
+    const path = parseUrl(request.url)?.pathname ?? "/";
     if (request.method.toUpperCase() === "OPTIONS") return preflightFor(path, origin, corsOrigins);
     const body = errorBody(path, message);
     const response = jsonResponse(503, body, { "Cache-Control": "no-store" });

@@ -19,6 +19,14 @@
  * - TLS handshake errors by code: { errorType: "ssl_error", ... } for ERR_SSL_* codes.
  * And it parses sample values with parseFloat, which turns Prometheus's "+Inf" / "-Inf" into NaN: a response
  * interceptor rewrites them to "Infinity" / "-Infinity" first. Scalars come back raw, `[time, "value"]`.
+ *
+ * Deadline and cancel: the driver hands axios `timeout`, which is not a deadline. Through follow-redirects it is a
+ * wall-clock timer only until the response headers arrive, then a socket idle timeout: a Prometheus (or a proxy)
+ * that sends headers and then a byte now and then holds a query for as long as it likes (a 300 ms timeout was seen
+ * to wait 2 s for a body trickled over 2 s). So a request interceptor also gives every request
+ * `signal: AbortSignal.timeout(timeoutMs)`: axios destroys the request when it fires, whatever the phase, and the
+ * driver rejects with `{ errorType: "network_error", code: "ERR_CANCELED" }`, which is read as the timeout it is
+ * (nothing else cancels these requests). A query therefore settles within timeoutMs, and its socket is closed.
  */
 import { PrometheusDriver } from "prometheus-query";
 import type { MetricsError, MetricsReader } from "./checks.ts";
@@ -125,6 +133,11 @@ interface DriverRejection {
 
 const asText = (value: unknown): string => (typeof value === "string" ? value : "");
 
+const timedOut = (where: string, timeoutMs: number): MetricsError => ({
+  kind: "timeout",
+  message: oneLine(`${where} did not answer within ${timeoutMs} ms: check its load, or raise the timeout`),
+});
+
 /** One prometheus-query rejection (or anything else thrown) as a `MetricsError` with a hint. */
 export function toMetricsError(rejection: unknown, url: string, timeoutMs: number): MetricsError {
   const where = `Prometheus at ${shown(url)}`;
@@ -137,6 +150,8 @@ export function toMetricsError(rejection: unknown, url: string, timeoutMs: numbe
   const { errorType, error, code, httpStatus, prometheus, data } = rejection as DriverRejection;
   const detail = asText(error);
   const errorCode = asText(code);
+  // Our own AbortSignal.timeout fired (see the header): the wall-clock deadline, not a network failure.
+  if (errorType === "network_error" && errorCode === "ERR_CANCELED") return timedOut(where, timeoutMs);
   switch (errorType) {
     case "network_error":
     case "ssl_error": {
@@ -149,10 +164,7 @@ export function toMetricsError(rejection: unknown, url: string, timeoutMs: numbe
       return { kind: "network", message: oneLine(`${where} unreachable (${errorCode || detail}): ${hint}`) };
     }
     case "timeout_error":
-      return {
-        kind: "timeout",
-        message: oneLine(`${where} did not answer within ${timeoutMs} ms: check its load, or raise the timeout`),
-      };
+      return timedOut(where, timeoutMs);
     case "http_error": {
       const type = asText(prometheus?.errorType);
       const reason = oneLine(`${type ? `${type}: ` : ""}${asText(prometheus?.error) || detail}`);
@@ -195,6 +207,13 @@ export function createPrometheusReader(options: PrometheusReaderOptions): Metric
   const driver = new PrometheusDriver({
     endpoint: url,
     timeout: timeoutMs,
+    // Runs as each request starts: its own deadline, counted from then (a signal made once would fire only once).
+    requestInterceptor: {
+      onFulfilled: (config) => {
+        config.signal = AbortSignal.timeout(Math.ceil(timeoutMs)); // whole ms: it refuses fractions
+        return config;
+      },
+    },
     responseInterceptor: {
       onFulfilled: (response) => {
         normaliseInfinities(response.data);

@@ -3,6 +3,11 @@
  * Pure logic (the clock is injected, no timers): it runs unchanged in Node, Lambda and edge isolates.
  * Freshness is measured from the last successful check, not from the load: rules confirmed unchanged a second
  * ago are a second old even when they were loaded an hour ago.
+ * Hung stores: the cache has no timer of its own; it relies on every store call settling, as the Upstash store's
+ * do within GREENLIGHT_UPSTASH_TIMEOUT (upstash-store.ts). A call that times out is a failed check like any other:
+ * the last good rules keep being served within maxStaleMs, the single flight is released when the check settles,
+ * and the next caller after the TTL starts a new check rather than joining a stuck one. A store whose calls could
+ * hang forever would hold every caller of current() with them (and /healthz, which asks the cache first).
  */
 import { type CompiledRuleSet, compileRuleSet } from "./evaluate.ts";
 import type { FlagStore, RuleSet } from "./types.ts";
@@ -84,7 +89,10 @@ export function createRuleCache(store: FlagStore, options: RuleCacheOptions = {}
     }
   }
 
-  /** Single flight: concurrent callers share one check; a check begun before an invalidate() is not reused. */
+  /**
+   * Single flight: concurrent callers share one check; a check begun before an invalidate() is not reused. The slot
+   * is freed when the check settles (check() never rejects), so a failed or timed-out check is never shared again.
+   */
   function refresh(): Promise<void> {
     if (inflight && inflight.generation === generation) return inflight.promise;
     const previous = inflight?.promise;

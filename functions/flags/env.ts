@@ -8,7 +8,12 @@ import { type AdminTokens, adminTokensOf } from "./http/tokens.ts";
 import { type FlagLimits, type RateRule, ratesFromEnv } from "./limits.ts";
 import type { FlagStore } from "./types.ts";
 import { upstashLimits } from "./upstash-limits.ts";
-import { createUpstashClient, createUpstashStore, type UpstashStoreOptions } from "./upstash-store.ts";
+import {
+  createUpstashClient,
+  createUpstashStore,
+  DEFAULT_UPSTASH_TIMEOUT_MS,
+  type UpstashStoreOptions,
+} from "./upstash-store.ts";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -23,6 +28,7 @@ export const ENV = {
   flagsDir: "GREENLIGHT_FLAGS_DIR",
   upstashUrl: "UPSTASH_REDIS_REST_URL",
   upstashToken: "UPSTASH_REDIS_REST_TOKEN",
+  upstashTimeout: "GREENLIGHT_UPSTASH_TIMEOUT",
 } as const;
 
 /** A bad environment variable; the message is one line naming it and what is accepted. */
@@ -68,6 +74,21 @@ function durationMs(env: Env, name: string, fallbackMs: number): number {
   const parsed = parseDuration(raw);
   if (!parsed.ok) throw new FlagConfigError(`${name}=${JSON.stringify(raw)} is invalid; ${parsed.problem}`);
   return parsed.value * 1000;
+}
+
+/** The Upstash request deadline: whole milliseconds or seconds (sub-second values matter here), 10 ms to 60 s. */
+export function upstashTimeoutMs(env: Env): number {
+  const raw = envValue(env, ENV.upstashTimeout);
+  if (raw === undefined) return DEFAULT_UPSTASH_TIMEOUT_MS;
+  const match = /^(\d{1,6})(ms|s)$/.exec(raw);
+  const ms = match ? Number(match[1]) * (match[2] === "s" ? 1000 : 1) : Number.NaN;
+  if (!(ms >= 10 && ms <= 60_000)) {
+    throw new FlagConfigError(
+      `${ENV.upstashTimeout}=${JSON.stringify(raw)} is invalid; accepted: how long one Upstash request may take, ` +
+        'from 10ms to 60s, in ms or s, e.g. "500ms", "2s"',
+    );
+  }
+  return ms;
 }
 
 const ORIGIN = /^https?:\/\/[^/\s?#]+$/;
@@ -159,7 +180,7 @@ function upstashFromEnv(
       `UPSTASH_REDIS_REST_URL must be the database's REST URL, like https://eu1-example-12345.upstash.io, got ${JSON.stringify(url)}`,
     );
   }
-  const client = createUpstashClient({ url, token });
+  const client = createUpstashClient({ url, token, timeoutMs: upstashTimeoutMs(env) });
   return { store: createUpstashStore(client, options), limits: upstashLimits(client, rates) };
 }
 

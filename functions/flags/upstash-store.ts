@@ -18,7 +18,21 @@
  * accepts both forms, and audit fields are stored as JSON text so that parsing them is lossless (an actor "123"
  * stays a string either way). `createUpstashClient` builds a client that does not parse, fails fast and sends no
  * telemetry. Every failure to reach Upstash or to make sense of its answer is a StoreUnavailableError.
- * Edge-safe: @upstash/redis speaks fetch; no Node APIs here.
+ *
+ * Deadlines, two layers (an Upstash that accepts connections and never answers must not hold anything up: fetch has
+ * no timeout of its own, and Node's gives up on headers only after 300 s):
+ * - Each HTTP request carries `AbortSignal.timeout(timeoutMs)` (createUpstashClient's `signal` option, given as a
+ *   function so that the client makes a fresh signal per request and, when it fires, rejects instead of resolving
+ *   with the abort reason as if it were a result). The client creates it once per request, before its retry loop,
+ *   so the first attempt and its retries share one deadline: the fetch is really cancelled (the socket closed) at
+ *   most timeoutMs after the request began, plus at most one retry backoff (100 ms; the backoff sleep does not watch
+ *   the signal, the attempt after it fails at once).
+ * - Each store call races a timer of the same timeoutMs: a call never takes longer, whatever it sends (a write's
+ *   EVALSHA then EVAL after NOSCRIPT is two requests) and whichever client it was given (one without the signal
+ *   cannot cancel, but the caller is still answered in time).
+ * A call that ran out of time rejects with a StoreUnavailableError saying Upstash did not answer within the deadline;
+ * for a write, that it may or may not have been applied (the request may have reached Redis).
+ * Edge-safe: @upstash/redis speaks fetch; AbortSignal.timeout and setTimeout exist in every runtime; no Node APIs.
  */
 import { Redis } from "@upstash/redis";
 import {
@@ -46,12 +60,40 @@ import {
 } from "./types.ts";
 
 export const DEFAULT_UPSTASH_PREFIX = "greenlight:flags";
+/** How long one request to Upstash (and one store call) may take; Upstash answers in single-digit ms when healthy. */
+export const DEFAULT_UPSTASH_TIMEOUT_MS = 500;
 
 export interface UpstashStoreOptions {
   /** Key prefix; default "greenlight:flags". */
   prefix?: string;
   /** Audit entries kept (approximately: Redis trims whole stream nodes); default 10000. */
   auditMaxLen?: number;
+  /**
+   * How long one store call may take before it fails as "Upstash did not answer in time". Default: the client's
+   * request timeout when it was made by createUpstashClient, else DEFAULT_UPSTASH_TIMEOUT_MS.
+   */
+  timeoutMs?: number;
+}
+
+/** The request timeout each client made by createUpstashClient was given, so its store can use the same deadline. */
+const clientTimeouts = new WeakMap<Redis, number>();
+
+function checkTimeout(name: string, value: number): number {
+  if (!(Number.isFinite(value) && value > 0)) {
+    throw new RangeError(`${name} must be a positive number of milliseconds, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Whether `error` (or a cause of it) is a fetch cancelled by its AbortSignal: the request timeout fired. */
+function isAbort(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current !== null && typeof current === "object" && depth < 4; depth++) {
+    const { name } = current as { name?: unknown };
+    if (name === "TimeoutError" || name === "AbortError") return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /*
@@ -196,15 +238,35 @@ export function createUpstashStore(redis: Redis, options: UpstashStoreOptions = 
     throw new TypeError(`prefix must be a non-empty string, got ${show(prefix)}`);
   }
   const maxLen = positiveInteger("auditMaxLen", options.auditMaxLen, DEFAULT_AUDIT_MAX_LEN);
+  const timeoutMs = checkTimeout(
+    "timeoutMs",
+    options.timeoutMs ?? clientTimeouts.get(redis) ?? DEFAULT_UPSTASH_TIMEOUT_MS,
+  );
   const hashKey = prefix;
   const versionKey = `${prefix}:version`;
   const auditKey = `${prefix}:audit`;
   const script = redis.createScript<unknown>(WRITE_SCRIPT);
 
-  /** Runs one exchange with Upstash; anything but our own verdicts becomes a StoreUnavailableError. */
-  const call = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
+  /** The "no answer in time" message; `write` adds that the write's fate is unknown, and how to find out. */
+  const timedOut = (what: string, write: boolean): string =>
+    `Upstash Redis did not answer ${what} within ${timeoutMs} ms` +
+    (write
+      ? ": the write may or may not have been applied; read the flag (its revision) before retrying, or retry with " +
+        "If-Match so that it applies only once"
+      : "");
+
+  /**
+   * Runs one exchange with Upstash within `timeoutMs`; anything but our own verdicts becomes a
+   * StoreUnavailableError. On the deadline the caller is answered at once; the request behind it is cancelled by
+   * its own signal (createUpstashClient), and its late outcome, if any, is dropped by the race.
+   */
+  const call = async <T>(what: string, work: () => Promise<T>, write = false): Promise<T> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreUnavailableError(timedOut(what, write))), timeoutMs);
+    });
     try {
-      return await work();
+      return await Promise.race([work(), deadline]);
     } catch (error) {
       if (
         error instanceof StoreConflictError ||
@@ -213,12 +275,19 @@ export function createUpstashStore(redis: Redis, options: UpstashStoreOptions = 
       ) {
         throw error;
       }
+      // The request's own signal fired (a hair before the race's timer): the same deadline, said the same way.
+      if (isAbort(error)) throw new StoreUnavailableError(timedOut(what, write), { cause: error });
       throw new StoreUnavailableError(`Upstash Redis ${what} failed: ${upstashMessage(error)}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
     }
   };
 
+  /** A write's call: when it times out, the caller is told the write may or may not have been made. */
+  const writeCall = <T>(what: string, work: () => Promise<T>): Promise<T> => call(what, work, true);
+
   const write = (action: "put" | "delete", key: string, flagJson: string, writeOptions: WriteOptions) =>
-    call(`${action} of flag "${key}"`, async () => {
+    writeCall(`${action} of flag "${key}"`, async () => {
       const at = new Date().toISOString();
       const { ifMatch, ifNoneMatch } = writeOptions;
       const args = [
@@ -323,21 +392,35 @@ export interface UpstashClientOptions {
   token: string;
   /** Retries of a request that could not be sent (network errors), 50 ms then 100 ms apart; default 2. */
   retries?: number;
+  /**
+   * Deadline of one HTTP request, its retries included: the fetch is aborted when it passes (default 500 ms). Stores
+   * over this client use it as their per-call deadline too.
+   */
+  timeoutMs?: number;
 }
 
 /**
  * An @upstash/redis client set up for the store: values come back as stored (no automatic JSON parsing), a small
  * retry budget so an unreachable Upstash fails in ~150 ms rather than after the client's default ~1.9 s of
- * backoff, no telemetry headers, no auto-pipelining (each store call is its own request).
+ * backoff, no telemetry headers, no auto-pipelining (each store call is its own request), and a deadline that
+ * aborts every request still unanswered after `timeoutMs` (see the file's header). The deadline covers every user
+ * of the client, the abuse limits (@upstash/ratelimit) included: none of their requests outlives it either.
  */
 export function createUpstashClient(options: UpstashClientOptions): Redis {
   const retries = options.retries ?? 2;
-  return new Redis({
+  const timeoutMs = checkTimeout("timeoutMs", options.timeoutMs ?? DEFAULT_UPSTASH_TIMEOUT_MS);
+  const client = new Redis({
     url: options.url,
     token: options.token,
     automaticDeserialization: false,
     enableTelemetry: false,
     enableAutoPipelining: false,
     retry: retries === 0 ? false : { retries, backoff: (attempt) => 50 * 2 ** attempt },
+    // A function, not a signal: called once per request (a fresh deadline each), and an aborted request then
+    // rejects. Given a plain AbortSignal, @upstash/redis 1.39 would instead resolve with the abort reason as the
+    // command's result (pkg/http.ts), and one signal would serve every request made after it fired.
+    signal: () => AbortSignal.timeout(Math.ceil(timeoutMs)), // whole ms: it refuses fractions
   });
+  clientTimeouts.set(client, timeoutMs);
+  return client;
 }

@@ -12,8 +12,12 @@
  *   Without the header strings are UTF-8 text.
  * Test controls: `requests` counts HTTP requests, `commands` lists every command received (the store tests check
  * which commands were used); `stop()` closes the listener and destroys open sockets (connections are refused,
- * as when Upstash is unreachable), `start()` listens again on the same port. One redis connection per request,
- * from a small pool; MULTI/EXEC always on a single connection.
+ * as when Upstash is unreachable), `start()` listens again on the same port. `hang(true)` makes it accept every new
+ * request, read it and never answer (an Upstash that is up but stuck); `hang("after-running")` runs the commands
+ * first, then never answers (the write happened, the client cannot know); `hang(false)` answers new requests again,
+ * while requests already held stay unanswered until their client gives up or `stop()`/`close()`. `held` counts the
+ * requests held open right now: it drops as clients cancel theirs, so a test sees that a timeout really aborted the
+ * request. One redis connection per request, from a small pool; MULTI/EXEC always on a single connection.
  * Upstash's dialect: its Redis accepts a script shebang flag of its own, `#!lua flags=allow-key-locking`
  * (@upstash/ratelimit's scripts carry it), which redis-server 7 refuses; the bridge drops that flag, and only it,
  * before a script reaches Redis, and maps EVALSHA of the script as sent to the script Redis ran.
@@ -42,6 +46,15 @@ export interface RunningUpstashBridge {
   stop(): Promise<void>;
   /** Listens again on the same port. */
   start(): Promise<void>;
+  /**
+   * true: new requests are read and never answered, their commands not run; "after-running": their commands run,
+   * then no answer; false: answered again (requests already held stay held).
+   */
+  hang(mode: boolean | "after-running"): void;
+  /** Requests held unanswered whose client has not closed the connection yet. */
+  readonly held: number;
+  /** Requests held unanswered since the bridge started, closed or not. */
+  readonly hung: number;
   /** Stops for good and closes the redis connections. */
   close(): Promise<void>;
 }
@@ -126,7 +139,7 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function send(response: ServerResponse, status: number, body: unknown): void {
+function answer(response: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   response.end(text);
@@ -171,6 +184,16 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
   const seen: string[][] = [];
   let requests = 0;
   const dialect = upstashDialect(new Map());
+  let hanging: boolean | "after-running" = false;
+  const held = new Set<ServerResponse>();
+  let hung = 0;
+
+  /** Keeps `response` open and unanswered; it leaves `held` when the client (or stop()) closes the connection. */
+  const hold = (response: ServerResponse): void => {
+    hung++;
+    held.add(response);
+    response.once("close", () => held.delete(response));
+  };
 
   /** Runs commands on one pooled connection; `transaction` wraps them in MULTI/EXEC. */
   const run = async (commands: string[][], transaction: boolean): Promise<RespReply[]> => {
@@ -190,6 +213,12 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     requests++;
+    // Decided on arrival: a request that came in while hanging stays unanswered even if hang(false) follows.
+    const mode = hanging;
+    const send = (to: ServerResponse, status: number, body: unknown): void => {
+      if (mode === false) answer(to, status, body);
+      else hold(to);
+    };
     const url = new URL(request.url ?? "/", "http://bridge.local");
     if (request.method !== "POST") {
       send(response, 405, { error: "ERR this bridge answers POST only (as @upstash/redis sends)" });
@@ -206,6 +235,10 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
       body = JSON.parse(await readBody(request));
     } catch {
       send(response, 400, { error: "ERR the body is not JSON" });
+      return;
+    }
+    if (mode === true) {
+      hold(response);
       return;
     }
     try {
@@ -255,7 +288,7 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
     if (server) return;
     const listening = createServer((request, response) => {
       handle(request, response).catch((error: unknown) => {
-        if (!response.headersSent) send(response, 500, { error: `ERR bridge failure: ${String(error)}` });
+        if (!response.headersSent) answer(response, 500, { error: `ERR bridge failure: ${String(error)}` });
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -290,6 +323,15 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
     commands: seen,
     stop,
     start,
+    hang(mode) {
+      hanging = mode;
+    },
+    get held() {
+      return held.size;
+    },
+    get hung() {
+      return hung;
+    },
     close: async () => {
       await stop();
       pool.closeAll();

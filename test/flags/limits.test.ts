@@ -139,6 +139,34 @@ describe("the limits in Upstash (real Redis through the REST bridge)", () => {
     expect((await second?.take("198.51.100.1"))?.allowed).toBe(true);
   });
 
+  it("stops asking a hung store for a while after one check timed out, letting requests through meanwhile", async () => {
+    let now = 0;
+    const client = createUpstashClient({ url: bridge.url, token: TOKEN, retries: 0, timeoutMs: 2_000 });
+    const limiter = upstashLimits(
+      client,
+      { ofrep: { requests: 3, windowMs: 60_000 } },
+      {
+        prefix: `limits-test:${++prefixes}`,
+        timeoutMs: 100,
+        pauseMs: 10_000,
+        now: () => now,
+      },
+    ).ofrep;
+    bridge.hang(true);
+    try {
+      expect((await limiter?.take("203.0.113.9"))?.allowed).toBe(true);
+      const asked = bridge.requests;
+      for (let i = 0; i < 5; i++) expect((await limiter?.take("203.0.113.9"))?.allowed).toBe(true);
+      expect(bridge.requests).toBe(asked);
+    } finally {
+      bridge.hang(false);
+    }
+    // Past the pause it asks again, and counts.
+    now = 10_001;
+    for (let i = 0; i < 3; i++) expect((await limiter?.take("203.0.113.10"))?.allowed).toBe(true);
+    expect((await limiter?.take("203.0.113.10"))?.allowed).toBe(false);
+  });
+
   it("lets requests through when the store cannot be reached", async () => {
     const limiter = limitsFor(`limits-test:${++prefixes}`, "http://127.0.0.1:9").ofrep;
     for (let i = 0; i < 5; i++) expect((await limiter?.take("203.0.113.7"))?.allowed).toBe(true);

@@ -28,9 +28,12 @@ let base = "";
 beforeAll(async () => {
   redis = await startRedis();
   bridge = await startUpstashBridge({ redisPort: redis.port, token: "bridge-token" });
-  store = createUpstashStore(createUpstashClient({ url: bridge.url, token: bridge.token, retries: 0 }), {
-    prefix: "e2e:flags",
-  });
+  store = createUpstashStore(
+    createUpstashClient({ url: bridge.url, token: bridge.token, retries: 0, timeoutMs: 10_000 }),
+    {
+      prefix: "e2e:flags",
+    },
+  );
   const cache = createRuleCache(store, { ttlMs: TTL_MS, maxStaleMs: 600_000 });
   server = createFlagsApp({ store, cache, adminToken: ADMIN }).listen(0, "127.0.0.1");
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));

@@ -1,8 +1,9 @@
 // The layering greenlight keeps, checked in `npm test` (`npm run deps`). Folders, from the bottom up:
 //   functions/contract                          the annotation contract and shared pure helpers
 //   functions/deployment                        pure readings of a Deployment (progress, readiness, fingerprint)
-//   functions/kube, functions/http              adapters every part shares (Kubernetes clients and calls; the
-//                                               HTTP core's message and its Node, Lambda and Web adapters)
+//   functions/kube, functions/http,             adapters every part shares (Kubernetes clients and calls; the
+//   functions/secrets                           HTTP core's message and its Node, Lambda and Web adapters; the
+//                                               Lambda entries' secrets fetched by name from SSM/Secrets Manager)
 //   functions/canary, bluegreen, rolling        the strategies: peers, each its pure core and its I/O
 //   functions/flags                             feature flags (core, stores, HTTP)
 //   functions/stepper                           the scheduled pass, which drives the strategies
@@ -44,9 +45,9 @@ module.exports = {
     },
     {
       name: "shared-adapters-know-no-feature",
-      comment: "functions/kube and http serve every feature, so they import none",
+      comment: "functions/kube, http and secrets serve every feature, so they import none",
       severity: "error",
-      from: { path: "^functions/(kube|http)/" },
+      from: { path: "^functions/(kube|http|secrets)/" },
       to: { path: "^(functions/(canary|bluegreen|rolling|flags|stepper)/|webhooks/|scripts/)" },
     },
     ...peerRules,

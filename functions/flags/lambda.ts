@@ -1,6 +1,40 @@
 // AWS Lambda entry of the feature flags: the flag core behind API Gateway, Upstash store.
-import { lambdaHandler } from "../http/lambda.ts";
-import { upstashFlagCore } from "./env.ts";
 
-// Built once per container, outside the handler: warm invocations reuse the rule cache (one store call per TTL).
-export const handler = lambdaHandler(upstashFlagCore(process.env));
+import { lambdaHandler } from "../http/lambda.ts";
+import type { HttpCore } from "../http/message.ts";
+import { resolveSecrets } from "../secrets/resolve.ts";
+import { upstashFlagCore } from "./env.ts";
+import { createUnavailableCore } from "./http/handler.ts";
+
+/**
+ * The variables serverless.yml may give by name (`X_PARAMETER` / `X_SECRET`) rather than by value: fetched at the
+ * first request, then kept for the life of the instance (functions/secrets).
+ */
+export const FLAG_SECRETS = [
+  "UPSTASH_REDIS_REST_TOKEN",
+  "GREENLIGHT_ADMIN_TOKEN",
+  "GREENLIGHT_ADMIN_TOKENS",
+  "GREENLIGHT_FLAGS_API_KEY",
+] as const;
+
+let built: Promise<HttpCore> | undefined;
+
+/**
+ * The core, built once per container after its secrets arrive; warm invocations reuse it and its rule cache (one
+ * store call per TTL). A secret that cannot be fetched makes the request answer 503 with the reason (never a value),
+ * and is asked for again at the next request rather than failing the instance for good.
+ */
+function core(): Promise<HttpCore> {
+  built ??= resolveSecrets(process.env, FLAG_SECRETS).then(
+    (env) => upstashFlagCore(env),
+    (error: unknown) => {
+      built = undefined;
+      const message = `flags are misconfigured: ${(error as Error).message}`;
+      console.error(`greenlight flags: ${message}`);
+      return createUnavailableCore(message);
+    },
+  );
+  return built;
+}
+
+export const handler = lambdaHandler(async (request) => (await core())(request));

@@ -643,7 +643,7 @@ export function renderBudgetsSection(result: BudgetsBench, context: BenchContext
     ...(context.busy ? ["", "**The machine was busy when this run started: treat the cold starts with care.**"] : []),
     "",
     "Each function of serverless.yml is bundled with esbuild using the options serverless.yml gives",
-    "serverless-esbuild (read from the file at run time: minified ESM for node20 with the `createRequire` banner,",
+    "serverless-esbuild (read from the file at run time: minified ESM for its `target` with the `createRequire` banner,",
     "`@aws-sdk/*` external), which is what `osls package` zips; the edge variant is bundled as docs/FLAGS.md says",
     "(`--platform=neutral --format=esm --minify`). Sizes are of the minified file (1 KB = 1,000 bytes); gzip is",
     "for reference.",

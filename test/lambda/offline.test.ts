@@ -8,30 +8,38 @@
  *   test/lambda/package.test.ts, running in parallel, would pull the bundles out from under this server;
  * - in offline mode serverless-esbuild watches the service's sources and rebuilds on every change: edits made in
  *   the working tree while this file runs must not swap the handlers mid-test.
- * The flag function gets the Upstash variables of a real redis-server behind the test bridge; the stepper, which
+ * Secrets come as on AWS: serverless.yml hands the functions names only, and they fetch the values at run time
+ * through the real AWS SDK from a fake SSM / Secrets Manager endpoint (scripts/fakes/aws-secrets.ts), reached through
+ * AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL_SECRETS_MANAGER (serverless-offline passes the AWS_ variables on). The flag
+ * function's Upstash token is that of a real redis-server behind the test bridge; the stepper, which
  * serverless-offline schedules every minute, gets a kubeconfig for a port nobody listens on, so a pass that fires
- * during the run fails fast and touches nothing. No AWS credentials, no network beyond loopback.
+ * during the run fails fast and touches nothing. Fake AWS credentials, no network beyond loopback.
  */
 import type { ChildProcess } from "node:child_process";
-import { cp, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningFakeSecrets, startFakeSecrets } from "../../scripts/fakes/aws-secrets.ts";
 import { deploymentReview, type Operation } from "../../scripts/fakes/lambda-events.ts";
 import { freePort, launchOnFreePort, spawnOwned, stopOwned } from "../../scripts/services/children.ts";
 import { type RunningRedis, startRedis } from "../../scripts/services/redis.ts";
 import { type RunningUpstashBridge, startUpstashBridge } from "../../scripts/services/upstash-bridge.ts";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const OSLS = join(ROOT, "node_modules/.bin/osls");
+import { copyService, OSLS, WEBHOOK_PATH_SECRET } from "./service.ts";
+
 /** Bundling three functions on two cores takes seconds; a cold machine and a busy test run, more. */
 const READY_TIMEOUT_MS = 150_000;
 const STOP_GRACE_MS = 5_000;
+/** As strong as the flag function demands of an admin token (256 bits). */
 const ADMIN_TOKEN = "5087746c7f4aae9e38d6f6f969f1d38ba75ffe3f46dd65d2e0a1e755e29d12ea";
-/** Left out of the copy: history, dependencies (linked instead) and build output. */
-const NOT_COPIED = new Set([".git", "node_modules", ".esbuild", ".serverless", ".greenlight", "coverage"]);
+/** The names serverless.yml hands the functions at stage "test" (and the one optional secret this run turns on). */
+const UPSTASH_TOKEN_PARAMETER = "/greenlight/test/upstash-token";
+const ADMIN_TOKEN_PARAMETER = "/greenlight/test/admin-token";
+const KUBECONFIG_SECRET = "greenlight/test/stepper-kubeconfig";
+/** The webhook routes, behind their secret first segment. */
+const HOOK = `/${WEBHOOK_PATH_SECRET}`;
 
 interface Offline {
   child: ChildProcess;
@@ -41,18 +49,9 @@ interface Offline {
   output(): string;
 }
 
-/** A copy of the service in a fresh directory: what `osls offline` builds and watches is ours alone. */
-async function copyService(into: string): Promise<void> {
-  for (const entry of await readdir(ROOT)) {
-    if (NOT_COPIED.has(entry)) continue;
-    await cp(join(ROOT, entry), join(into, entry), { recursive: true });
-  }
-  await symlink(join(ROOT, "node_modules"), join(into, "node_modules"), "dir");
-}
-
 /** A kubeconfig for a port that refuses connections: a scheduled stepper pass fails at once and reaches nothing. */
 function unreachableKubeconfig(port: number): string {
-  const yaml = [
+  return [
     "apiVersion: v1",
     "kind: Config",
     `clusters: [{name: none, cluster: {server: 'https://127.0.0.1:${port}', insecure-skip-tls-verify: true}}]`,
@@ -60,14 +59,17 @@ function unreachableKubeconfig(port: number): string {
     "contexts: [{name: none, context: {cluster: none, user: none}}]",
     "current-context: none",
   ].join("\n");
-  return Buffer.from(yaml).toString("base64");
 }
 
 /**
  * Starts `osls offline start` in `service` through coreutils `env` (working directory and variables), under
  * children.ts's ownership: its own process group, killed with this process at the latest.
  */
-async function startOffline(service: string, variables: Record<string, string>): Promise<Offline> {
+async function startOffline(
+  service: string,
+  variables: Record<string, string>,
+  params: Record<string, string>,
+): Promise<Offline> {
   let started: Offline | undefined;
   const launch = async (httpPort: number): Promise<void> => {
     const lambdaPort = await freePort();
@@ -75,6 +77,7 @@ async function startOffline(service: string, variables: Record<string, string>):
     // No --noPrependStageInUrl: serverless-offline never puts the stage in httpApi paths ($default, as deployed).
     const args = ["offline", "start", "--stage", "test", "--host", "127.0.0.1"];
     args.push("--httpPort", String(httpPort), "--lambdaPort", String(lambdaPort));
+    for (const [name, value] of Object.entries(params)) args.push("--param", `${name}=${value}`);
     const child = spawnOwned(
       "/usr/bin/env",
       ["-C", service, ...assignments, OSLS, ...args],
@@ -131,6 +134,7 @@ describe("serverless-offline on serverless.yml", () => {
   let work = "";
   let redis: RunningRedis | undefined;
   let bridge: RunningUpstashBridge | undefined;
+  let aws: RunningFakeSecrets | undefined;
   let offline: Offline | undefined;
 
   const call = async (
@@ -160,25 +164,33 @@ describe("serverless-offline on serverless.yml", () => {
     await copyService(service);
     redis = await startRedis();
     bridge = await startUpstashBridge({ redisPort: redis.port, token: "offline-token" });
-    offline = await startOffline(service, {
-      SLS_TELEMETRY_DISABLED: "1",
-      SLS_NOTIFICATIONS_MODE: "off",
-      AWS_REGION: "eu-west-1",
-      AWS_DEFAULT_REGION: "eu-west-1",
-      AWS_EC2_METADATA_DISABLED: "true",
-      CI: "1",
-      // serverless.yml reads these with ${env:...} into each function's environment.
-      UPSTASH_REDIS_REST_URL: bridge.url,
-      UPSTASH_REDIS_REST_TOKEN: bridge.token,
-      GREENLIGHT_ADMIN_TOKEN: ADMIN_TOKEN,
-      GREENLIGHT_KUBECONFIG: unreachableKubeconfig(await freePort()),
-      PROMETHEUS_URL: `http://127.0.0.1:${await freePort()}`,
+    aws = await startFakeSecrets({
+      parameters: { [UPSTASH_TOKEN_PARAMETER]: bridge.token, [ADMIN_TOKEN_PARAMETER]: ADMIN_TOKEN },
+      secrets: { [KUBECONFIG_SECRET]: unreachableKubeconfig(await freePort()) },
     });
+    offline = await startOffline(
+      service,
+      {
+        SLS_TELEMETRY_DISABLED: "1",
+        SLS_NOTIFICATIONS_MODE: "off",
+        CI: "1",
+        // Region, fake credentials and the two endpoints; serverless-offline hands every AWS_ variable on.
+        ...aws.env(),
+        // serverless.yml reads this one with ${env:...}; the secrets are fetched by name.
+        UPSTASH_REDIS_REST_URL: bridge.url,
+      },
+      {
+        webhookPathSecret: WEBHOOK_PATH_SECRET,
+        adminTokenParameter: ADMIN_TOKEN_PARAMETER,
+        prometheusUrl: `http://127.0.0.1:${await freePort()}`,
+      },
+    );
   }, READY_TIMEOUT_MS + 30_000);
 
   afterAll(async () => {
     if (offline) await stopOwned(offline.child, STOP_GRACE_MS);
     await bridge?.close();
+    await aws?.close();
     await redis?.close();
     if (work) await rm(work, { recursive: true, force: true });
   });
@@ -191,7 +203,7 @@ describe("serverless-offline on serverless.yml", () => {
 
   it("answers POST /mutate with an AdmissionReview carrying a JSON patch", async () => {
     const review = deploymentReview("uid-offline", { "greenlight.dev/inject": "true" });
-    const answer = await call("POST", "/mutate", { body: review });
+    const answer = await call("POST", `${HOOK}/mutate`, { body: review });
     expect(answer.status).toBe(200);
     expect(answer.headers.get("content-type")).toMatch(/^application\/json/);
     const { response } = JSON.parse(answer.body) as {
@@ -207,16 +219,21 @@ describe("serverless-offline on serverless.yml", () => {
 
   it("answers POST /validate through its own route", async () => {
     const review = deploymentReview("uid-validate", { "greenlight.dev/strategy": "canary" });
-    const answer = await call("POST", "/validate", { body: review });
+    const answer = await call("POST", `${HOOK}/validate`, { body: review });
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.body)).toMatchObject({ kind: "AdmissionReview", response: { uid: "uid-validate" } });
   });
 
   it("routes only what serverless.yml declares: other methods and paths never reach a function", async () => {
-    // The webhook's express app would answer these itself; API Gateway has no route for them.
+    // The webhook's core would answer these itself; API Gateway has no route for them. Without the secret segment
+    // the webhook routes do not exist, with a wrong one neither.
     for (const [method, path] of [
       ["POST", "/healthz"],
-      ["GET", "/mutate"],
+      ["GET", `${HOOK}/mutate`],
+      ["POST", "/mutate"],
+      ["POST", "/validate"],
+      ["GET", "/metrics"],
+      ["POST", "/0000000000000000/mutate"],
       ["GET", "/flags/healthz/extra"],
     ] as const) {
       const answer = await call(method, path);
@@ -229,6 +246,17 @@ describe("serverless-offline on serverless.yml", () => {
     const health = await call("GET", "/flags/healthz");
     expect(health.status).toBe(200);
     expect(JSON.parse(health.body)).toMatchObject({ status: "ok", store: "upstash" });
+    // Its token came from SSM, by the name serverless.yml gave it, through the real SDK: signed for SSM, decrypted.
+    const fetched = (aws?.calls ?? []).filter((c) => c.name === UPSTASH_TOKEN_PARAMETER);
+    expect(fetched.length).toBeGreaterThan(0);
+    expect(fetched[0]).toMatchObject({ target: "AmazonSSM.GetParameter", withDecryption: true });
+    expect(fetched[0]?.credentialScope).toMatch(/\/eu-west-1\/ssm\/aws4_request$/);
+  });
+
+  it("answers GET /<secret>/metrics from the webhook function", async () => {
+    const metrics = await call("GET", `${HOOK}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toMatch(/^# HELP /m);
   });
 
   it("refuses an admin write without the admin token", async () => {

@@ -64,7 +64,7 @@ describe("buildWebhookConfigurations", () => {
     for (const webhook of mutating.webhooks) expect(webhook.reinvocationPolicy).toBe("IfNeeded");
   });
 
-  it("fails open by default and applies an explicit failurePolicy and timeout to every webhook", () => {
+  it("fails open by default (each webhook's reason: DEFAULT_FAILURE_POLICY) and applies an explicit failurePolicy and timeout to every webhook", () => {
     const [mutating, validating] = buildWebhookConfigurations(base);
     expect([...mutating.webhooks, ...validating.webhooks].map((w) => w.failurePolicy)).toEqual([
       "Ignore",
@@ -78,17 +78,33 @@ describe("buildWebhookConfigurations", () => {
     }
   });
 
-  it("excludes kube-system and its own namespace from every webhook", () => {
+  it("excludes kube-system, cert-manager and its own namespace from every webhook", () => {
     const [mutating, validating] = buildWebhookConfigurations({ ...base, ownNamespace: "delivery" });
     for (const webhook of [...mutating.webhooks, ...validating.webhooks]) {
       expect(webhook.namespaceSelector.matchExpressions).toContainEqual({
         key: "kubernetes.io/metadata.name",
         operator: "NotIn",
-        values: ["kube-system", "delivery"],
+        values: ["kube-system", "cert-manager", "delivery"],
       });
     }
     const [, again] = buildWebhookConfigurations({ ...base, ownNamespace: "kube-system" });
-    expect(again.webhooks[0]?.namespaceSelector.matchExpressions?.[0]?.values).toEqual(["kube-system"]);
+    expect(again.webhooks[0]?.namespaceSelector.matchExpressions?.[0]?.values).toEqual(["kube-system", "cert-manager"]);
+  });
+
+  it("takes another list of excluded namespaces, always adding its own, and checks their names", () => {
+    const [, validating] = buildWebhookConfigurations({
+      ...base,
+      excludedNamespaces: ["kube-system", "certs", "istio-system"],
+    });
+    expect(validating.webhooks[0]?.namespaceSelector.matchExpressions?.at(-1)?.values).toEqual([
+      "kube-system",
+      "certs",
+      "istio-system",
+      "greenlight-system",
+    ]);
+    expect(() => buildWebhookConfigurations({ ...base, excludedNamespaces: ["Kube_System"] })).toThrow(
+      /excludedNamespaces: "Kube_System"/,
+    );
   });
 
   it("sends a labelled namespace to /mutate/namespace, any other to /mutate, and excluded ones nowhere", () => {
@@ -103,6 +119,8 @@ describe("buildWebhookConfigurations", () => {
     expect(paths(namespaceLabels("production", "disabled"))).toEqual(["/mutate"]);
     expect(paths(namespaceLabels("kube-system", "enabled"))).toEqual([]);
     expect(paths(namespaceLabels("greenlight-system", "enabled"))).toEqual([]);
+    expect(paths(namespaceLabels("cert-manager", "enabled"))).toEqual([]);
+    expect(validated(namespaceLabels("cert-manager"))).toBe(false);
     expect(validated(namespaceLabels("production"))).toBe(true);
     expect(validated(namespaceLabels("kube-system"))).toBe(false);
     expect(validated(namespaceLabels("greenlight-system"))).toBe(false);
@@ -111,7 +129,7 @@ describe("buildWebhookConfigurations", () => {
   it("never lets two mutating webhooks select the same namespace", () => {
     const [mutating] = buildWebhookConfigurations(base);
     const name = fc.oneof(
-      fc.constantFrom("kube-system", "greenlight-system", "default"),
+      fc.constantFrom("kube-system", "greenlight-system", "cert-manager", "default"),
       fc.stringMatching(/^[a-z]{1,8}$/),
     );
     const inject = fc.option(fc.constantFrom("enabled", "disabled", "true", ""), { nil: undefined });
@@ -119,7 +137,7 @@ describe("buildWebhookConfigurations", () => {
       fc.property(name, inject, (ns, value) => {
         const labels = namespaceLabels(ns, value);
         const matched = mutating.webhooks.filter((w) => selects(w.namespaceSelector, labels)).length;
-        const excluded = ns === "kube-system" || ns === "greenlight-system";
+        const excluded = ["kube-system", "greenlight-system", "cert-manager"].includes(ns);
         expect(matched).toBe(excluded ? 0 : 1);
       }),
     );

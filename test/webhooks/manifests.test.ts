@@ -1,4 +1,5 @@
-// The kustomize manifests: every file parses, built-in kinds match their schema, generated files match the builder.
+// The kustomize manifests file by file: every file parses, built-in kinds match their schema, generated files match
+// the builder. test/manifests/ checks each kustomization as rendered (hardening, RBAC, schemas, sizes).
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
@@ -11,6 +12,7 @@ import { CronJob } from "kubernetes-models/batch/v1/CronJob";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { ClusterRole } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole";
 import { ClusterRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding";
+import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { type IService, Service } from "kubernetes-models/v1/Service";
 import { type IServiceAccount, ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
@@ -42,6 +44,7 @@ const validators: Record<string, (obj: KubeObject) => void> = {
   ClusterRole: (o) => new ClusterRole(o as ConstructorParameters<typeof ClusterRole>[0]).validate(),
   ClusterRoleBinding: (o) =>
     new ClusterRoleBinding(o as ConstructorParameters<typeof ClusterRoleBinding>[0]).validate(),
+  RoleBinding: (o) => new RoleBinding(o as ConstructorParameters<typeof RoleBinding>[0]).validate(),
   ValidatingWebhookConfiguration: (o) =>
     new ValidatingWebhookConfiguration(o as ConstructorParameters<typeof ValidatingWebhookConfiguration>[0]).validate(),
 };

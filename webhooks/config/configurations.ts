@@ -2,14 +2,22 @@
 
 export type FailurePolicy = "Fail" | "Ignore";
 
-/** The namespace label that opts every Deployment of a namespace in to mutation. */
 /** Where the manifests install the webhook: its namespace and the Service in front of its Pods. */
 export const DEFAULT_NAMESPACE = "greenlight-system";
 export const DEFAULT_SERVICE = "greenlight-webhook";
+/** The namespace label that opts every Deployment of a namespace in to mutation. */
 export const INJECT_LABEL = "greenlight.dev/inject";
 export const INJECT_LABEL_ENABLED = "enabled";
 /** The label every namespace carries (Kubernetes >= 1.21), used to exclude namespaces by name. */
 export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+
+/**
+ * Namespaces no greenlight webhook ever sees, besides greenlight's own (always excluded):
+ * - `kube-system` holds what the cluster needs to heal itself (DNS, CNI, metrics): it must never wait on greenlight;
+ * - `cert-manager` issues the webhook's serving certificate (manifests/overlays/cert-manager): if an expired
+ *   certificate takes greenlight down, cert-manager's own Deployments must still roll to renew it.
+ */
+export const DEFAULT_EXCLUDED_NAMESPACES: readonly string[] = ["kube-system", "cert-manager"];
 
 /**
  * The HTTP paths the webhook server answers. The path tells the server which opt-in applies, because an
@@ -30,11 +38,15 @@ export const WEBHOOK_NAMES = {
 } as const;
 
 /**
- * Fail-open by default for both kinds. The validating webhook (and the annotation-opt-in mutating webhook) match
- * every namespace except the excluded ones, so `Fail` would turn a webhook outage into "no Deployment anywhere in
- * the cluster can be created or updated", rollbacks of unrelated apps included. With `Ignore`, an outage only
- * means Deployments written meanwhile miss their injected labels/probes and annotation checks until they are
- * applied again. Clusters that prefer strictness pass `failurePolicy: "Fail"`.
+ * Fail-open by default, each webhook for its own reason (manifests/README.md, "failurePolicy"):
+ * - `inject.greenlight.dev` (/mutate) and `validate.greenlight.dev` (/validate) must see every Deployment outside the
+ *   excluded namespaces, because the opt-in is an annotation and the API server can only select on labels. `Fail`
+ *   would make a greenlight outage block every Deployment create and update in the cluster, rollbacks of apps that
+ *   never opted in included; with `Ignore`, Deployments written meanwhile miss their injected labels and probes and
+ *   their annotation checks until they are applied again (the stepper reads annotations itself and reports bad ones).
+ * - `namespace.inject.greenlight.dev` (/mutate/namespace) sees only namespaces labelled for injection, so `Fail` would
+ *   block those alone; it stays `Ignore` so that all three behave alike during an outage, and a cluster that wants
+ *   strictness passes `failurePolicy: "Fail"` (`greenlight certs --failure-policy Fail`).
  */
 export const DEFAULT_FAILURE_POLICY: { mutating: FailurePolicy; validating: FailurePolicy } = {
   mutating: "Ignore",
@@ -128,6 +140,8 @@ export interface WebhookConfigurationOptions {
   timeoutSeconds?: number;
   /** The namespace greenlight runs in: excluded so the webhook never gates its own recovery. */
   ownNamespace: string;
+  /** Namespaces excluded besides `ownNamespace`; default DEFAULT_EXCLUDED_NAMESPACES. */
+  excludedNamespaces?: readonly string[];
   /** `namespace/certificate` for cert-manager's CA injector, which then fills caBundle. */
   injectCaFrom?: string;
 }
@@ -158,11 +172,11 @@ export function buildWebhookConfigurations(
     labels: { "app.kubernetes.io/name": "greenlight", "app.kubernetes.io/component": "webhook" },
     ...(opts.injectCaFrom ? { annotations: { "cert-manager.io/inject-ca-from": opts.injectCaFrom } } : {}),
   });
-  // kube-system hosts what the cluster needs to heal itself; our own namespace hosts the webhook's own Pods.
+  // See DEFAULT_EXCLUDED_NAMESPACES; our own namespace hosts the webhook's own Pods.
   const exclusion: LabelSelectorRequirement = {
     key: NAMESPACE_NAME_LABEL,
     operator: "NotIn",
-    values: [...new Set(["kube-system", opts.ownNamespace])],
+    values: [...new Set([...(opts.excludedNamespaces ?? DEFAULT_EXCLUDED_NAMESPACES), opts.ownNamespace])],
   };
   const webhook = (name: string, path: string, failurePolicy: FailurePolicy, selector: LabelSelectorRequirement[]) => ({
     name,
@@ -234,6 +248,11 @@ function checkOptions(opts: WebhookConfigurationOptions, name: string): void {
   }
   if (!DNS_LABEL.test(opts.ownNamespace) || opts.ownNamespace.length > 63) {
     throw new Error(`ownNamespace "${opts.ownNamespace}" is not a namespace name (DNS label)`);
+  }
+  for (const namespace of opts.excludedNamespaces ?? []) {
+    if (!DNS_LABEL.test(namespace) || namespace.length > 63) {
+      throw new Error(`excludedNamespaces: "${namespace}" is not a namespace name (DNS label)`);
+    }
   }
   const timeout = opts.timeoutSeconds;
   if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 1 || timeout > 30)) {

@@ -95,6 +95,7 @@ Files written to --out:
 Examples:
   # In-cluster webhook (manifests/base), then load the Secret and the configurations:
   $ greenlight certs --out .greenlight/certs -n greenlight-system
+  $ kubectl apply -f manifests/base/namespace.yaml   # the namespace first: the Secret goes into it
   $ kubectl -n greenlight-system create secret tls ${TLS_SECRET_NAME} \\
       --cert .greenlight/certs/tls.crt --key .greenlight/certs/tls.key
   $ kubectl apply -k manifests/base

@@ -5,7 +5,7 @@
 // to start but always the code as it is now. GREENLIGHT_FROM_SOURCE=1 runs the sources in any case;
 // GREENLIGHT_FROM_SOURCE=0 the last build, current or not (the tests of the build and the bench, which must not
 // slip to tsx when someone saves a file meanwhile).
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { accessSync, constants, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import vm from "node:vm";
@@ -38,6 +38,10 @@ function loadCompiled(file) {
   const saveCache = () => {
     if (cachedData !== undefined && !script.cachedDataRejected) return;
     try {
+      // Asked first because serializing the cache takes milliseconds, which a write bound to fail (a read-only
+      // root in a container, a root-owned install) would waste at every run: V8 also rejects the build's cache
+      // when Node runs with other V8 flags, e.g. NODE_OPTIONS=--max-old-space-size.
+      accessSync(path.dirname(cacheFile), constants.W_OK);
       const temporary = `${cacheFile}.${process.pid}.tmp`;
       writeFileSync(temporary, script.createCachedData());
       renameSync(temporary, cacheFile);

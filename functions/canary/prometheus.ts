@@ -55,13 +55,17 @@ export function checkPrometheusUrl(raw: string, source = "the Prometheus URL"): 
   try {
     url = new URL(raw);
   } catch {
-    throw new Error(`${source} ${JSON.stringify(raw)} is not a URL: use e.g. http://prometheus.monitoring:9090`);
+    // Quoted only without an "@": a URL that carries credentials is a secret, and this message reaches logs.
+    const quoted = raw.includes("@") ? "" : ` ${JSON.stringify(raw)}`;
+    throw new Error(`${source}${quoted} is not a URL: use e.g. http://prometheus.monitoring:9090`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new Error(`${source} ${JSON.stringify(raw)} must use http or https, not ${url.protocol.slice(0, -1)}`);
+    throw new Error(`${source} ${JSON.stringify(shown(raw))} must use http or https, not ${url.protocol.slice(0, -1)}`);
   }
   if (url.search || url.hash) {
-    throw new Error(`${source} ${JSON.stringify(raw)} must not carry a query or fragment: give Prometheus's base URL`);
+    throw new Error(
+      `${source} ${JSON.stringify(shown(raw))} must not carry a query or fragment: give Prometheus's base URL`,
+    );
   }
   return raw.replace(/\/+$/, "");
 }

@@ -1,6 +1,7 @@
 // Where the stepper finds its cluster, its Prometheus and its limits: environment first, defaults second.
 import { KubeConfig } from "@kubernetes/client-node";
 import { createPrometheusReader, prometheusUrlFromEnv } from "../canary/prometheus.ts";
+import { isDns1123Label } from "../contract/syntax.ts";
 import { createKubeClients } from "../kube/clients.ts";
 import { DEFAULT_CONCURRENCY, type RunOptions } from "./run.ts";
 
@@ -30,7 +31,9 @@ export function loadKubeConfig(env: StepperEnv = process.env, options: KubeConfi
     try {
       config.loadFromString(text);
     } catch (error) {
-      throw new Error(`GREENLIGHT_KUBECONFIG is not a kubeconfig (YAML or base64 of it): ${(error as Error).message}`);
+      // The parser's first line only: the lines after it quote the kubeconfig, which may hold a token.
+      const reason = (error as Error).message.split("\n")[0]?.replace(/:$/, "") ?? "unreadable";
+      throw new Error(`GREENLIGHT_KUBECONFIG is not a kubeconfig (YAML or base64 of it): ${reason}`);
     }
     return config;
   }
@@ -47,11 +50,21 @@ export function loadKubeConfig(env: StepperEnv = process.env, options: KubeConfi
   return config;
 }
 
-export const namespacesFromEnv = (env: StepperEnv = process.env): string[] =>
-  (env.GREENLIGHT_NAMESPACES ?? "")
+/** GREENLIGHT_NAMESPACES, comma-separated; a name Kubernetes would refuse stops the pass instead of matching nothing. */
+export function namespacesFromEnv(env: StepperEnv = process.env): string[] {
+  const namespaces = (env.GREENLIGHT_NAMESPACES ?? "")
     .split(",")
     .map((namespace) => namespace.trim())
     .filter(Boolean);
+  const bad = namespaces.find((namespace) => !isDns1123Label(namespace));
+  if (bad !== undefined) {
+    throw new Error(
+      `GREENLIGHT_NAMESPACES has ${JSON.stringify(bad)}, not a namespace name; accepted: comma-separated ` +
+        "lower-case DNS labels (a-z, 0-9, '-', at most 63), e.g. shop,payments",
+    );
+  }
+  return namespaces;
+}
 
 /** Everything `runStep` needs, built from the environment. */
 export function runOptionsFromEnv(

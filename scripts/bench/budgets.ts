@@ -38,10 +38,11 @@ const SERVERLESS_YML = path.join(ROOT, "serverless.yml");
 
 /**
  * Minified bundle budgets in bytes, 1 KB read as 1,000 bytes (the stricter reading). Functions not named: reported.
- * flags was 150 KB until `matches` moved to RE2 (re2js, about 150 KB minified, most of it Unicode class tables):
- * linear-time patterns on a public API are worth the bytes; the rest of the function keeps its old room.
+ * flags was 150 KB until `matches` moved to RE2 (re2js, about 150 KB minified, most of it Unicode class tables) and
+ * the abuse limits came (@upstash/ratelimit and its analytics module, about 37 KB): linear-time patterns and shared
+ * rate limits on a public API are worth the bytes; the rest of the function keeps its old room.
  */
-export const BUNDLE_BUDGETS: Readonly<Record<string, number>> = { flags: 320_000, webhook: 400_000 };
+export const BUNDLE_BUDGETS: Readonly<Record<string, number>> = { flags: 360_000, webhook: 400_000 };
 /** Measured cold starts per function (odd: the median is one of them), after one unmeasured start of each. */
 export const COLD_RUNS = 11;
 const CHILD_TIMEOUT_MS = 30_000;
@@ -78,7 +79,13 @@ const ENTRY_EXTENSIONS = [".ts", ".mts", ".tsx", ".js", ".mjs", ".jsx", ".cjs", 
 const EDGE = {
   name: "flags (edge)",
   entry: "functions/flags/edge.ts",
-  options: { bundle: true, platform: "neutral", format: "esm", minify: true } satisfies BuildOptions,
+  options: {
+    bundle: true,
+    platform: "neutral",
+    mainFields: ["module", "main"],
+    format: "esm",
+    minify: true,
+  } satisfies BuildOptions,
 };
 
 export interface ServerlessBuild {
@@ -645,7 +652,7 @@ export function renderBudgetsSection(result: BudgetsBench, context: BenchContext
     "Each function of serverless.yml is bundled with esbuild using the options serverless.yml gives",
     "serverless-esbuild (read from the file at run time: minified ESM for its `target` with the `createRequire` banner,",
     "`@aws-sdk/*` external), which is what `osls package` zips; the edge variant is bundled as docs/FLAGS.md says",
-    "(`--platform=neutral --format=esm --minify`). Sizes are of the minified file (1 KB = 1,000 bytes); gzip is",
+    "(`--platform=neutral --main-fields=module,main --format=esm --minify`). Sizes are of the minified file (1 KB = 1,000 bytes); gzip is",
     "for reference.",
     "",
     `Cold start: a fresh \`node\` (${process.version}) in a directory with no node_modules imports the bundle and`,

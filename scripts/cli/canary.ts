@@ -36,7 +36,12 @@ interface StepFlags extends NamespaceFlags {
 /** -n wins, then GREENLIGHT_NAMESPACES (so a CronJob bound per namespace can say where to look), then -A. */
 async function stepNamespaces(flags: StepFlags): Promise<string[]> {
   const { namespacesFromEnv } = await import("../../functions/stepper/config.ts");
-  const listed = namespacesFromEnv();
+  let listed: string[];
+  try {
+    listed = namespacesFromEnv();
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
   if (!flags.namespace && listed.length > 0) return listed;
   return resolveNamespaces(flags);
 }

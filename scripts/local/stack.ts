@@ -235,7 +235,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     generated: generated !== undefined,
     labels: adminTokens.map((token) => token.label),
   };
-  const namespaces = namespacesFromEnv(options.env);
+  let namespaces: string[];
+  try {
+    namespaces = namespacesFromEnv(options.env);
+  } catch (error) {
+    throw new LocalStackError((error as Error).message);
+  }
 
   const demoPath = join(options.home, DEMO_SVG);
   const dial = dialHost(options.host);

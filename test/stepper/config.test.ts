@@ -59,3 +59,44 @@ describe("loadKubeConfig", () => {
     });
   });
 });
+
+describe("settings that stop a pass rather than guess", () => {
+  it("refuses a namespace name Kubernetes would refuse, naming the variable and what is accepted", async () => {
+    const { namespacesFromEnv } = await import("../../functions/stepper/config.ts");
+    expect(namespacesFromEnv({ GREENLIGHT_NAMESPACES: " shop, payments ,," })).toEqual(["shop", "payments"]);
+    expect(namespacesFromEnv({})).toEqual([]);
+    expect(() => namespacesFromEnv({ GREENLIGHT_NAMESPACES: "shop,Payments" })).toThrow(
+      /^GREENLIGHT_NAMESPACES has "Payments", not a namespace name; accepted: comma-separated lower-case DNS labels/,
+    );
+  });
+
+  it("never quotes the kubeconfig it could not read: the lines after the parser's first may hold a token", () => {
+    const broken = 'apiVersion: v1\nusers: [{ name: me, user: { token: "sekret-token-value" } }]\nclusters: [: bad';
+    let message = "";
+    try {
+      loadKubeConfig({ GREENLIGHT_KUBECONFIG: broken });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^GREENLIGHT_KUBECONFIG is not a kubeconfig \(YAML or base64 of it\): /);
+    expect(message).not.toContain("sekret-token-value");
+    expect(message).not.toContain("\n");
+  });
+
+  it("never quotes a Prometheus URL that carries a password", async () => {
+    const { checkPrometheusUrl } = await import("../../functions/canary/prometheus.ts");
+    const message = (raw: string) => {
+      try {
+        checkPrometheusUrl(raw, "PROMETHEUS_URL");
+        return "";
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    expect(message("ftp://greenlight:hunter2hunter2@prom.example.com")).not.toContain("hunter2");
+    expect(message("https://greenlight:hunter2hunter2@prom.example.com/?x=1")).not.toContain("hunter2");
+    expect(message("http://greenlight:hunter2hunter2@[bad")).toBe(
+      "PROMETHEUS_URL is not a URL: use e.g. http://prometheus.monitoring:9090",
+    );
+  });
+});

@@ -1,5 +1,6 @@
 // The flag settings from the environment, read in this one place for the Lambda, the edge entry, `flags serve` and
 // the local stack; edge-safe (no Node built-ins), so the Node-only file store is chosen in ./config.ts, not here.
+import { type Env, readSetting, readSettingOr, SettingError, settingValue } from "../contract/settings.ts";
 import { parseByteSize, parseDuration } from "../contract/values.ts";
 import type { HttpCore } from "../http/message.ts";
 import { createRuleCache, DEFAULT_CACHE_TTL_MS, DEFAULT_MAX_STALE_MS } from "./cache.ts";
@@ -15,7 +16,7 @@ import {
   type UpstashStoreOptions,
 } from "./upstash-store.ts";
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export type { Env };
 
 export const ENV = {
   adminToken: "GREENLIGHT_ADMIN_TOKEN",
@@ -31,10 +32,9 @@ export const ENV = {
   upstashTimeout: "GREENLIGHT_UPSTASH_TIMEOUT",
 } as const;
 
-/** A bad environment variable; the message is one line naming it and what is accepted. */
-export class FlagConfigError extends Error {
-  override readonly name = "FlagConfigError";
-}
+/** A bad environment variable: the shared SettingError (one line naming it and what is accepted). */
+export const FlagConfigError = SettingError;
+export type FlagConfigError = SettingError;
 
 export interface FlagSettings {
   /**
@@ -55,10 +55,7 @@ export interface FlagSettings {
 }
 
 /** An unset or blank variable counts as absent (deployment templates often pass '' for "not configured"). */
-export function envValue(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === undefined || value === "" ? undefined : value;
-}
+export const envValue = settingValue;
 
 function secret(env: Env, name: string): string | undefined {
   const value = envValue(env, name);
@@ -68,13 +65,8 @@ function secret(env: Env, name: string): string | undefined {
   return value;
 }
 
-function durationMs(env: Env, name: string, fallbackMs: number): number {
-  const raw = envValue(env, name);
-  if (raw === undefined) return fallbackMs;
-  const parsed = parseDuration(raw);
-  if (!parsed.ok) throw new FlagConfigError(`${name}=${JSON.stringify(raw)} is invalid; ${parsed.problem}`);
-  return parsed.value * 1000;
-}
+const durationMs = (env: Env, name: string, fallbackMs: number): number =>
+  readSettingOr(env, name, parseDuration, fallbackMs / 1000) * 1000;
 
 /** The Upstash request deadline: whole milliseconds or seconds (sub-second values matter here), 10 ms to 60 s. */
 export function upstashTimeoutMs(env: Env): number {
@@ -127,11 +119,7 @@ export function flagSettingsFromEnv(env: Env): FlagSettings {
   }
   const rates = ratesFromEnv(env);
   if (!rates.ok) throw new FlagConfigError(rates.message);
-  const rawLimit = envValue(env, ENV.bodyLimit);
-  const bodyLimit = rawLimit === undefined ? undefined : parseByteSize(rawLimit, 1024, 10 * 1024 * 1024);
-  if (bodyLimit !== undefined && !bodyLimit.ok) {
-    throw new FlagConfigError(`${ENV.bodyLimit}=${JSON.stringify(rawLimit)} is invalid; ${bodyLimit.problem}`);
-  }
+  const bodyLimit = readSetting(env, ENV.bodyLimit, (raw) => parseByteSize(raw, 1024, 10 * 1024 * 1024));
   return {
     ...(adminToken === undefined ? {} : { adminToken }),
     ...(tokens.tokens === undefined ? {} : { adminTokens: tokens.tokens }),
@@ -139,7 +127,7 @@ export function flagSettingsFromEnv(env: Env): FlagSettings {
     corsOrigins: corsOrigins(env),
     ttlMs,
     maxStaleMs,
-    bodyLimitBytes: bodyLimit?.value ?? DEFAULT_BODY_LIMIT_BYTES,
+    bodyLimitBytes: bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
     rates: rates.rates,
   };
 }

@@ -1,7 +1,9 @@
 // Where the stepper finds its cluster, its Prometheus and its limits: environment first, defaults second.
 import { KubeConfig } from "@kubernetes/client-node";
 import { createPrometheusReader, prometheusUrlFromEnv } from "../canary/prometheus.ts";
+import { readSettingOr } from "../contract/settings.ts";
 import { isDns1123Label } from "../contract/syntax.ts";
+import { type Parsed, parseInteger } from "../contract/values.ts";
 import { createKubeClients } from "../kube/clients.ts";
 import { DEFAULT_CONCURRENCY, type RunOptions } from "./run.ts";
 
@@ -50,31 +52,37 @@ export function loadKubeConfig(env: StepperEnv = process.env, options: KubeConfi
   return config;
 }
 
-/** GREENLIGHT_NAMESPACES, comma-separated; a name Kubernetes would refuse stops the pass instead of matching nothing. */
-export function namespacesFromEnv(env: StepperEnv = process.env): string[] {
-  const namespaces = (env.GREENLIGHT_NAMESPACES ?? "")
+/** Comma-separated namespace names; one Kubernetes would refuse is a problem, not a list that matches nothing. */
+function parseNamespaces(raw: string): Parsed<string[]> {
+  const namespaces = raw
     .split(",")
     .map((namespace) => namespace.trim())
     .filter(Boolean);
   const bad = namespaces.find((namespace) => !isDns1123Label(namespace));
-  if (bad !== undefined) {
-    throw new Error(
-      `GREENLIGHT_NAMESPACES has ${JSON.stringify(bad)}, not a namespace name; accepted: comma-separated ` +
-        "lower-case DNS labels (a-z, 0-9, '-', at most 63), e.g. shop,payments",
-    );
-  }
-  return namespaces;
+  return bad === undefined
+    ? { ok: true, value: namespaces }
+    : {
+        ok: false,
+        problem:
+          `${JSON.stringify(bad)} is not a namespace name; accepted: comma-separated lower-case DNS labels ` +
+          "(a-z, 0-9, '-', at most 63), e.g. shop,payments",
+      };
 }
+
+/** GREENLIGHT_CONCURRENCY: how many Deployments a pass works on at once. */
+export const concurrencyFromEnv = (env: StepperEnv = process.env): number =>
+  readSettingOr(env, "GREENLIGHT_CONCURRENCY", (raw) => parseInteger(raw, 1, 256), DEFAULT_CONCURRENCY);
+
+/** GREENLIGHT_NAMESPACES: the namespaces a pass looks in (empty: all it may list). */
+export const namespacesFromEnv = (env: StepperEnv = process.env): string[] =>
+  readSettingOr(env, "GREENLIGHT_NAMESPACES", parseNamespaces, []);
 
 /** Everything `runStep` needs, built from the environment. */
 export function runOptionsFromEnv(
   env: StepperEnv = process.env,
   kube: KubeConfigOptions = {},
 ): Omit<RunOptions, "now" | "deadline"> {
-  const concurrency = Number(env.GREENLIGHT_CONCURRENCY ?? DEFAULT_CONCURRENCY);
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new Error(`GREENLIGHT_CONCURRENCY=${env.GREENLIGHT_CONCURRENCY} is not a positive integer`);
-  }
+  const concurrency = concurrencyFromEnv(env);
   return {
     clients: createKubeClients(
       loadKubeConfig(env, kube),

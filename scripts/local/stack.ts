@@ -19,7 +19,7 @@ import { envValue, ENV as FLAG_ENV } from "../../functions/flags/env.ts";
 import { createFlagsListener } from "../../functions/flags/http/node.ts";
 import { type AdminTokens, singleAdminToken } from "../../functions/flags/http/tokens.ts";
 import { RATE_LIMIT_SWITCH } from "../../functions/flags/limits.ts";
-import { namespacesFromEnv } from "../../functions/stepper/config.ts";
+import { concurrencyFromEnv, namespacesFromEnv } from "../../functions/stepper/config.ts";
 import { runStep } from "../../functions/stepper/run.ts";
 import { buildWebhookConfigurations, DEFAULT_NAMESPACE, WEBHOOK_PATHS } from "../../webhooks/config/configurations.ts";
 import { renderYamlDocuments } from "../../webhooks/config/render.ts";
@@ -111,18 +111,6 @@ export function listenProblem(name: PortName, host: string, port: number, error:
     default:
       return `cannot serve ${what} on ${urlHost(host, port)}: ${error.message}`;
   }
-}
-
-function concurrencyFromEnv(env: Env): number | undefined {
-  const raw = envValue(env, "GREENLIGHT_CONCURRENCY");
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < 1) {
-    throw new LocalStackError(
-      `GREENLIGHT_CONCURRENCY=${JSON.stringify(raw)} is invalid; accepted: a positive integer (canaries stepped at once)`,
-    );
-  }
-  return value;
 }
 
 export function endpointGroups(urls: Record<PortName, string>): EndpointGroup[] {

@@ -66,7 +66,7 @@ describe("settings that stop a pass rather than guess", () => {
     expect(namespacesFromEnv({ GREENLIGHT_NAMESPACES: " shop, payments ,," })).toEqual(["shop", "payments"]);
     expect(namespacesFromEnv({})).toEqual([]);
     expect(() => namespacesFromEnv({ GREENLIGHT_NAMESPACES: "shop,Payments" })).toThrow(
-      /^GREENLIGHT_NAMESPACES has "Payments", not a namespace name; accepted: comma-separated lower-case DNS labels/,
+      /^GREENLIGHT_NAMESPACES="shop,Payments" is invalid; "Payments" is not a namespace name; accepted: comma-separated lower-case DNS labels/,
     );
   });
 

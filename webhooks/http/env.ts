@@ -1,4 +1,5 @@
 // The webhook's settings from the environment, for the Lambda (the CLI takes the same as flags): checked, never guessed.
+import { type Env, oneOf, readSettingOr, SettingError } from "../../functions/contract/settings.ts";
 import { parseByteSize } from "../../functions/contract/values.ts";
 import type { OnError } from "../mutate/mutate.ts";
 import { DEFAULT_BODY_LIMIT_BYTES, type WebhookAppOptions } from "./core.ts";
@@ -13,26 +14,21 @@ export const BODY_LIMIT_RANGE = { min: 64 * 1024, max: 64 * 1024 * 1024 } as con
 
 export type WebhookSettings = { ok: true; options: WebhookAppOptions } | { ok: false; message: string };
 
-export function parseOnErrorMode(raw: string): OnError | undefined {
-  const mode = raw.trim();
-  return mode === "allow" || mode === "deny" ? mode : undefined;
-}
+const parseOnErrorMode = oneOf<OnError>(["allow", "deny"]);
 
 /** GREENLIGHT_ON_ERROR (allow | deny, default allow) and GREENLIGHT_WEBHOOK_BODY_LIMIT (default 3 MiB); blank is unset. */
-export function webhookSettingsFromEnv(env: Readonly<Record<string, string | undefined>>): WebhookSettings {
-  const rawMode = env[WEBHOOK_ENV.onError]?.trim() ?? "";
-  const onError = rawMode === "" ? "allow" : parseOnErrorMode(rawMode);
-  if (onError === undefined) {
-    return {
-      ok: false,
-      message: `${WEBHOOK_ENV.onError}=${JSON.stringify(rawMode)} is invalid; accepted: allow or deny`,
-    };
+export function webhookSettingsFromEnv(env: Env): WebhookSettings {
+  try {
+    const onError = readSettingOr(env, WEBHOOK_ENV.onError, parseOnErrorMode, "allow");
+    const bodyLimitBytes = readSettingOr(
+      env,
+      WEBHOOK_ENV.bodyLimit,
+      (raw) => parseByteSize(raw, BODY_LIMIT_RANGE.min, BODY_LIMIT_RANGE.max),
+      DEFAULT_BODY_LIMIT_BYTES,
+    );
+    return { ok: true, options: { onError, bodyLimitBytes } };
+  } catch (error) {
+    if (error instanceof SettingError) return { ok: false, message: error.message };
+    throw error;
   }
-  const rawLimit = env[WEBHOOK_ENV.bodyLimit]?.trim() ?? "";
-  if (rawLimit === "") return { ok: true, options: { onError, bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES } };
-  const limit = parseByteSize(rawLimit, BODY_LIMIT_RANGE.min, BODY_LIMIT_RANGE.max);
-  if (!limit.ok) {
-    return { ok: false, message: `${WEBHOOK_ENV.bodyLimit}=${JSON.stringify(rawLimit)} is invalid; ${limit.problem}` };
-  }
-  return { ok: true, options: { onError, bodyLimitBytes: limit.value } };
 }

@@ -6,7 +6,7 @@ import type { HttpCore } from "../http/message.ts";
 import { createRuleCache, DEFAULT_CACHE_TTL_MS, DEFAULT_MAX_STALE_MS } from "./cache.ts";
 import { createFlagCore, createUnavailableCore, DEFAULT_BODY_LIMIT_BYTES } from "./http/handler.ts";
 import { type AdminTokens, adminTokensOf } from "./http/tokens.ts";
-import { type FlagLimits, type RateRule, ratesFromEnv } from "./limits.ts";
+import { type FlagLimits, memoryLimits, type Rates, ratesFromEnv } from "./limits.ts";
 import type { FlagStore } from "./types.ts";
 import { upstashLimits } from "./upstash-limits.ts";
 import {
@@ -51,7 +51,7 @@ export interface FlagSettings {
   /** The largest request body (GREENLIGHT_FLAGS_BODY_LIMIT), default 64 KiB. */
   bodyLimitBytes: number;
   /** The abuse limits' rates (GREENLIGHT_RATE_LIMIT*); each store counts them its own way. */
-  rates: Partial<Record<keyof FlagLimits, RateRule>>;
+  rates: Rates;
 }
 
 /** An unset or blank variable counts as absent (deployment templates often pass '' for "not configured"). */
@@ -152,7 +152,7 @@ export function upstashStoreFromEnv(
 function upstashFromEnv(
   env: Record<string, string | undefined>,
   options: UpstashStoreOptions = {},
-  rates: Partial<Record<keyof FlagLimits, RateRule>> = {},
+  rates: Rates = {},
 ): { store: FlagStore; limits: FlagLimits } | undefined {
   const url = env.UPSTASH_REDIS_REST_URL?.trim() ?? "";
   const token = env.UPSTASH_REDIS_REST_TOKEN?.trim() ?? "";
@@ -169,7 +169,12 @@ function upstashFromEnv(
     );
   }
   const client = createUpstashClient({ url, token, timeoutMs: upstashTimeoutMs(env) });
-  return { store: createUpstashStore(client, options), limits: upstashLimits(client, rates) };
+  // OFREP is counted in the instance's memory even here: a Redis call per evaluation would undo the rule cache (one
+  // store call per TTL, none per evaluation). Admin requests and failed logins are few and worth sharing across
+  // instances, so token guessing spread over instances is still counted as one.
+  const { ofrep, ...shared } = rates;
+  const limits = { ...upstashLimits(client, shared), ...memoryLimits(ofrep ? { ofrep } : {}) };
+  return { store: createUpstashStore(client, options), limits };
 }
 
 /** The Upstash store's host, for messages: the URL may carry credentials or a path we have no reason to print. */
@@ -187,7 +192,7 @@ export type FlagPlace =
   | { kind: "files"; dir: string | undefined };
 
 /** Throws (one line naming the variable) when only one of the Upstash variables is set or the URL is not one. */
-export function flagPlaceFromEnv(env: Env, rates: Partial<Record<keyof FlagLimits, RateRule>> = {}): FlagPlace {
+export function flagPlaceFromEnv(env: Env, rates: Rates = {}): FlagPlace {
   const upstash = upstashFromEnv(env, {}, rates);
   if (upstash) return { kind: "upstash", ...upstash, host: hostOf(envValue(env, ENV.upstashUrl)) };
   return { kind: "files", dir: envValue(env, ENV.flagsDir) };

@@ -28,6 +28,9 @@ export interface Limiter {
   check(identifier: string): Promise<LimitDecision>;
 }
 
+/** The rate of each limit that is on. */
+export type Rates = Partial<Record<keyof FlagLimits, RateRule>>;
+
 export interface FlagLimits {
   ofrep?: Limiter;
   admin?: Limiter;
@@ -70,9 +73,7 @@ export function parseRequestRate(name: string, raw: string | undefined, fallback
   return { ok: true, rule: { requests, windowMs } };
 }
 
-export type LimitsSetting =
-  | { ok: true; rates: Partial<Record<keyof FlagLimits, RateRule>> }
-  | { ok: false; message: string };
+export type LimitsSetting = { ok: true; rates: Rates } | { ok: false; message: string };
 
 /** The three rates from the environment (defaults where unset; none with GREENLIGHT_RATE_LIMIT=off). */
 export function ratesFromEnv(env: Readonly<Record<string, string | undefined>>): LimitsSetting {
@@ -81,7 +82,7 @@ export function ratesFromEnv(env: Readonly<Record<string, string | undefined>>):
   if (all !== "" && all !== "on") {
     return { ok: false, message: `${RATE_LIMIT_SWITCH}=${JSON.stringify(all)} is not a switch; accepted: on or off` };
   }
-  const rates: Partial<Record<keyof FlagLimits, RateRule>> = {};
+  const rates: Rates = {};
   for (const kind of Object.keys(RATE_VARIABLES) as Array<keyof FlagLimits>) {
     const setting = parseRequestRate(RATE_VARIABLES[kind], env[RATE_VARIABLES[kind]], DEFAULT_RATES[kind]);
     if (!setting.ok) return setting;
@@ -151,15 +152,16 @@ export function memoryLimiter(rule: RateRule, now: () => number = Date.now, maxK
 export const retryAfterSeconds = (decision: LimitDecision, now: number): number =>
   Math.max(1, Math.ceil((decision.resetAt - now) / 1000));
 
-/** The configured rates counted in this process's memory (the embedded store: `flags serve`, `npm start`). */
-export function memoryLimits(
-  rates: Partial<Record<keyof FlagLimits, RateRule>>,
-  now: () => number = Date.now,
-): FlagLimits {
+/** One limiter per configured rate, made by `make` (in memory here, in Upstash in upstash-limits.ts). */
+export function limitsOf(rates: Rates, make: (kind: keyof FlagLimits, rule: RateRule) => Limiter): FlagLimits {
   const limits: FlagLimits = {};
   for (const kind of Object.keys(rates) as Array<keyof FlagLimits>) {
     const rule = rates[kind];
-    if (rule) limits[kind] = memoryLimiter(rule, now);
+    if (rule) limits[kind] = make(kind, rule);
   }
   return limits;
 }
+
+/** The configured rates counted in this process's memory (the embedded store: `flags serve`, `npm start`). */
+export const memoryLimits = (rates: Rates, now: () => number = Date.now): FlagLimits =>
+  limitsOf(rates, (_kind, rule) => memoryLimiter(rule, now));

@@ -1,7 +1,7 @@
 // The abuse limits counted in Upstash Redis with @upstash/ratelimit: shared by every Lambda instance and edge isolate.
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis";
-import type { FlagLimits, Limiter, RateRule } from "./limits.ts";
+import { type FlagLimits, type Limiter, limitsOf, type RateRule, type Rates } from "./limits.ts";
 
 export interface UpstashLimitsOptions {
   /** Key prefix in Redis; each limit adds its name. */
@@ -80,18 +80,9 @@ function upstashLimiter(redis: Redis, rule: RateRule, prefix: string, timeoutMs:
 }
 
 /** One Upstash limiter per configured rate, under `<prefix>:<limit>` keys. */
-export function upstashLimits(
-  redis: Redis,
-  rates: Partial<Record<keyof FlagLimits, RateRule>>,
-  options: UpstashLimitsOptions = {},
-): FlagLimits {
+export function upstashLimits(redis: Redis, rates: Rates, options: UpstashLimitsOptions = {}): FlagLimits {
   const prefix = options.prefix ?? "greenlight:ratelimit";
   const timeoutMs = options.timeoutMs ?? 300;
   const store = breaker(options.pauseMs ?? 10_000, options.now ?? Date.now);
-  const limits: FlagLimits = {};
-  for (const kind of Object.keys(rates) as Array<keyof FlagLimits>) {
-    const rule = rates[kind];
-    if (rule) limits[kind] = upstashLimiter(redis, rule, `${prefix}:${kind}`, timeoutMs, store);
-  }
-  return limits;
+  return limitsOf(rates, (kind, rule) => upstashLimiter(redis, rule, `${prefix}:${kind}`, timeoutMs, store));
 }

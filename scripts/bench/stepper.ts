@@ -1,7 +1,7 @@
 // The stepper part of `npm run bench`: 10, 100 and 1000 canaries against the fake API server with 20 ms per call.
 import { createKubeClients } from "../../functions/kube/clients.ts";
 import { DEFAULT_CONCURRENCY, runStep } from "../../functions/stepper/run.ts";
-import { healthyReader, rolledOutStatus } from "../fakes/canary-objects.ts";
+import { canaryAnnotations, healthyReader, istioRouting, rolledOutStatus } from "../fakes/canary-objects.ts";
 import { type FakeApiServer, startFakeApiServer } from "../fakes/kube/fake-apiserver.ts";
 import type { BenchContext } from "./index.ts";
 
@@ -25,12 +25,7 @@ function seed(api: FakeApiServer, count: number): void {
         name: `${app}-v2`,
         namespace,
         labels,
-        annotations: {
-          "greenlight.dev/strategy": "canary",
-          "greenlight.dev/virtual-service": app,
-          "greenlight.dev/steps": "10,50",
-          "greenlight.dev/interval": "1m",
-        },
+        annotations: canaryAnnotations(app),
       },
       spec: {
         replicas: 1,
@@ -39,34 +34,7 @@ function seed(api: FakeApiServer, count: number): void {
       },
       status: rolledOutStatus(1),
     });
-    api.put({
-      apiVersion: "networking.istio.io/v1",
-      kind: "DestinationRule",
-      metadata: { name: app, namespace },
-      spec: {
-        host: app,
-        subsets: [
-          { name: "stable", labels: { version: "v1" } },
-          { name: "canary", labels: { version: "v2" } },
-        ],
-      },
-    });
-    api.put({
-      apiVersion: "networking.istio.io/v1",
-      kind: "VirtualService",
-      metadata: { name: app, namespace },
-      spec: {
-        hosts: [app],
-        http: [
-          {
-            route: [
-              { destination: { host: app, subset: "stable" }, weight: 100 },
-              { destination: { host: app, subset: "canary" }, weight: 0 },
-            ],
-          },
-        ],
-      },
-    });
+    for (const object of istioRouting(namespace, app)) api.put(object);
   }
 }
 

@@ -1,5 +1,7 @@
 // The seed's canary objects, as greenlight expects them: a canary Deployment, its DestinationRule and VirtualService.
+
 import type { MetricsReader } from "../../functions/canary/checks.ts";
+import { annotationName } from "../../functions/contract/annotations.ts";
 import type { FakeApiServer, JsonObject } from "./kube/fake-apiserver.ts";
 
 export const NAMESPACE = "production";
@@ -84,6 +86,53 @@ export function virtualService(weights: { stable: number; canary: number } = { s
       ],
     },
   };
+}
+
+/** The annotations of a canary Deployment `app` stepped through its VirtualService in two steps, a minute apart. */
+export function canaryAnnotations(app: string): Record<string, string> {
+  return {
+    [annotationName("strategy")]: "canary",
+    [annotationName("virtual-service")]: app,
+    [annotationName("steps")]: "10,50",
+    [annotationName("interval")]: "1m",
+  };
+}
+
+/**
+ * The DestinationRule (subsets `stable`: version v1, `canary`: v2) and the VirtualService (all traffic on stable)
+ * of a canary named `app` in `namespace`: what the bench and the sizing runs seed by the hundred.
+ */
+export function istioRouting(namespace: string, app: string): [JsonObject, JsonObject] {
+  return [
+    {
+      apiVersion: "networking.istio.io/v1",
+      kind: "DestinationRule",
+      metadata: { name: app, namespace },
+      spec: {
+        host: app,
+        subsets: [
+          { name: "stable", labels: { version: "v1" } },
+          { name: "canary", labels: { version: "v2" } },
+        ],
+      },
+    },
+    {
+      apiVersion: "networking.istio.io/v1",
+      kind: "VirtualService",
+      metadata: { name: app, namespace },
+      spec: {
+        hosts: [app],
+        http: [
+          {
+            route: [
+              { destination: { host: app, subset: "stable" }, weight: 100 },
+              { destination: { host: app, subset: "canary" }, weight: 0 },
+            ],
+          },
+        ],
+      },
+    },
+  ];
 }
 
 export const GATEWAY_API = "gateway.networking.k8s.io/v1";

@@ -11,7 +11,7 @@ import { type RunningRedis, startRedis } from "../../scripts/services/redis.ts";
 import { type RunningUpstashBridge, startUpstashBridge } from "../../scripts/services/upstash-bridge.ts";
 import { createMemoryStore, TEST_FLAGS } from "./memory-store.ts";
 
-const ADMIN = "admin-token-0123456789abcdef";
+const ADMIN = "5b7a2c9e41d0f38b6a1e7c4d92f05b3e8a6d1c7f40e29b5a3c8d7e1f6a0b4c2d";
 const OPS = "ops-token-0123456789abcdef-ops";
 const TOKENS = [
   { label: "admin", scope: "admin", token: ADMIN },
@@ -130,7 +130,7 @@ describe("limits in Upstash, shared by every instance", () => {
     await redis?.close();
   });
 
-  it("lets two Lambda instances share one client's OFREP budget", async () => {
+  it("counts OFREP in each instance's memory, with no Upstash call per evaluation", async () => {
     const env = {
       UPSTASH_REDIS_REST_URL: bridge.url,
       UPSTASH_REDIS_REST_TOKEN: TOKEN,
@@ -138,13 +138,35 @@ describe("limits in Upstash, shared by every instance", () => {
     };
     const first = upstashFlagCore(env);
     const second = upstashFlagCore(env);
+    await evaluate(first, "192.0.2.44");
+    await evaluate(second, "192.0.2.44");
+    const before = bridge.commands.length;
     const statuses: number[] = [];
-    for (const core of [first, second, first, second, first, second]) {
+    for (const core of [first, second, first, second, first, second, first, second]) {
       statuses.push((await evaluate(core, "192.0.2.44")).status);
     }
-    expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+    // Each instance lets its own four through (one each already spent above).
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 429, 429]);
     expect((await evaluate(second, "192.0.2.45")).status).toBe(200);
+    // Rules come from the instance's cache (TTL 5 s) and the limit from its memory: Upstash is not asked.
+    expect(bridge.commands.slice(before).filter(([name]) => /^eval/i.test(name ?? ""))).toEqual([]);
+  });
+
+  it("shares failed admin logins across instances, in Upstash", async () => {
+    const env = {
+      UPSTASH_REDIS_REST_URL: bridge.url,
+      UPSTASH_REDIS_REST_TOKEN: TOKEN,
+      GREENLIGHT_ADMIN_TOKEN: ADMIN,
+      GREENLIGHT_RATE_LIMIT_AUTH_FAILURES: "2/5m",
+    };
+    const first = upstashFlagCore(env);
+    const second = upstashFlagCore(env);
+    const list = (core: HttpCore, token: string) =>
+      core(request("GET", "/admin/flags", { token, address: "192.0.2.77" }));
+    expect((await list(first, "guess-one-0123456789")).status).toBe(401);
+    expect((await list(second, "guess-two-0123456789")).status).toBe(401);
+    expect((await list(first, ADMIN)).status).toBe(429);
     const script = bridge.commands.find(([name]) => /^eval/i.test(name ?? ""));
-    expect(script?.join(" ")).toContain("greenlight:ratelimit:ofrep");
+    expect(script?.join(" ")).toContain("greenlight:ratelimit:authFailures");
   });
 });

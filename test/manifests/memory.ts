@@ -25,9 +25,10 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { annotationName } from "../../functions/contract/annotations.ts";
 import { createKubeClients } from "../../functions/kube/clients.ts";
 import { runStep } from "../../functions/stepper/run.ts";
-import { healthyReader, rolledOutStatus } from "../../scripts/fakes/canary-objects.ts";
+import { canaryAnnotations, healthyReader, istioRouting, rolledOutStatus } from "../../scripts/fakes/canary-objects.ts";
 import { type FakeApiServer, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
 import { generateWebhookCertificates } from "../../webhooks/certs/certs.ts";
 
@@ -118,47 +119,15 @@ export function seedCluster(
     const kind = i % 20;
     if (kind < 16) {
       const labels = { app, version: "v2" };
-      const annotations = {
-        "greenlight.dev/strategy": "canary",
-        "greenlight.dev/virtual-service": app,
-        "greenlight.dev/steps": "10,50",
-        "greenlight.dev/interval": "1m",
-      };
+      const annotations = canaryAnnotations(app);
       api.put(deployment(namespace, `${app}-v2`, labels, annotations, `registry.example/${app}:v2`));
-      api.put({
-        apiVersion: "networking.istio.io/v1",
-        kind: "DestinationRule",
-        metadata: { name: app, namespace },
-        spec: {
-          host: app,
-          subsets: [
-            { name: "stable", labels: { version: "v1" } },
-            { name: "canary", labels: { version: "v2" } },
-          ],
-        },
-      });
-      api.put({
-        apiVersion: "networking.istio.io/v1",
-        kind: "VirtualService",
-        metadata: { name: app, namespace },
-        spec: {
-          hosts: [app],
-          http: [
-            {
-              route: [
-                { destination: { host: app, subset: "stable" }, weight: 100 },
-                { destination: { host: app, subset: "canary" }, weight: 0 },
-              ],
-            },
-          ],
-        },
-      });
+      for (const object of istioRouting(namespace, app)) api.put(object);
       tally.canaries++;
     } else if (kind === 16) {
       // Two Deployments (blue serving, green idle) behind one main Service and a Service per colour.
       for (const colour of ["blue", "green"]) {
         const labels = { app, version: colour };
-        const annotations = { "greenlight.dev/strategy": "blue-green", "greenlight.dev/service": app };
+        const annotations = { [annotationName("strategy")]: "blue-green", [annotationName("service")]: app };
         api.put(deployment(namespace, `${app}-${colour}`, labels, annotations, `registry.example/${app}:${colour}`));
         api.put({
           apiVersion: "v1",
@@ -177,7 +146,7 @@ export function seedCluster(
       i++;
     } else {
       const labels = { app };
-      const annotations = { "greenlight.dev/strategy": "rolling", "greenlight.dev/auto-rollback": "true" };
+      const annotations = { [annotationName("strategy")]: "rolling", [annotationName("auto-rollback")]: "true" };
       api.put(deployment(namespace, app, labels, annotations, `registry.example/${app}:v3`));
       tally.rolling++;
     }

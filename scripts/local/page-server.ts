@@ -1,6 +1,6 @@
 // The `/` page's HTTP core: the page, its JSON (/api/state), the demo chart and a health check.
 import { readFile } from "node:fs/promises";
-import { type HttpCore, type HttpResponse, JSON_CONTENT_TYPE, pathOf } from "../../functions/http/message.ts";
+import { type HttpCore, type HttpResponse, jsonResponse, pathOf } from "../../functions/http/message.ts";
 import { type NodeListener, nodeListener } from "../../functions/http/node.ts";
 import { type LocalState, PAGE_CSP, renderPage } from "./page.ts";
 
@@ -32,7 +32,7 @@ const answer = (
   body,
 });
 
-const json = (status: number, value: unknown): HttpResponse => answer(status, JSON_CONTENT_TYPE, JSON.stringify(value));
+const json = (status: number, value: unknown): HttpResponse => jsonResponse(status, value, NO_STORE);
 
 export function createPageCore(options: PageAppOptions): HttpCore {
   const routes = new Map<string, () => Promise<HttpResponse>>(

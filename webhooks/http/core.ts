@@ -4,7 +4,13 @@
  * Node adapter, the Lambda through the Lambda adapter, and express.ts mounts it in an express app.
  */
 import { readBody } from "../../functions/http/body.ts";
-import { type HttpCore, type HttpResponse, JSON_CONTENT_TYPE, pathOf } from "../../functions/http/message.ts";
+import {
+  type HttpCore,
+  type HttpResponse,
+  JSON_CONTENT_TYPE,
+  jsonResponse,
+  pathOf,
+} from "../../functions/http/message.ts";
 import { type NodeListener, nodeListener } from "../../functions/http/node.ts";
 import {
   type AdmissionReview,
@@ -43,7 +49,7 @@ const json = (status: number, body: string): HttpResponse => ({
   body,
 });
 
-const error = (status: number, message: string): HttpResponse => json(status, JSON.stringify({ error: message }));
+const error = (status: number, message: string): HttpResponse => jsonResponse(status, { error: message });
 
 /** Admission bodies are JSON text; a stray invalid byte becomes U+FFFD and JSON.parse judges the rest. */
 const UTF8 = new TextDecoder("utf-8");

@@ -1,7 +1,8 @@
 // The scheduled Lambda: one stepper pass per invocation (EventBridge `rate(1 minute)`), stopping new work in time.
 
+import type { Env } from "../contract/settings.ts";
 import { resolveSecrets } from "../secrets/resolve.ts";
-import { runOptionsFromEnv } from "./config.ts";
+import { eksClusterFromEnv, type StepperOptions, type StepperSetup, stepperSetupFromEnv } from "./config.ts";
 import type { RunReport } from "./run.ts";
 import { runStep } from "./run.ts";
 
@@ -18,26 +19,57 @@ interface ScheduledContext {
 
 /**
  * The variables serverless.yml gives by name (`X_SECRET` / `X_PARAMETER`): the kubeconfig from Secrets Manager
- * (no 4 KB environment limit there) and, when it carries credentials, the Prometheus URL from SSM.
+ * (no 4 KB environment limit there) and, when it carries credentials, the Prometheus URL from SSM. On EKS the
+ * kubeconfig's name is not given (serverless.yml leaves it out), so nothing is fetched for it.
  */
 export const STEPPER_SECRETS = ["GREENLIGHT_KUBECONFIG", "PROMETHEUS_URL"] as const;
 
-let options: ReturnType<typeof runOptionsFromEnv> | undefined;
-
-/**
- * Clients and settings, built at the first pass of the instance once its secrets are fetched, then reused. A pass
- * that cannot get them fails (the on-failure queue and the alarm see it) and the next pass asks again.
- */
-async function runOptions(): Promise<ReturnType<typeof runOptionsFromEnv>> {
-  if (options === undefined) {
-    const env = await resolveSecrets(process.env, STEPPER_SECRETS);
-    options = runOptionsFromEnv(env, { inlineOnly: true });
-  }
-  return options;
+export interface StepperHandlerOptions {
+  /** The function's environment, read at each build (the role's credentials are in it); default process.env. */
+  env?: () => Env;
+  /** The clock the EKS token is signed and renewed by; default the system's. */
+  now?: () => Date;
 }
 
-export async function handler(_event: unknown, context: ScheduledContext = {}): Promise<RunReport> {
-  let ready: ReturnType<typeof runOptionsFromEnv>;
+export type StepperHandler = (event: unknown, context?: ScheduledContext) => Promise<RunReport>;
+
+/**
+ * A handler with its own instance state: clients and settings built at its first pass once its secrets are fetched,
+ * then reused. With a kubeconfig they are kept for the life of the instance. On EKS they carry a token that expires
+ * 15 minutes after it is signed, so they are built again, with a new token, at the first pass after the token's
+ * renewal time (10 minutes): a warm instance never sends an expired token. A pass that cannot get them fails (the
+ * on-failure queue and the alarm see it) and the next pass asks again.
+ */
+function instanceOptions(handlerOptions: StepperHandlerOptions): () => Promise<StepperOptions> {
+  const readEnv = handlerOptions.env ?? (() => process.env);
+  const now = handlerOptions.now ?? (() => new Date());
+  let setup: StepperSetup | undefined;
+  return async () => {
+    const at = now();
+    const due = setup?.renewAt !== undefined && at.getTime() >= setup.renewAt.getTime();
+    if (setup === undefined || due) {
+      const env = readEnv();
+      // Before any fetch: a kubeconfig secret named next to the EKS settings is a mistake to report as such, not a
+      // fetch the role is not allowed to make.
+      eksClusterFromEnv(env);
+      const resolved = await resolveSecrets(env, STEPPER_SECRETS);
+      setup = stepperSetupFromEnv(resolved, { inlineOnly: true, now: at });
+    }
+    return setup.options;
+  };
+}
+
+/** A handler with instance state of its own (a test makes several, each with its environment and clock). */
+export function createStepperHandler(handlerOptions: StepperHandlerOptions = {}): StepperHandler {
+  const runOptions = instanceOptions(handlerOptions);
+  return (_event, context) => pass(runOptions, context);
+}
+
+/** The function's entry: the instance's handler, over process.env and the system clock. */
+export const handler: StepperHandler = createStepperHandler();
+
+async function pass(runOptions: () => Promise<StepperOptions>, context: ScheduledContext = {}): Promise<RunReport> {
+  let ready: StepperOptions;
   try {
     ready = await runOptions();
   } catch (error) {

@@ -111,6 +111,8 @@ describe("osls package with every option set", () => {
       Variables: {
         GREENLIGHT_KUBECONFIG_SECRET: "acme/stepper/kubeconfig",
         PROMETHEUS_URL_PARAMETER: "/acme/stepper/prometheus-url",
+        // Not on EKS (package-eks.test.ts packages that): the kubeconfig above is how it reaches its cluster.
+        GREENLIGHT_EKS_CLUSTER: "",
       },
     });
   });

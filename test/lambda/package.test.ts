@@ -14,7 +14,7 @@ import { startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
 import { deploymentReview, httpApiEvent } from "../../scripts/fakes/lambda-events.ts";
 import { startRedis } from "../../scripts/services/redis.ts";
 import { startUpstashBridge } from "../../scripts/services/upstash-bridge.ts";
-import { type CfnTemplate, evaluate, grants, type Json, roleStatements, secretArn, ssmArn } from "./cfn.ts";
+import { type CfnTemplate, condition, evaluate, grants, type Json, roleStatements, secretArn, ssmArn } from "./cfn.ts";
 import {
   extract,
   filesUnder,
@@ -221,12 +221,17 @@ describe("osls package", () => {
       GREENLIGHT_FLAGS_API_KEY_PARAMETER: "",
       GREENLIGHT_FLAGS_CACHE_TTL: "5s",
     });
-    expect(environmentOf("functions/stepper/lambda.handler")).toEqual({
+    // As CloudFormation gives them: the kubeconfig's name is conditional (left out on EKS), here it is set.
+    expect(evaluate(template, environmentOf("functions/stepper/lambda.handler") as Json)).toEqual({
       PROMETHEUS_URL: "",
       PROMETHEUS_URL_PARAMETER: "",
       GREENLIGHT_KUBECONFIG_SECRET: "greenlight/test/stepper-kubeconfig",
+      GREENLIGHT_EKS_CLUSTER: "",
+      GREENLIGHT_EKS_ENDPOINT: "",
+      GREENLIGHT_EKS_CA: "",
       GREENLIGHT_NAMESPACES: "",
     });
+    expect(condition(template, "StepperOnEks")).toBe(false);
     // PROMETHEUS_URL stays a plain variable for a URL without credentials, from a parameter, never from the shell.
     for (const f of resourcesOfType("AWS::Lambda::Function")) {
       const variables = Object.keys((f.Properties.Environment as { Variables: Record<string, string> }).Variables);
@@ -325,6 +330,8 @@ describe("osls package", () => {
   });
 
   it("grants the stepper its log group, its kubeconfig secret and its failure queue; no VPC, no KMS key", () => {
+    // Not on EKS: the kubeconfig secret is the stepper's one secret.
+    expect(condition(template, "StepperReadsKubeconfig")).toBe(true);
     expect(grants(roleStatements(template, "StepperRole"))).toEqual({
       "logs:CreateLogStream": ["StepperLogGroup.Arn"],
       "logs:PutLogEvents": ["StepperLogGroup.Arn"],

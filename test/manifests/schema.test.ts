@@ -99,6 +99,7 @@ describe("the manifests against their schemas", () => {
       "base",
       "overlays/cert-manager",
       "overlays/cluster-wide",
+      "overlays/eks-access-entry",
       "overlays/serverless",
       "stepper",
     ]);

@@ -308,6 +308,51 @@ describe("mutateReview properties", () => {
     );
   });
 
+  it("lists compare()'s operations too where maps and lists are absent or null (the draft creates them)", () => {
+    // Each place the mutation opens (a map or a list) made absent or null, or left; probes null as well.
+    const places = [
+      ["metadata", "labels"],
+      ["metadata", "annotations"],
+      ["spec", "template", "metadata"],
+      ["spec", "template", "metadata", "labels"],
+      ["spec", "template", "spec"],
+      ["spec", "template", "spec", "containers"],
+      ["spec", "template"],
+      ["spec"],
+    ] as const;
+    const sparse = fc.record({
+      g: generated,
+      holes: fc.array(fc.tuple(fc.constantFrom(...places), fc.constantFrom("absent", "null")), { maxLength: 3 }),
+      nullProbes: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(sparse, ({ g, holes, nullProbes }) => {
+        const object = structuredClone(g.review.request.object) as JsonObject;
+        for (const [place, hole] of holes) {
+          const parent = at(object, ...place.slice(0, -1)) as JsonObject | undefined;
+          const key = place[place.length - 1] as string;
+          if (!isJsonObject(parent)) continue;
+          if (hole === "null") parent[key] = null;
+          else delete parent[key];
+        }
+        if (nullProbes) {
+          for (const container of containersOf(object)) if (isJsonObject(container)) container.livenessProbe = null;
+        }
+        let injection: ReturnType<typeof injectDeployment>;
+        try {
+          injection = injectDeployment(object, g.scope);
+        } catch {
+          return;
+        }
+        const expected = injection.injected ? jsonPatch.compare(object, injection.object) : [];
+        const patch = planInjection(object, g.scope).patch;
+        expect(JSON.stringify(patch)).toBe(JSON.stringify(expected));
+        expect(applyOps(object, patch)).toEqual(injection.object);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it("never changes the review it was given (the patch is a diff of copies)", () => {
     fc.assert(
       fc.property(generated, (g) => {

@@ -21,20 +21,15 @@ export const formatMarker = (labels: Partial<Record<InjectedLabel, string>>): st
 export type LabelOutcome = "set" | "kept" | "foreign";
 
 /**
- * Sets a label when absent, or when it still holds the value greenlight wrote last time (so a new image tag moves
- * the version label along). A value someone else wrote is left alone ("foreign").
+ * Whether greenlight sets a label: when absent, or when it still holds the value greenlight wrote last time (so a
+ * new image tag moves the version label along). A value someone else wrote is left alone ("foreign").
  */
-export function setOwnedLabel(
-  labels: Record<string, string>,
-  key: InjectedLabel,
+export function ownedLabelOutcome(
+  current: string | undefined,
   value: string,
   previouslyOwned: string | undefined,
 ): LabelOutcome {
-  const current = labels[key];
   if (current === value) return "kept";
-  if (current === undefined || current === previouslyOwned) {
-    labels[key] = value;
-    return "set";
-  }
+  if (current === undefined || current === previouslyOwned) return "set";
   return "foreign";
 }

@@ -1,6 +1,7 @@
 // Adds httpGet liveness and readiness probes to containers that lack them; existing probes are never changed.
 import { type Annotations, type PortRef, readOrWarn } from "../../functions/contract/annotations.ts";
-import { isObject, type JsonObject, readList, ShapeError, writableList } from "./shape.ts";
+import { type DraftMap, openElement, openList, setValue } from "./draft.ts";
+import { isObject, type JsonObject, readList, ShapeError } from "./shape.ts";
 
 export const PROBE_DEFAULTS = {
   livenessPath: "/health",
@@ -48,30 +49,33 @@ function probePort(
   return { port: first.containerPort };
 }
 
-/** Adds probes to the containers of a pod spec (a copy); returns the warnings for containers it had to skip. */
-export function injectProbes(podSpec: JsonObject, settings: ProbeSettings): string[] {
+/** Adds probes to the containers of a pod spec (its draft); returns the warnings for containers it had to skip. */
+export function injectProbes(podSpec: DraftMap, settings: ProbeSettings): string[] {
   const warnings: string[] = [];
-  const containers = writableList(podSpec, "containers", "spec.template.spec.containers");
-  containers.forEach((original, index) => {
-    const field = `spec.template.spec.containers[${index}]`;
-    if (!isObject(original)) throw new ShapeError(field, "an object");
-    const container: JsonObject = { ...original };
-    containers[index] = container;
+  const field = "spec.template.spec.containers";
+  const containers = openList(podSpec, "containers", readList(podSpec.before, "containers", field));
+  containers.before.forEach((container, index) => {
+    const at = `${field}[${index}]`;
+    if (!isObject(container)) throw new ShapeError(at, "an object");
     const missingLiveness = container.livenessProbe === undefined || container.livenessProbe === null;
     const missingReadiness = container.readinessProbe === undefined || container.readinessProbe === null;
     if (!missingLiveness && !missingReadiness) return;
-    const found = probePort(container, field, settings.port);
+    const found = probePort(container, at, settings.port);
     if ("missing" in found) {
       const name = typeof container.name === "string" ? container.name : `#${index}`;
       warnings.push(`container ${name} ${found.missing}: probes not added (set greenlight.dev/probe-port)`);
       return;
     }
     const port = found.port;
+    const edits = openElement(containers, index, container);
     if (missingLiveness) {
-      container.livenessProbe = { httpGet: { path: settings.livenessPath, port }, ...PROBE_DEFAULTS.liveness };
+      setValue(edits, "livenessProbe", { httpGet: { path: settings.livenessPath, port }, ...PROBE_DEFAULTS.liveness });
     }
     if (missingReadiness) {
-      container.readinessProbe = { httpGet: { path: settings.readinessPath, port }, ...PROBE_DEFAULTS.readiness };
+      setValue(edits, "readinessProbe", {
+        httpGet: { path: settings.readinessPath, port },
+        ...PROBE_DEFAULTS.readiness,
+      });
     }
   });
   return warnings;

@@ -1,5 +1,5 @@
 // Access to the parts of a Deployment the mutation touches: reads check the shape (a wrong one becomes a ShapeError
-// naming the field), writes copy on the way down, so the input is never changed and untouched subtrees stay shared.
+// naming the field), writes are recorded apart (draft.ts), so the input is never changed.
 
 import { isObject, type JsonObject } from "../../functions/contract/objects.ts";
 
@@ -23,16 +23,6 @@ export function readMap(parent: JsonObject, key: string, field: string): JsonObj
   return value;
 }
 
-/**
- * A shallow copy of the map at `parent[key]` (a new empty one when absent), stored back into `parent`, which must
- * itself be a copy. Sharing everything below it is what keeps the later diff cheap: compare() skips equal references.
- */
-export function writableMap(parent: JsonObject, key: string, field: string): JsonObject {
-  const copy: JsonObject = { ...readMap(parent, key, field) };
-  parent[key] = copy;
-  return copy;
-}
-
 function checkStrings(map: JsonObject, field: string): Record<string, string> {
   for (const [name, value] of Object.entries(map)) {
     if (typeof value !== "string") throw new ShapeError(`${field}["${name}"]`, "a string");
@@ -46,20 +36,9 @@ export function readStringMap(parent: JsonObject, key: string, field: string): R
   return map && checkStrings(map, field);
 }
 
-export function writableStringMap(parent: JsonObject, key: string, field: string): Record<string, string> {
-  return checkStrings(writableMap(parent, key, field), field);
-}
-
 export function readList(parent: JsonObject, key: string, field: string): readonly unknown[] {
   const value = parent[key];
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw new ShapeError(field, "a list");
   return value;
-}
-
-/** A shallow copy of the list at `parent[key]`, stored back into `parent` (a copy). */
-export function writableList(parent: JsonObject, key: string, field: string): unknown[] {
-  const copy = [...readList(parent, key, field)];
-  parent[key] = copy;
-  return copy;
 }

@@ -1,12 +1,16 @@
-// Edge entry of the feature flags (Cloudflare Workers, Vercel Edge): the Web handler over the Upstash store.
+// Edge entry of the feature flags (Cloudflare Workers; Vercel Edge through ./vercel.ts): OFREP evaluation and
+// health over the Upstash store, without the admin API.
 /*
- * Imports nothing Node-only (no file store, no express): an isolate has no disk and no Node built-ins.
+ * Imports nothing Node-only (no file store, no express) and nothing of the admin API (no admin.ts, validate.ts or
+ * tokens.ts): what serves frontends only evaluates (edge-env.ts, http/ofrep-core.ts). Flags are written through the
+ * Lambda's or `greenlight flags serve`'s admin API, or the CLI, into the same Upstash database.
  * The handler is built once per isolate and reused, so its rule cache spares Upstash a call per request.
+ * Cloudflare: functions/flags/wrangler.jsonc deploys this file (`main`); test/edge/ runs what wrangler builds of it.
  */
 
-import { type WebHandler, webHandler } from "../http/web.ts";
-import type { Env } from "./env.ts";
-import { upstashFlagCore } from "./env.ts";
+import type { Env } from "../contract/settings.ts";
+import { type WebAdapterOptions, type WebHandler, webHandler } from "../http/web.ts";
+import { edgeCoreFromEnv } from "./edge-env.ts";
 
 /** Workers pass bindings (strings for vars and secrets, objects for KV and the like); only the strings matter here. */
 export type EdgeBindings = Readonly<Record<string, unknown>>;
@@ -18,9 +22,17 @@ function stringsOf(bindings: EdgeBindings | undefined): Record<string, string> {
 }
 
 /** Vercel Edge exposes variables on `process.env`; Workers (without nodejs_compat) have no `process` at all. */
-function processEnv(): Env {
+export function processEnv(): Env {
   const holder = globalThis as { process?: { env?: Env } };
   return holder.process?.env ?? {};
+}
+
+export type EdgeAdapterOptions = Pick<WebAdapterOptions, "clientAddress">;
+
+/** The OFREP-only handler for `env`, behind the Web adapter with the core's body limit. */
+export function createEdgeHandler(env: Env, options: EdgeAdapterOptions = {}): WebHandler {
+  const { core, bodyLimitBytes } = edgeCoreFromEnv(env);
+  return webHandler(core, { ...options, bodyLimitBytes });
 }
 
 let handler: WebHandler | undefined;
@@ -32,7 +44,7 @@ const clientAddress = (request: Request): string | undefined =>
 export default {
   /** Workers call `fetch(request, env, ctx)`; Vercel Edge calls it with the request alone. */
   fetch(request: Request, bindings?: EdgeBindings): Promise<Response> {
-    handler ??= webHandler(upstashFlagCore({ ...processEnv(), ...stringsOf(bindings) }), { clientAddress });
+    handler ??= createEdgeHandler({ ...processEnv(), ...stringsOf(bindings) }, { clientAddress });
     return handler(request);
   },
 };

@@ -42,7 +42,13 @@ const SERVERLESS_YML = path.join(ROOT, "serverless.yml");
  * the abuse limits came (@upstash/ratelimit and its analytics module, about 37 KB): linear-time patterns and shared
  * rate limits on a public API are worth the bytes; the rest of the function keeps its old room.
  */
-export const BUNDLE_BUDGETS: Readonly<Record<string, number>> = { flags: 360_000, webhook: 400_000 };
+export const BUNDLE_BUDGETS: Readonly<Record<string, number>> = {
+  flags: 360_000,
+  webhook: 400_000,
+  // Issue 15's target for what serves frontends. The edge bundle is OFREP-only now (no admin API, validator or
+  // @upstash/ratelimit), but re2js (~150 KB) and @upstash/redis (~80 KB) alone are over it: reported as not met.
+  "flags (edge)": 100_000,
+};
 /** Measured cold starts per function (odd: the median is one of them), after one unmeasured start of each. */
 export const COLD_RUNS = 11;
 const CHILD_TIMEOUT_MS = 30_000;
@@ -75,7 +81,11 @@ const PLUGIN_ONLY_KEYS = new Set([
 /** How serverless-esbuild finds a handler's source: the handler's module path plus the first extension that exists. */
 const ENTRY_EXTENSIONS = [".ts", ".mts", ".tsx", ".js", ".mjs", ".jsx", ".cjs", ".cts"];
 
-/** The edge variant, bundled as docs/FLAGS.md tells users to. */
+/**
+ * The edge variant (OFREP only), bundled as docs/FLAGS.md tells users to for runtimes other than Workers and Vercel.
+ * wrangler's build of functions/flags/wrangler.jsonc (what `wrangler deploy` uploads) comes out the same size within
+ * a few bytes; the edge part (edge.ts) measures that one and runs it in workerd.
+ */
 const EDGE = {
   name: "flags (edge)",
   entry: "functions/flags/edge.ts",
@@ -676,7 +686,8 @@ export function renderBudgetsSection(result: BudgetsBench, context: BenchContext
     ...(result.unmeasured.length > 0
       ? [`- ${result.unmeasured.join(", ")}: no cold-start scenario in scripts/bench/budgets.ts yet`]
       : []),
-    `- the edge variant: not started here (an isolate's start is not Node's); size only`,
+    "- the edge variant: not started here (an isolate's start is not Node's): its cold start in workerd is in the",
+    "  edge section (`--only edge`)",
     "",
     "The flag function's first request includes loading its rules from Redis through the Upstash REST bridge, a",
     "local HTTP server in the bench process; the stepper's includes its Kubernetes API calls to the in-process",

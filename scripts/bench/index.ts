@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { benchBudgets, renderBudgetsSection } from "./budgets.ts";
 import { benchCli, renderCliSection } from "./cli.ts";
+import { benchEdge, renderEdgeSection } from "./edge.ts";
 import { benchFlags, renderFlagsSection } from "./flags.ts";
 import { benchSim, renderSimSection } from "./sim.ts";
 import { benchStepper, renderStepperSection } from "./stepper.ts";
@@ -37,6 +38,7 @@ const PARTS: Record<string, Part> = {
   sim: async (context) => renderSimSection(await benchSim(context), context),
   flags: async (context) => renderFlagsSection(await benchFlags(context), context),
   budgets: async (context) => renderBudgetsSection(await benchBudgets(context), context),
+  edge: async (context) => renderEdgeSection(await benchEdge(context), context),
   cli: async (context) => renderCliSection(await benchCli(context), context),
 };
 

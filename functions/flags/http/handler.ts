@@ -1,17 +1,28 @@
-// The flags HTTP core: one HttpCore behind the Node, Lambda and Web (edge) adapters of functions/http/.
+// The flags HTTP core with the admin API: one HttpCore behind the Node, Lambda and Web adapters of functions/http/.
 /*
- * Routing, CORS, health and the final catch live here; the OFREP and admin endpoints in ofrep.ts and admin.ts.
- * No Node-only API is used, so Cloudflare Workers and Vercel Edge run exactly this code.
+ * The frame (routing, CORS, health, the abuse limit on OFREP, the final catch) is core.ts; the OFREP endpoints are
+ * ofrep.ts. This file plugs the admin API (admin.ts, with the validator and the tokens) into that frame: the core
+ * of the Lambda and of `greenlight flags serve`. The edge serves frontends with ofrep-core.ts instead, the same
+ * frame without the admin API. No Node-only API is used, so any runtime with Web globals runs either.
  */
-import { type HttpCore, type HttpRequest, type HttpResponse, jsonResponse } from "../../http/message.ts";
+import type { HttpCore, HttpRequest, HttpResponse } from "../../http/message.ts";
 import { type WebHandler, webHandler } from "../../http/web.ts";
 import type { RuleCache } from "../cache.ts";
-import { type FlagLimits, type LimitDecision, retryAfterSeconds } from "../limits.ts";
+import type { FlagLimits } from "../limits.ts";
 import type { FlagStore } from "../types.ts";
 import { type AdminDeps, checkAdmin, deleteFlag, getFlag, listAudit, listFlags, listStale, putFlag } from "./admin.ts";
-import { corsOriginsFor, preflightFor, withCors } from "./cors.ts";
-import { evaluateFlagRequest, evaluateFlagsRequest, type OfrepDeps } from "./ofrep.ts";
+import {
+  type CoreDeps,
+  composeFlagCore,
+  DEFAULT_BODY_LIMIT_BYTES,
+  HEALTH_ROUTE_NAME,
+  OFREP_ROUTE_NAMES,
+  type RoutePlugin,
+  tooMany,
+} from "./core.ts";
 import type { AdminTokens } from "./tokens.ts";
+
+export { createUnavailableCore, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_CORS_ORIGINS } from "./core.ts";
 
 export interface FlagHttpOptions {
   store: FlagStore;
@@ -33,102 +44,16 @@ export interface FlagHttpOptions {
   onError?: (error: unknown) => void;
 }
 
-export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
-export const DEFAULT_CORS_ORIGINS: readonly string[] = ["*"];
-
-export const ROUTES = [
-  "POST /ofrep/v1/evaluate/flags/{key}",
-  "POST /ofrep/v1/evaluate/flags",
+export const ADMIN_ROUTE_NAMES = [
   "GET /admin/flags",
   "GET|PUT|DELETE /admin/flags/{key}",
   "GET /admin/audit",
   "GET /admin/stale",
-  "GET /healthz (or /flags/healthz)",
 ] as const;
 
-interface Deps extends OfrepDeps, AdminDeps {
-  limits: FlagLimits;
-}
+export const ROUTES = [...OFREP_ROUTE_NAMES, ...ADMIN_ROUTE_NAMES, HEALTH_ROUTE_NAME] as const;
 
-type Endpoint = (request: HttpRequest, url: URL, key: string, deps: Deps) => Promise<HttpResponse>;
-
-interface Route {
-  pattern: RegExp;
-  admin: boolean;
-  methods: Record<string, Endpoint>;
-}
-
-const ROUTE_TABLE: Route[] = [
-  {
-    pattern: /^\/ofrep\/v1\/evaluate\/flags$/,
-    admin: false,
-    methods: { POST: (request, _url, _key, deps) => evaluateFlagsRequest(request, deps) },
-  },
-  {
-    pattern: /^\/ofrep\/v1\/evaluate\/flags\/([^/]+)$/,
-    admin: false,
-    methods: { POST: (request, _url, key, deps) => evaluateFlagRequest(request, key, deps) },
-  },
-  {
-    pattern: /^\/admin\/flags$/,
-    admin: true,
-    methods: { GET: (_request, _url, _key, deps) => listFlags(deps) },
-  },
-  {
-    pattern: /^\/admin\/flags\/([^/]+)$/,
-    admin: true,
-    methods: {
-      GET: (_request, _url, key, deps) => getFlag(key, deps),
-      PUT: (request, _url, key, deps) => putFlag(request, key, deps),
-      DELETE: (request, _url, key, deps) => deleteFlag(request, key, deps),
-    },
-  },
-  { pattern: /^\/admin\/audit$/, admin: true, methods: { GET: (_request, url, _key, deps) => listAudit(url, deps) } },
-  { pattern: /^\/admin\/stale$/, admin: true, methods: { GET: (_request, url, _key, deps) => listStale(url, deps) } },
-  // `/flags/healthz` too: behind an API shared with the webhooks (serverless.yml), `/healthz` belongs to them.
-  {
-    pattern: /^\/(?:flags\/)?healthz$/,
-    admin: false,
-    methods: { GET: (_request, _url, _key, deps) => health(deps.cache) },
-  },
-];
-
-/** GET /healthz: the cache's view of the store; 503 when there are no rules fit to serve. */
-async function health(cache: RuleCache): Promise<HttpResponse> {
-  await cache.current();
-  const report = cache.health();
-  return jsonResponse(report.status === "unavailable" ? 503 : 200, report, { "Cache-Control": "no-store" });
-}
-
-/** `/ofrep` itself too: one trailing slash is forgiven, so `/ofrep/` is routed (and answered) as `/ofrep`. */
-const isOfrepPath = (path: string): boolean => path === "/ofrep" || path.startsWith("/ofrep/");
-
-/** An error body in the shape the path's clients read: OFREP's `{errorCode, errorDetails}` under /ofrep/, else `{error}`. */
-const errorBody = (path: string, message: string): Record<string, string> =>
-  isOfrepPath(path) ? { errorCode: "GENERAL", errorDetails: message } : { error: message };
-
-/** The 500 answer: no message, no stack; OFREP paths keep their error shape. */
-function internalError(path: string): HttpResponse {
-  return isOfrepPath(path)
-    ? jsonResponse(500, { errorCode: "GENERAL", errorDetails: "internal error" })
-    : jsonResponse(500, { error: "internal error" });
-}
-
-/** 429 with Retry-After (RFC 6585); OFREP paths keep OFREP's error shape (its spec answers 429 with Retry-After). */
-function tooMany(path: string, decision: LimitDecision, now: number, what: string): HttpResponse {
-  const seconds = retryAfterSeconds(decision, now);
-  const message = `${what}; retry after ${seconds} s`;
-  const body = errorBody(path, message);
-  return jsonResponse(429, body, { "Retry-After": String(seconds), "Cache-Control": "no-store" });
-}
-
-/** OFREP evaluations counted per client address; undefined when the request may go on. */
-async function meter(request: HttpRequest, path: string, deps: Deps): Promise<HttpResponse | undefined> {
-  const address = request.clientAddress;
-  if (deps.limits.ofrep === undefined || address === undefined || !isOfrepPath(path)) return undefined;
-  const decision = await deps.limits.ofrep.take(address);
-  return decision.allowed ? undefined : tooMany(path, decision, deps.now(), `too many evaluations from ${address}`);
-}
+interface Deps extends CoreDeps, AdminDeps {}
 
 /**
  * Authentication and the admin limits; undefined when the request may go on. An address over its failed
@@ -156,53 +81,31 @@ async function admit(request: HttpRequest, path: string, deps: Deps): Promise<Ht
     : tooMany(path, decision, deps.now(), `too many admin requests with the token "${check.token.label}"`);
 }
 
-async function route(request: HttpRequest, url: URL, deps: Deps): Promise<HttpResponse> {
-  // One trailing slash is forgiven (`/admin/flags/`); the root path stays as it is.
-  const path = url.pathname.length > 1 ? url.pathname.replace(/\/$/, "") : url.pathname;
-  for (const candidate of ROUTE_TABLE) {
-    const match = candidate.pattern.exec(path);
-    if (!match) continue;
-    const method = request.method.toUpperCase();
-    const head = method === "HEAD" && candidate.methods.GET !== undefined;
-    const endpoint = candidate.methods[head ? "GET" : method];
-    if (endpoint === undefined) {
-      const allowed = Object.keys(candidate.methods);
-      const allow = [...allowed, ...(allowed.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
-      const message = `${method} is not allowed on ${path}; allowed: ${allowed.join(", ")}`;
-      return jsonResponse(405, errorBody(path, message), { Allow: allow });
-    }
-    let key = "";
-    if (match[1] !== undefined) {
-      try {
-        key = decodeURIComponent(match[1]);
-      } catch {
-        return jsonResponse(400, errorBody(path, `the flag key in ${path} is not valid percent-encoding`));
-      }
-    }
-    const limited = candidate.admin ? await admit(request, path, deps) : await meter(request, path, deps);
-    if (limited) return limited;
-    const response = await endpoint(request, url, key, deps);
-    return head ? { ...response, body: null } : response;
-  }
-  return jsonResponse(404, errorBody(path, `no route for ${request.method} ${path}; routes: ${ROUTES.join(", ")}`));
-}
+/** The admin API as a plugin of the core: its routes, each behind `admit`. */
+export const ADMIN_API: RoutePlugin<Deps> = {
+  routes: [
+    {
+      pattern: /^\/admin\/flags$/,
+      gate: admit,
+      methods: { GET: (_request, _url, _key, deps) => listFlags(deps) },
+    },
+    {
+      pattern: /^\/admin\/flags\/([^/]+)$/,
+      gate: admit,
+      methods: {
+        GET: (_request, _url, key, deps) => getFlag(key, deps),
+        PUT: (request, _url, key, deps) => putFlag(request, key, deps),
+        DELETE: (request, _url, key, deps) => deleteFlag(request, key, deps),
+      },
+    },
+    { pattern: /^\/admin\/audit$/, gate: admit, methods: { GET: (_request, url, _key, deps) => listAudit(url, deps) } },
+    { pattern: /^\/admin\/stale$/, gate: admit, methods: { GET: (_request, url, _key, deps) => listStale(url, deps) } },
+  ],
+  names: ADMIN_ROUTE_NAMES,
+};
 
-/** RFC 9110 9.3.2: a HEAD answer has no content, whatever its status (refusals and errors included). */
-const bodiless = (method: string, response: HttpResponse): HttpResponse =>
-  method === "HEAD" ? { ...response, body: null } : response;
-
-/** `new URL`, undefined instead of a throw (URL.parse is missing from some edge runtimes). */
-function parseUrl(text: string): URL | undefined {
-  try {
-    return new URL(text);
-  } catch {
-    return undefined;
-  }
-}
-
+/** The full core: OFREP, the admin API and health (the Lambda, `flags serve`, the local stack). */
 export function createFlagCore(options: FlagHttpOptions): HttpCore {
-  const corsOrigins = options.corsOrigins ?? DEFAULT_CORS_ORIGINS;
-  const onError = options.onError ?? ((error: unknown) => console.error("greenlight flags: unexpected error", error));
   const deps: Deps = {
     store: options.store,
     cache: options.cache,
@@ -213,38 +116,12 @@ export function createFlagCore(options: FlagHttpOptions): HttpCore {
     limits: options.limits ?? {},
     ...(options.evaluationApiKey ? { evaluationApiKey: options.evaluationApiKey } : {}),
   };
-  return async function handleFlagRequest(request: HttpRequest): Promise<HttpResponse> {
-    const origin = request.headers.get("origin");
-    const method = request.method.toUpperCase();
-    const url = parseUrl(request.url);
-    let response: HttpResponse;
-    try {
-      // A request target no URL can be made of (`*%` over raw HTTP): the client's fault, not a 500 to log.
-      if (url === undefined)
-        return bodiless(method, jsonResponse(400, { error: "the request target is not a valid URL path" }));
-      const path = url.pathname;
-      if (method === "OPTIONS") return preflightFor(path, origin, corsOrigins);
-      response = withCors(await route(request, url, deps), origin, corsOriginsFor(path, corsOrigins));
-    } catch (error) {
-      onError(error);
-      const path = url?.pathname ?? "/";
-      response = withCors(internalError(path), origin, corsOriginsFor(path, corsOrigins));
-    }
-    return bodiless(method, response);
-  };
+  return composeFlagCore(deps, {
+    ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
+    ...(options.onError ? { onError: options.onError } : {}),
+    admin: ADMIN_API,
+  });
 }
 
-/** The core as a Web-standard handler (tests, and what edge.ts builds with the client address added). */
+/** The core as a Web-standard handler (tests, and local tools that want a fetch-shaped handler). */
 export const createFlagHandler = (options: FlagHttpOptions): WebHandler => webHandler(createFlagCore(options));
-
-/** A core that answers every request 503 with `message` (a deployment missing its store configuration). */
-export function createUnavailableCore(message: string, corsOrigins = DEFAULT_CORS_ORIGINS): HttpCore {
-  return async (request) => {
-    const origin = request.headers.get("origin");
-    const path = parseUrl(request.url)?.pathname ?? "/";
-    if (request.method.toUpperCase() === "OPTIONS") return preflightFor(path, origin, corsOrigins);
-    const body = errorBody(path, message);
-    const response = jsonResponse(503, body, { "Cache-Control": "no-store" });
-    return withCors(response, origin, corsOriginsFor(path, corsOrigins));
-  };
-}

@@ -1,6 +1,8 @@
 // Where the stepper finds its cluster, its Prometheus and its limits: environment first, defaults second.
 // Its cluster: a kubeconfig (GREENLIGHT_KUBECONFIG, else KUBECONFIG and the usual places for the CLI), or on EKS
 // (GREENLIGHT_EKS_CLUSTER, _ENDPOINT, _CA) a short-lived token signed with its AWS role (functions/kube/eks-token.ts).
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { createPrometheusReader, prometheusUrlFromEnv } from "../canary/prometheus.ts";
 import { readSetting, readSettingOr, SettingError, settingValue } from "../contract/settings.ts";
@@ -172,11 +174,77 @@ function kubeConfigFromEnv(env: StepperEnv, options: KubeConfigOptions): KubeCon
         "falls back to KUBECONFIG or ~/.kube/config",
     );
   }
-  config.loadFromDefault();
+  const source = defaultKubeconfigSource();
+  try {
+    config.loadFromDefault();
+  } catch (error) {
+    throw new Error(
+      `no cluster: the kubeconfig ${source ?? "found"} cannot be read (${readError(error)}); ${POINT_AT_A_CLUSTER}`,
+    );
+  }
+  if (isNoKubeconfigFallback(config)) {
+    throw new Error(
+      `no cluster: no kubeconfig found (KUBECONFIG is unset, ${homeKubeconfig() ?? "HOME is unset, so ~/.kube/config"} ` +
+        `does not exist, and this is not a pod with a service account token); ${POINT_AT_A_CLUSTER}`,
+    );
+  }
   if (!config.getCurrentCluster()) {
-    throw new Error("no cluster: set KUBECONFIG, GREENLIGHT_KUBECONFIG, or run in a cluster with a ServiceAccount");
+    const contexts = config.getContexts().map((context) => context.name);
+    const current = config.getCurrentContext();
+    const what = current
+      ? `current context ${JSON.stringify(current)} names no cluster it defines`
+      : "no current context";
+    throw new Error(
+      `no cluster: the kubeconfig ${source ?? "found"} has ${what}${contexts.length > 0 ? ` (it has ${contexts.join(", ")})` : ""}: ` +
+        "choose one with kubectl config use-context NAME",
+    );
   }
   return config;
+}
+
+/** How a user without a cluster points the CLI at one, as the end of every "no cluster" message. */
+const POINT_AT_A_CLUSTER =
+  "set KUBECONFIG to the kubeconfig of a running cluster (kind, minikube and k3d write one), choose its context with " +
+  "kubectl config use-context NAME, put the kubeconfig itself in GREENLIGHT_KUBECONFIG, or run greenlight in a pod " +
+  "whose service account may reach the API server";
+
+/** ~/.kube/config as client-node's loadFromDefault() looks for it (HOME), or undefined without a HOME. */
+function homeKubeconfig(): string | undefined {
+  const home = process.env.HOME;
+  return home ? join(home, ".kube", "config") : undefined;
+}
+
+/** Where loadFromDefault() will read the kubeconfig from, as the messages name it (undefined: no file). */
+function defaultKubeconfigSource(): string | undefined {
+  const files = process.env.KUBECONFIG;
+  if (files) return `KUBECONFIG=${files}`;
+  const home = homeKubeconfig();
+  return home !== undefined && existsSync(home) ? home : undefined;
+}
+
+/**
+ * Whether loadFromDefault() found nothing at all: no KUBECONFIG, no ~/.kube/config, no service account. It then
+ * makes up a cluster at http://localhost:8080, which the client refuses at the first call with words about TLS.
+ * That cluster is set with loadFromClusterAndUser(), whose objects hold nothing but a name and a server.
+ */
+function isNoKubeconfigFallback(config: KubeConfig): boolean {
+  const cluster = config.getCurrentCluster();
+  return (
+    config.getCurrentContext() === "loaded-context" &&
+    config.clusters.length === 1 &&
+    cluster?.name === "cluster" &&
+    cluster.server === "http://localhost:8080" &&
+    Object.keys(cluster).length === 2
+  );
+}
+
+/** Why a kubeconfig file could not be loaded, in a few words and without quoting it (it may hold a token). */
+function readError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EACCES") return "permission denied";
+  if (code === "EISDIR") return "is a directory";
+  return (error as Error).message.split("\n")[0]?.replace(/:$/, "") || "unreadable";
 }
 
 /** Comma-separated namespace names; one Kubernetes would refuse is a problem, not a list that matches nothing. */

@@ -32,7 +32,7 @@ async function connect() {
   try {
     return createKubeClients(loadKubeConfig(), `greenlight-cli@${hostname()}`.slice(0, 128));
   } catch (error) {
-    throw new CliError(`kubeconfig: ${(error as Error).message}`);
+    throw new CliError((error as Error).message);
   }
 }
 

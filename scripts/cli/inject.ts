@@ -4,12 +4,22 @@ import type { Document } from "yaml";
 import { planInjection } from "../../webhooks/mutate/mutate.ts";
 import { ShapeError } from "../../webhooks/mutate/shape.ts";
 import { CliError } from "./errors.ts";
-import { describeObject, isDeployment, parseDocuments, readInput } from "./input.ts";
+import {
+  ALLOW_EMPTY_HELP,
+  describeObject,
+  emptyInputError,
+  isDeployment,
+  kindAndName,
+  parseDocuments,
+  readInput,
+  strayAnnotationWarning,
+} from "./input.ts";
 import { applyPatchToDocument } from "./yaml-patch.ts";
 
 interface InjectFlags {
   file?: string;
   all?: boolean;
+  allowEmpty?: boolean;
   output: string;
 }
 
@@ -17,22 +27,36 @@ export interface InjectOutcome {
   text: string;
   warnings: string[];
   injected: number;
+  /** Documents that hold an object (a `kind: List` counts once). */
+  objects: number;
 }
 
-/** Injects every opted-in Deployment (also inside `kind: List`); other documents pass through unchanged, in order. */
+/**
+ * Injects every opted-in Deployment (also inside `kind: List`); other documents pass through unchanged, in order,
+ * with a warning for those that carry greenlight annotations (they act on Deployments only).
+ */
 export function injectYaml(name: string, text: string, all: boolean): InjectOutcome {
   const documents = parseDocuments(name, text);
   const warnings: string[] = [];
   let injected = 0;
+  let objects = 0;
   documents.forEach((document, index) => {
     const object: unknown = document.toJS();
+    // A document of only comments, or an empty one between two `---`, holds nothing.
+    if (object != null) objects++;
     const targets: { object: unknown; prefix: (string | number)[]; label: string }[] = [];
+    const stray = (item: unknown, label: string) => {
+      const warning = strayAnnotationWarning(item, `${name}: ${label}`, "passed through unchanged");
+      if (warning) warnings.push(warning);
+    };
     if (isDeployment(object)) targets.push({ object, prefix: [], label: describeObject(object, index) });
+    else stray(object, describeObject(object, index));
     const items = (object as { kind?: string; items?: unknown })?.items;
     if ((object as { kind?: string })?.kind === "List" && Array.isArray(items)) {
       items.forEach((item, i) => {
         if (isDeployment(item))
           targets.push({ object: item, prefix: ["items", i], label: `${describeObject(item, index)} item ${i}` });
+        else stray(item, `${describeObject(object, index)} item ${i}${kindAndName(item)}`);
       });
     }
     for (const target of targets) {
@@ -49,7 +73,7 @@ export function injectYaml(name: string, text: string, all: boolean): InjectOutc
       }
     }
   });
-  return { text: render(documents), warnings, injected };
+  return { text: render(documents), warnings, injected, objects };
 }
 
 function render(documents: Document[]): string {
@@ -68,13 +92,15 @@ export function registerInjectCommand(program: Command): void {
     .description("Inject labels and probes into Deployments in YAML, offline, as the mutating webhook would")
     .requiredOption("-f, --file <file>", "YAML file with one or more documents, or - for standard input")
     .option("--all", "inject every Deployment, as in a namespace labelled greenlight.dev/inject=enabled", false)
+    .option("--allow-empty", ALLOW_EMPTY_HELP)
     .option("-o, --output <format>", "yaml or json", "yaml")
     .addHelpText(
       "after",
       `
 Only Deployments annotated greenlight.dev/inject: "true" are changed (every Deployment with --all, unless
 annotated "false"); other documents are written back unchanged and in order. Comments are kept.
-Warnings go to stderr; the result goes to stdout.
+Warnings go to stderr (also for another kind that carries greenlight annotations, which act on Deployments
+only); the result goes to stdout. Input without any object is an error unless --allow-empty.
 
 Examples:
   greenlight inject -f deploy.yaml > injected.yaml
@@ -87,6 +113,7 @@ Examples:
       }
       const input = await readInput(flags.file);
       const outcome = injectYaml(input.name, input.text, Boolean(flags.all));
+      if (outcome.objects === 0 && !flags.allowEmpty) throw emptyInputError(input.name);
       for (const warning of outcome.warnings) process.stderr.write(`warning: ${warning}\n`);
       if (flags.output === "json") {
         const objects = parseDocuments(input.name, outcome.text).map((document) => document.toJS());

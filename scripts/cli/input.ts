@@ -1,6 +1,7 @@
 // Reads the `-f FILE|-` input of a command and splits YAML into documents, with errors that name file and line.
 import { readFile } from "node:fs/promises";
 import { type Document, parseAllDocuments } from "yaml";
+import { isKnownKey, KEYS, type Key, PREFIX } from "../../functions/contract/annotations.ts";
 import { CliError } from "./errors.ts";
 
 export async function readInput(file: string | undefined): Promise<{ name: string; text: string }> {
@@ -43,13 +44,55 @@ export interface ObjectRef {
   namespace?: string;
 }
 
-export function describeObject(object: unknown, index: number): string {
+/** ` (Service production/myapp)`, or "" for an object without a kind. */
+export function kindAndName(object: unknown): string {
   const ref = (typeof object === "object" && object !== null ? object : {}) as ObjectRef & { metadata?: ObjectRef };
   const name = [ref.metadata?.namespace, ref.metadata?.name].filter(Boolean).join("/");
-  return `document ${index + 1}${ref.kind ? ` (${ref.kind}${name ? ` ${name}` : ""})` : ""}`;
+  return ref.kind ? ` (${ref.kind}${name ? ` ${name}` : ""})` : "";
+}
+
+export function describeObject(object: unknown, index: number): string {
+  return `document ${index + 1}${kindAndName(object)}`;
 }
 
 export const isDeployment = (object: unknown): boolean => {
   const ref = (typeof object === "object" && object !== null ? object : {}) as ObjectRef;
   return ref.kind === "Deployment" && typeof ref.apiVersion === "string" && ref.apiVersion.startsWith("apps/");
 };
+
+/**
+ * The error for input without a single object: `helm template ... | greenlight validate -f -` must not pass when
+ * helm failed and wrote nothing. `--allow-empty` is the way out for a pipeline where nothing is a valid answer.
+ */
+export function emptyInputError(name: string): CliError {
+  const why = `the input is empty or only comments and ---${name === "<stdin>" ? "; did the command before the pipe fail?" : ""}`;
+  return new CliError(`${name}: no Kubernetes objects read (${why}): pass --allow-empty to accept empty input`);
+}
+
+export const ALLOW_EMPTY_HELP = "accept input without any object (by default an error, as when helm template failed)";
+
+/**
+ * One warning for an object that is not an apps/v1 Deployment but carries greenlight.dev/ annotations, which act on
+ * Deployments only: a Service annotated greenlight.dev/inject is most likely a mistake. greenlight's own status
+ * annotations (greenlight.dev/status on a blue/green Service) are where they belong and get no word.
+ */
+export function strayAnnotationWarning(object: unknown, label: string, outcome: string): string | undefined {
+  if (isDeployment(object)) return undefined;
+  const ref = (typeof object === "object" && object !== null ? object : {}) as ObjectRef & {
+    metadata?: ObjectRef & { annotations?: unknown };
+  };
+  const annotations = ref.metadata?.annotations;
+  if (typeof annotations !== "object" || annotations === null) return undefined;
+  const keys = Object.keys(annotations).filter(
+    (key) =>
+      key.startsWith(PREFIX) &&
+      !(isKnownKey(key.slice(PREFIX.length)) && KEYS[key.slice(PREFIX.length) as Key].scope === "status"),
+  );
+  if (keys.length === 0) return undefined;
+  const kind = ref.kind ?? "object";
+  const hint =
+    ref.kind === "Namespace" && keys.includes(`${PREFIX}inject`)
+      ? ` (a namespace opts in with a label: kubectl label namespace ${ref.metadata?.name ?? "NAME"} ${PREFIX}inject=enabled)`
+      : "";
+  return `${label}: ${keys.join(", ")}: greenlight annotations act on Deployments (apps/v1) only; this ${kind} is ${outcome}${hint}`;
+}

@@ -314,7 +314,18 @@ Environment: KUBECONFIG (or GREENLIGHT_KUBECONFIG with the kubeconfig itself).`;
 export function registerRolloutCommands(program: Command): void {
   const rollout = program
     .command("rollout")
-    .description("Follow a Deployment's rolling update: progress, health of the new pods, exit codes");
+    .description("Follow a Deployment's rolling update: progress, health of the new pods, exit codes")
+    .addHelpText(
+      "after",
+      `
+watch polls until the rollout is done, fails or times out (exit 0, 1, 2); status reads it once (exit 0, 1, or
+3 while it progresses). Both need a cluster: KUBECONFIG, or GREENLIGHT_KUBECONFIG with the kubeconfig itself.
+
+Examples:
+  greenlight rollout watch myapp -n production --timeout 10m
+  kubectl apply -f manifests/examples/rolling.yaml && greenlight rollout watch myapp -n production
+  greenlight rollout status myapp -n production -o json`,
+    );
   rollout
     .command("watch")
     .description("Poll a Deployment until its rollout is done, fails or times out")

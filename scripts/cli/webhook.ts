@@ -102,7 +102,21 @@ async function replay(flags: { file?: string; path: string; patch?: boolean; onE
 }
 
 export function registerWebhookCommand(program: Command): void {
-  const webhook = program.command("webhook").description("Run the admission webhooks, or replay a review offline");
+  const webhook = program
+    .command("webhook")
+    .description("Run the admission webhooks, or replay a review offline")
+    .addHelpText(
+      "after",
+      `
+serve answers the API server (or curl) over HTTP(S); replay prints the answer to one AdmissionReview from a
+file, offline, as serve would give it.
+
+Examples:
+  greenlight webhook serve --port 8080
+  greenlight webhook serve --tls-cert .greenlight/certs/tls.crt --tls-key .greenlight/certs/tls.key
+  greenlight webhook replay -f test/fixtures/reviews/create.json --patch
+  greenlight webhook replay -f review.json --path /validate | jq .response.allowed`,
+    );
   webhook
     .command("serve")
     .description("Serve POST /mutate, /mutate/namespace, /validate, GET /healthz and /metrics")

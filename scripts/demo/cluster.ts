@@ -25,6 +25,9 @@ export interface CanaryTuning {
  * far above a healthy app's tens of milliseconds (a busy laptop's hiccups must not fail it), well below the faulty
  * version's slow tail.
  */
+/** The gates the demo's canaries are judged by, also drawn on its chart: 1% of 5xx, a p99 of 1 s. */
+export const DEMO_LIMITS = { errorRate: 0.01, p99Ms: 1000 } as const;
+
 export function canaryAnnotations(tuning: CanaryTuning): Record<string, string> {
   return {
     "greenlight.dev/strategy": "canary",
@@ -32,9 +35,9 @@ export function canaryAnnotations(tuning: CanaryTuning): Record<string, string> 
     "greenlight.dev/steps": tuning.steps.join(","),
     "greenlight.dev/interval": `${tuning.intervalSeconds}s`,
     "greenlight.dev/threshold": String(tuning.threshold),
-    "greenlight.dev/max-error-rate": "1%",
+    "greenlight.dev/max-error-rate": `${DEMO_LIMITS.errorRate * 100}%`,
     "greenlight.dev/max-latency-p95": "500ms",
-    "greenlight.dev/max-latency-p99": "1000ms",
+    "greenlight.dev/max-latency-p99": `${DEMO_LIMITS.p99Ms}ms`,
     "greenlight.dev/min-requests": String(tuning.minRequests),
   };
 }

@@ -23,7 +23,7 @@ import { runStep } from "../../functions/stepper/run.ts";
 import { startFakeApiServer } from "../fakes/kube/fake-apiserver.ts";
 import { startPrometheus } from "../services/prometheus.ts";
 import { HEALTHY, startSampleApp } from "./app.ts";
-import { APP, CANARY, type CanaryTuning, STABLE, seedDemo } from "./cluster.ts";
+import { APP, CANARY, type CanaryTuning, DEMO_LIMITS, STABLE, seedDemo } from "./cluster.ts";
 import { type LoadStats, startLoad } from "./load.ts";
 import { type DemoProfile, SCENARIOS, type Scenario } from "./profiles.ts";
 import { DEFAULT_POLL_MS, type Router, type RouterTarget, startRouter } from "./router.ts";
@@ -252,7 +252,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     const svg = renderTimelineSvg(
       runs.map((run) => ({ id: run.name, label: `${run.name}: ${run.label}`, points: run.points })),
-      { title: `greenlight demo: canary weight over time (${profile.name} run)` },
+      { title: `greenlight demo: canary weight over time (${profile.name} run)`, limits: DEMO_LIMITS },
     );
     await mkdir(dirname(options.svgPath), { recursive: true });
     await writeFile(options.svgPath, svg);

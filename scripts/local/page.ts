@@ -25,7 +25,10 @@ export interface FlagRow {
   key: string;
   description?: string;
   state: string;
-  /** The share of targeting keys that get the flag once targeting matched (100 when the flag sets none). */
+  /**
+   * The flag's percentage as stored: the share of targeting keys that get a partial flag once targeting matched (100
+   * when the flag sets none). Enabled and disabled flags do not read it: the page shows percentageText().
+   */
   percentage: number;
   segments: string[];
   revision: number;
@@ -54,6 +57,13 @@ export function escapeHtml(value: unknown): string {
 
 export function weightsText(weights: { stable: number; canary: number } | undefined): string {
   return weights ? `${weights.stable} / ${weights.canary}` : "-";
+}
+
+/** Who gets the flag, as evaluation serves it: nobody when disabled, everyone when enabled, else its percentage. */
+export function percentageText(flag: Pick<FlagRow, "state" | "percentage">): string {
+  if (flag.state === "disabled") return "0%";
+  if (flag.state === "enabled") return "100%";
+  return `${flag.percentage}%`;
 }
 
 export function segmentsText(segments: readonly string[]): string {
@@ -109,6 +119,7 @@ const SCRIPT = `
     rows.forEach(function (cells) { body.appendChild(row(cells)); });
   }
   function weights(w) { return w ? w.stable + " / " + w.canary : "-"; }
+  function percentage(f) { return f.state === "disabled" ? "0%" : f.state === "enabled" ? "100%" : f.percentage + "%"; }
   function stepperText(s) {
     if (s.status === "idle") return "stepper idle: " + (s.message || "no cluster");
     if (s.status === "starting") return "stepper starting: looking for a cluster";
@@ -120,7 +131,7 @@ const SCRIPT = `
   }
   function render(state) {
     fill("flag-rows", state.flags.items.map(function (f) {
-      return [f.key, f.state, f.percentage + "%", f.segments.length ? f.segments.join(", ") : "-", f.revision, f.description];
+      return [f.key, f.state, percentage(f), f.segments.length ? f.segments.join(", ") : "-", f.revision, f.description];
     }), state.flags.error ? "flag store unavailable: " + state.flags.error : "no flags", 6);
     var pass = state.stepper.lastPass;
     function empty(kind) {
@@ -209,7 +220,7 @@ export function renderPage(state: LocalState): string {
             cells([
               flag.key,
               flag.state,
-              `${flag.percentage}%`,
+              percentageText(flag),
               segmentsText(flag.segments),
               flag.revision,
               flag.description,
@@ -259,7 +270,7 @@ export function renderPage(state: LocalState): string {
     .map(
       (group) =>
         `<h3>${escapeHtml(group.name)} <span class="muted">${escapeHtml(group.base)}</span></h3>
-<table><thead><tr><th>method</th><th>URL</th><th></th></tr></thead><tbody>${endpointRows(group)}</tbody></table>`,
+<table><thead><tr><th>method</th><th>URL</th><th>what it does</th></tr></thead><tbody>${endpointRows(group)}</tbody></table>`,
     )
     .join("\n");
 

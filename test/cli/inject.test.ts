@@ -176,3 +176,108 @@ describe("greenlight validate (binary)", () => {
     expect(entry.errors).toHaveLength(1);
   });
 });
+
+describe("empty input and other kinds (a pipe whose first command failed, an annotation in the wrong place)", () => {
+  const EMPTY_INPUTS = ["", "\n", "# nothing rendered\n", "---\n", "# a comment\n---\n---\n# another\n"];
+
+  it("fails inject and validate on input without an object, in one line naming --allow-empty", async () => {
+    for (const command of ["inject", "validate"]) {
+      for (const input of EMPTY_INPUTS) {
+        const result = await runCli([command, "-f", "-"], input);
+        expect(result.code, `${command} ${JSON.stringify(input)}`).toBe(1);
+        expect(result.stdout).toBe("");
+        expect(result.stderr).toBe(
+          "greenlight: <stdin>: no Kubernetes objects read (the input is empty or only comments and ---; did the " +
+            "command before the pipe fail?): pass --allow-empty to accept empty input\n",
+        );
+      }
+    }
+    const dir = await mkdtemp(join(tmpdir(), "greenlight-empty-"));
+    const file = join(dir, "rendered.yaml");
+    await writeFile(file, "# helm template wrote nothing\n");
+    const fromFile = await runCli(["validate", "-f", file]);
+    expect(fromFile.code).toBe(1);
+    expect(fromFile.stderr).toBe(
+      `greenlight: ${file}: no Kubernetes objects read (the input is empty or only comments and ---): ` +
+        "pass --allow-empty to accept empty input\n",
+    );
+  });
+
+  it("accepts empty input with --allow-empty", async () => {
+    const validate = await runCli(["validate", "-f", "-", "--allow-empty"], "---\n");
+    expect(validate).toEqual({ code: 0, stdout: "0 Deployment(s) checked, 0 invalid\n", stderr: "" });
+    const json = await runCli(["validate", "-f", "-", "--allow-empty", "-o", "json"], "");
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual([]);
+    const inject = await runCli(["inject", "-f", "-", "--allow-empty"], "");
+    expect(inject).toEqual({ code: 0, stdout: "", stderr: "" });
+    for (const command of ["inject", "validate"]) {
+      const help = await runCli([command, "--help"]);
+      expect(help.stdout).toContain("--allow-empty");
+    }
+  });
+
+  const annotatedService = `apiVersion: v1
+kind: Service
+metadata:
+  name: myapp
+  namespace: production
+  annotations:
+    greenlight.dev/inject: "true"
+    greenlight.dev/strategy: canary
+spec:
+  selector:
+    app: myapp
+`;
+
+  it("warns on stderr about greenlight annotations on another kind, and passes it through", async () => {
+    const warning =
+      "warning: <stdin>: document 2 (Service production/myapp): greenlight.dev/inject, greenlight.dev/strategy: " +
+      "greenlight annotations act on Deployments (apps/v1) only";
+    const input = `${deployment("web", "    team: payments")}---\n${annotatedService}`;
+    const inject = await runCli(["inject", "-f", "-"], input);
+    expect(inject.code).toBe(0);
+    expect(inject.stderr).toBe(`${warning}; this Service is passed through unchanged\n`);
+    expect(toObjects(inject.stdout)[1]).toEqual(toObjects(annotatedService)[0]);
+    const validate = await runCli(["validate", "-f", "-"], input);
+    expect(validate.code).toBe(0);
+    expect(validate.stdout).toBe("1 Deployment(s) checked, 0 invalid\n");
+    expect(validate.stderr).toBe(`${warning}; this Service is not checked\n`);
+    const json = await runCli(["validate", "-f", "-", "-o", "json"], input);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toHaveLength(1);
+    expect(json.stderr).toBe(`${warning}; this Service is not checked\n`);
+  });
+
+  it("says how a Namespace opts in, names List items, and keeps quiet about greenlight's own status", () => {
+    const namespace =
+      "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  annotations:\n    greenlight.dev/inject: enabled\n";
+    const list = `${JSON.stringify({ apiVersion: "v1", kind: "List", items: toObjects(annotatedService) })}\n`;
+    const recorded = annotatedService.replace(
+      /annotations:\n(.*\n)*?spec:/,
+      'annotations:\n    greenlight.dev/status: \'{"strategy":"blue-green"}\'\nspec:',
+    );
+    const out = injectYaml("x.yaml", [namespace, list, recorded].join("---\n"), false);
+    expect(out.warnings).toEqual([
+      "x.yaml: document 1 (Namespace shop): greenlight.dev/inject: greenlight annotations act on Deployments " +
+        "(apps/v1) only; this Namespace is passed through unchanged (a namespace opts in with a label: kubectl " +
+        "label namespace shop greenlight.dev/inject=enabled)",
+      "x.yaml: document 2 (List) item 0 (Service production/myapp): greenlight.dev/inject, greenlight.dev/strategy: " +
+        "greenlight annotations act on Deployments (apps/v1) only; this Service is passed through unchanged",
+    ]);
+    expect(out.objects).toBe(3);
+  });
+});
+
+describe("greenlight validate on kubectl's kind: List", () => {
+  it("checks the Deployments among the items, naming the item", async () => {
+    const bad = deployment("myapp", '    greenlight.dev/strategy: canary\n    greenlight.dev/steps: "5,50,20"');
+    const list = `${JSON.stringify({ apiVersion: "v1", kind: "List", items: [...toObjects(service), ...toObjects(bad)] })}\n`;
+    const result = await runCli(["validate", "-f", "-"], list);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(
+      '<stdin>: document 1 (Deployment production/myapp) item 1: error: greenlight.dev/steps: "5,50,20" is invalid',
+    );
+    expect(result.stdout).toMatch(/^1 Deployment\(s\) checked, 1 invalid$/m);
+  });
+});

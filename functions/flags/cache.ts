@@ -8,9 +8,18 @@
  * the last good rules keep being served within maxStaleMs, the single flight is released when the check settles,
  * and the next caller after the TTL starts a new check rather than joining a stuck one. A store whose calls could
  * hang forever would hold every caller of current() with them (and /healthz, which asks the cache first).
+ * Usage counts (opt-in, `usage`): the cache owns the instance's UsageCounter (usage.ts), which the OFREP endpoints
+ * feed, and flushes it from current(): when a flush is due (at most one per flush interval, itself at least the
+ * TTL) and none is in flight, current() schedules it without awaiting it, handing the promise to `defer` (the
+ * edge's waitUntil); the counts are taken and store.recordUsage called from a timer task, after the request is
+ * answered. A flush that fails is dropped: its counts are not put back and it is not retried, so a store that is
+ * down costs at most one failed call per interval and never holds up a request.
  */
 import { type CompiledRuleSet, compileRuleSet } from "./evaluate.ts";
 import type { FlagStore, RuleSet } from "./types.ts";
+import { createUsageCounter, DEFAULT_USAGE_FLUSH_MS, type UsageCounter, type UsageOptions } from "./usage.ts";
+
+export type { UsageOptions };
 
 export interface RuleCacheOptions {
   /** How long a successful check holds before the store is asked again; default 5 s. */
@@ -18,6 +27,8 @@ export interface RuleCacheOptions {
   /** How long the last good rules are served while the store cannot be reached; default 10 min. */
   maxStaleMs?: number;
   now?: () => number;
+  /** Count OFREP evaluations and flush them to the store (when it has recordUsage); absent: nothing is counted. */
+  usage?: UsageOptions;
 }
 
 export interface RuleSnapshot {
@@ -35,6 +46,19 @@ export interface RuleCacheHealth {
   ageMs?: number;
   lastError?: string;
   storeCalls: number;
+  /** Present while evaluations are counted. */
+  usage?: UsageHealth;
+}
+
+export interface UsageHealth {
+  /** Flushes the store took. */
+  flushes: number;
+  /** Flushes that failed: their counts were dropped. */
+  failedFlushes: number;
+  /** Evaluations left uncounted because the counter was full (usage.ts's maxKeys). */
+  droppedEvaluations: number;
+  /** Why the last flush failed, until one succeeds. */
+  lastFlushError?: string;
 }
 
 export interface RuleCache {
@@ -45,6 +69,13 @@ export interface RuleCache {
   invalidate(): void;
   /** Every call made to the store, failed ones included. */
   readonly storeCalls: number;
+  /** Where the OFREP endpoints count evaluations; absent when this cache does not count. */
+  readonly usage?: UsageCounter;
+  /**
+   * Flushes the counts if a flush is due (or at once with `force`), after any flush in flight; never rejects. For a
+   * Node server's idle timer and its shutdown: requests trigger flushes on their own.
+   */
+  flushUsage?(options?: { force?: boolean }): Promise<void>;
 }
 
 export const DEFAULT_CACHE_TTL_MS = 5_000;
@@ -66,6 +97,53 @@ export function createRuleCache(store: FlagStore, options: RuleCacheOptions = {}
   let generation = 0;
   let checkedGeneration = -1;
   let inflight: { promise: Promise<void>; generation: number } | undefined;
+
+  // Usage: counted only when asked for and when the store can keep it.
+  const usage =
+    options.usage !== undefined && store.recordUsage !== undefined
+      ? createUsageCounter({
+          since: now(),
+          ...(options.usage.maxKeys === undefined ? {} : { maxKeys: options.usage.maxKeys }),
+          ...(options.usage.maxAnswers === undefined ? {} : { maxAnswers: options.usage.maxAnswers }),
+        })
+      : undefined;
+  const flushMs = Math.max(ttlMs, options.usage?.flushIntervalMs ?? DEFAULT_USAGE_FLUSH_MS);
+  const defer = options.usage?.defer;
+  let flushedAt = now(); // the last flush started (or the counter was created): the next waits flushMs from here
+  let flushing: Promise<void> | undefined;
+  let flushes = 0;
+  let failedFlushes = 0;
+  let lastFlushError: string | undefined;
+
+  /**
+   * Starts a flush: from a timer task, so the request that started it is answered first (the take, which expands the
+   * counts, and the store call both run after it); the promise never rejects and no request awaits it.
+   */
+  function startFlush(at: number): Promise<void> {
+    flushedAt = at;
+    const record = store.recordUsage?.bind(store);
+    const promise: Promise<void> = new Promise<void>((resolve) => setTimeout(resolve, 0))
+      .then(async () => {
+        const batch = usage?.take();
+        if (batch === undefined || record === undefined) return;
+        storeCalls++;
+        try {
+          await record(batch);
+          flushes++;
+          lastFlushError = undefined;
+        } catch (error) {
+          // Dropped: its counts are gone, and nothing retries it.
+          failedFlushes++;
+          lastFlushError = messageOf(error);
+        }
+      })
+      .finally(() => {
+        if (flushing === promise) flushing = undefined;
+      });
+    flushing = promise;
+    defer?.(promise);
+    return promise;
+  }
 
   const servable = (at: number): RuleSnapshot | undefined =>
     snapshot !== undefined && at - verifiedAt <= maxStaleMs ? snapshot : undefined;
@@ -106,7 +184,9 @@ export function createRuleCache(store: FlagStore, options: RuleCacheOptions = {}
 
   return {
     async current() {
-      if (checkedGeneration !== generation || now() - checkedAt >= ttlMs) await refresh();
+      const at = now();
+      if (usage?.pending && flushing === undefined && at - flushedAt >= flushMs) void startFlush(at);
+      if (checkedGeneration !== generation || at - checkedAt >= ttlMs) await refresh();
       return servable(now());
     },
     health() {
@@ -119,6 +199,16 @@ export function createRuleCache(store: FlagStore, options: RuleCacheOptions = {}
         ...(snapshot ? { version: snapshot.ruleSet.version, ageMs: Math.max(0, at - verifiedAt) } : {}),
         ...(lastError === undefined ? {} : { lastError }),
         storeCalls,
+        ...(usage === undefined
+          ? {}
+          : {
+              usage: {
+                flushes,
+                failedFlushes,
+                droppedEvaluations: usage.dropped,
+                ...(lastFlushError === undefined ? {} : { lastFlushError }),
+              },
+            }),
       };
     },
     invalidate() {
@@ -127,5 +217,14 @@ export function createRuleCache(store: FlagStore, options: RuleCacheOptions = {}
     get storeCalls() {
       return storeCalls;
     },
+    ...(usage === undefined
+      ? {}
+      : {
+          usage,
+          async flushUsage(flushOptions: { force?: boolean } = {}) {
+            if (flushing) await flushing;
+            if (flushOptions.force || now() - flushedAt >= flushMs) await startFlush(now());
+          },
+        }),
   };
 }

@@ -8,6 +8,7 @@ import { createFileStore, DEFAULT_FLAGS_DIR } from "./file-store.ts";
 import type { AdminTokens } from "./http/tokens.ts";
 import { type FlagLimits, memoryLimits } from "./limits.ts";
 import type { FlagStore } from "./types.ts";
+import { usageOptionsFromEnv } from "./usage.ts";
 
 export interface FlagsConfig {
   store: FlagStore;
@@ -51,7 +52,13 @@ export function flagsConfigFromEnv(env: Env, options: { cwd: string }): FlagsCon
     limits = memoryLimits(rates);
     where = `files in ${dir}`;
   }
-  const cache = createRuleCache(store, { ttlMs: settings.ttlMs, maxStaleMs: settings.maxStaleMs });
+  // Usage counts flushed off the request path (cache.ts); `flags serve` also flushes on an idle timer and at exit.
+  const usage = usageOptionsFromEnv(env, settings.ttlMs);
+  const cache = createRuleCache(store, {
+    ttlMs: settings.ttlMs,
+    maxStaleMs: settings.maxStaleMs,
+    ...(usage === undefined ? {} : { usage }),
+  });
   return {
     store,
     cache,

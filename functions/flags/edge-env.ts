@@ -1,12 +1,12 @@
 // The OFREP-only flag core from the environment, for edge isolates (Cloudflare Workers, Vercel Edge): Upstash store,
 // rule cache, the OFREP abuse limit in memory, and every setting of env.ts except the admin API's.
 /*
- * Why not env.ts: it reads the admin tokens (http/tokens.ts), builds the full core (handler.ts, so admin.ts and the
- * validator) and the shared admin limits (@upstash/ratelimit, a CommonJS package a bundler keeps whole once it is
- * imported at all). Importing even one constant from it brings about 40 KB of that into an edge bundle. So the
- * settings an OFREP core needs are read here, with the same variables, defaults, bounds and messages as
- * env.ts's flagSettingsFromEnv and upstashFromEnv (test/edge/settings.test.ts holds the two to the same answers).
- * The admin variables are not read: at the edge there is no admin API for them to open (ofrep-core.ts says where it is).
+ * The settings every flag core shares are read here, and env.ts (the Lambda, `flags serve`, the local stack) builds
+ * on them, never the reverse: env.ts reads the admin tokens (http/tokens.ts), builds the full core (handler.ts, so
+ * admin.ts and the validator) and the shared admin limits (@upstash/ratelimit, a CommonJS package a bundler keeps
+ * whole once it is imported at all), and importing even one constant from it brings about 40 KB of that into an edge
+ * bundle. The admin variables are not read here: at the edge there is no admin API for them to open (ofrep-core.ts
+ * says where it is).
  */
 import { type Env, readSetting, readSettingOr, SettingError, settingValue } from "../contract/settings.ts";
 import { parseByteSize, parseDuration } from "../contract/values.ts";
@@ -14,10 +14,11 @@ import type { HttpCore } from "../http/message.ts";
 import { createRuleCache, DEFAULT_CACHE_TTL_MS, DEFAULT_MAX_STALE_MS } from "./cache.ts";
 import { createUnavailableCore, DEFAULT_BODY_LIMIT_BYTES } from "./http/core.ts";
 import { createOfrepCore } from "./http/ofrep-core.ts";
-import { memoryLimits, type RateRule, ratesFromEnv } from "./limits.ts";
+import { memoryLimits, type Rates, ratesFromEnv } from "./limits.ts";
 import { createUpstashClient, createUpstashStore, DEFAULT_UPSTASH_TIMEOUT_MS } from "./upstash-store.ts";
+import { USAGE_FLUSH_VARIABLE, type UsageOptions, usageOptionsFromEnv } from "./usage.ts";
 
-/** The variables read here: env.ts's ENV without the admin tokens and the file store's directory. */
+/** The variables read here; env.ts's ENV adds the admin tokens, the file store's directory and the stale report's. */
 export const EDGE_ENV = {
   apiKey: "GREENLIGHT_FLAGS_API_KEY",
   corsOrigins: "GREENLIGHT_FLAGS_CORS_ORIGINS",
@@ -27,24 +28,27 @@ export const EDGE_ENV = {
   upstashUrl: "UPSTASH_REDIS_REST_URL",
   upstashToken: "UPSTASH_REDIS_REST_TOKEN",
   upstashTimeout: "GREENLIGHT_UPSTASH_TIMEOUT",
+  usageFlush: USAGE_FLUSH_VARIABLE,
 } as const;
 
+/** The settings every flag core reads (env.ts adds the admin API's and the file store's to these). */
 export interface OfrepSettings {
   evaluationApiKey?: string;
   corsOrigins: string[];
   ttlMs: number;
   maxStaleMs: number;
   bodyLimitBytes: number;
-  /** GREENLIGHT_RATE_LIMIT_OFREP (or off); the admin rates are not read at the edge. */
-  ofrepRate?: RateRule;
+  /** The abuse limits' rates (GREENLIGHT_RATE_LIMIT*); an OFREP-only core uses `ofrep` alone. */
+  rates: Rates;
 }
 
-/** Why there is no store, with what to set: env.ts's MISSING_UPSTASH_MESSAGE, word for word. */
+/** Why there is no store where a durable one is required (Lambda, edge), with what to set. */
 export const MISSING_UPSTASH_MESSAGE =
   `no flag store configured: set ${EDGE_ENV.upstashUrl} and ${EDGE_ENV.upstashToken} ` +
   "(the Upstash Redis REST URL and token); there is no durable disk here for the file store";
 
-function secret(env: Env, name: string): string | undefined {
+/** A token setting: blank is unset; whitespace inside is refused (it is sent as a bearer token). */
+export function secret(env: Env, name: string): string | undefined {
   const value = settingValue(env, name);
   if (value !== undefined && /\s/.test(value)) {
     throw new SettingError(`${name} is invalid; accepted: a token without spaces (it is sent as a bearer token)`);
@@ -55,7 +59,7 @@ function secret(env: Env, name: string): string | undefined {
 const durationMs = (env: Env, name: string, fallbackMs: number): number =>
   readSettingOr(env, name, parseDuration, fallbackMs / 1000) * 1000;
 
-/** GREENLIGHT_UPSTASH_TIMEOUT: whole milliseconds or seconds, 10 ms to 60 s (env.ts's upstashTimeoutMs). */
+/** GREENLIGHT_UPSTASH_TIMEOUT: whole milliseconds or seconds (sub-second values matter here), 10 ms to 60 s. */
 export function upstashTimeoutMs(env: Env): number {
   const raw = settingValue(env, EDGE_ENV.upstashTimeout);
   if (raw === undefined) return DEFAULT_UPSTASH_TIMEOUT_MS;
@@ -89,7 +93,7 @@ function corsOrigins(env: Env): string[] {
   return origins;
 }
 
-/** The settings of an OFREP core, in env.ts's order (the first bad variable met is the one named). */
+/** The settings of an OFREP core, read in a fixed order (the first bad variable met is the one named). */
 export function ofrepSettingsFromEnv(env: Env): OfrepSettings {
   const evaluationApiKey = secret(env, EDGE_ENV.apiKey);
   const ttlMs = durationMs(env, EDGE_ENV.cacheTtl, DEFAULT_CACHE_TTL_MS);
@@ -110,11 +114,11 @@ export function ofrepSettingsFromEnv(env: Env): OfrepSettings {
     ttlMs,
     maxStaleMs,
     bodyLimitBytes: bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
-    ...(rates.rates.ofrep === undefined ? {} : { ofrepRate: rates.rates.ofrep }),
+    rates: rates.rates,
   };
 }
 
-/** The Upstash URL and token; undefined when neither is set; throws (as env.ts does) when one alone is or the URL is not one. */
+/** The Upstash URL and token; undefined when neither is set; throws when one alone is or the URL is not one. */
 export function upstashCredentials(env: Env): { url: string; token: string } | undefined {
   const url = env[EDGE_ENV.upstashUrl]?.trim() ?? "";
   const token = env[EDGE_ENV.upstashToken]?.trim() ?? "";
@@ -143,7 +147,7 @@ export interface EdgeCore {
  * The OFREP-only core over Upstash. Without the Upstash variables, or with a bad value, every request answers 503
  * with the reason (as env.ts's upstashFlagCore does), rather than failing the isolate where only logs would say why.
  */
-export function edgeCoreFromEnv(env: Env): EdgeCore {
+export function edgeCoreFromEnv(env: Env, options: { defer?: UsageOptions["defer"] } = {}): EdgeCore {
   try {
     const settings = ofrepSettingsFromEnv(env);
     const { bodyLimitBytes } = settings;
@@ -152,9 +156,15 @@ export function edgeCoreFromEnv(env: Env): EdgeCore {
       return { core: createUnavailableCore(MISSING_UPSTASH_MESSAGE, settings.corsOrigins), bodyLimitBytes };
     const client = createUpstashClient({ ...credentials, timeoutMs: upstashTimeoutMs(env) });
     const store = createUpstashStore(client);
-    const cache = createRuleCache(store, { ttlMs: settings.ttlMs, maxStaleMs: settings.maxStaleMs });
+    // Usage counts flushed off the request path; an isolate hands the flush to its platform (ctx.waitUntil).
+    const usage = usageOptionsFromEnv(env, settings.ttlMs);
+    const cache = createRuleCache(store, {
+      ttlMs: settings.ttlMs,
+      maxStaleMs: settings.maxStaleMs,
+      ...(usage === undefined ? {} : { usage: options.defer ? { ...usage, defer: options.defer } : usage }),
+    });
     // Counted in the isolate's memory: a store call per evaluation would undo the rule cache.
-    const limits = memoryLimits(settings.ofrepRate === undefined ? {} : { ofrep: settings.ofrepRate });
+    const limits = memoryLimits(settings.rates.ofrep === undefined ? {} : { ofrep: settings.rates.ofrep });
     const core = createOfrepCore({
       cache,
       limits,

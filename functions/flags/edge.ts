@@ -29,9 +29,12 @@ export function processEnv(): Env {
 
 export type EdgeAdapterOptions = Pick<WebAdapterOptions, "clientAddress">;
 
+/** Where usage flushes started while serving go: a platform's waitUntil; without one they run best effort. */
+export type Defer = (flush: Promise<void>) => void;
+
 /** The OFREP-only handler for `env`, behind the Web adapter with the core's body limit. */
-export function createEdgeHandler(env: Env, options: EdgeAdapterOptions = {}): WebHandler {
-  const { core, bodyLimitBytes } = edgeCoreFromEnv(env);
+export function createEdgeHandler(env: Env, options: EdgeAdapterOptions = {}, defer?: Defer): WebHandler {
+  const { core, bodyLimitBytes } = edgeCoreFromEnv(env, defer === undefined ? {} : { defer });
   return webHandler(core, { ...options, bodyLimitBytes });
 }
 
@@ -41,10 +44,24 @@ let handler: WebHandler | undefined;
 const clientAddress = (request: Request): string | undefined =>
   request.headers.get("cf-connecting-ip") ?? request.headers.get("x-real-ip") ?? undefined;
 
+/** Usage flushes started while a request was served, handed to that request's `ctx.waitUntil`. */
+const deferred: Promise<void>[] = [];
+
+/** What Workers pass as the third argument: `waitUntil` keeps the isolate up for work after the answer. */
+interface ExecutionContext {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
 export default {
   /** Workers call `fetch(request, env, ctx)`; Vercel Edge calls it with the request alone. */
-  fetch(request: Request, bindings?: EdgeBindings): Promise<Response> {
-    handler ??= createEdgeHandler({ ...processEnv(), ...stringsOf(bindings) }, { clientAddress });
-    return handler(request);
+  async fetch(request: Request, bindings?: EdgeBindings, ctx?: ExecutionContext): Promise<Response> {
+    handler ??= createEdgeHandler({ ...processEnv(), ...stringsOf(bindings) }, { clientAddress }, (flush) =>
+      deferred.push(flush),
+    );
+    try {
+      return await handler(request);
+    } finally {
+      for (const flush of deferred.splice(0)) ctx?.waitUntil(flush);
+    }
   },
 };

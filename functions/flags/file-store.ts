@@ -15,6 +15,11 @@
  *                  holder's temp files; the holder renews its mtime and the lock's every lockStaleMs / 4 (a
  *                  heartbeat). A lock with no heartbeat for lockStaleMs (10 s) belongs to a
  *                  process that died or is stalled, and is taken over: moved aside and deleted, temp files and all.
+ * - `usage.json`   evaluation counts (usage.ts): `{ "countingSince": ms, "lastEvaluated": { key: ms },
+ *                  "days": { "2026-11-26": { key: { variant: n } } } }`, replaced whole under the same lock as the
+ *                  flags (read, add, temp file, rename), so two flushes, or a flush and a delete, never lose each
+ *                  other's counts; days older than USAGE_DAYS_KEPT are dropped on each flush, and a delete forgets
+ *                  the flag's last evaluation.
  * Why the temp files live in the lock: a file is committed by renaming it from `flags.lock/<token>/` to its place,
  * and that one rename is also the check that the lock is still ours: the path exists only while our lock does (the
  * token is never reused, and nobody else creates it). A holder stalled past lockStaleMs (a paused process, a
@@ -61,14 +66,19 @@ import {
   type AuditEntry,
   type Flag,
   type FlagStore,
+  type FlagUsage,
   type RuleSet,
   StoreConflictError,
   type StoredFlag,
   StoreNotFoundError,
   StoreUnavailableError,
+  type UsageBatch,
+  type UsageQuery,
+  type UsageReport,
   type WriteOptions,
   type WriteResult,
 } from "./types.ts";
+import { checkUsageBatch, oldestKeptDay, record, usageDay, usageDays } from "./usage.ts";
 
 /** Where `greenlight flags serve` and the CLI keep flags without Upstash: `.greenlight` in the working directory. */
 export const DEFAULT_FLAGS_DIR = ".greenlight";
@@ -93,6 +103,7 @@ export interface FileStoreOptions {
 
 const STATE_FILE = "flags.json";
 const AUDIT_FILE = "audit.jsonl";
+const USAGE_FILE = "usage.json";
 const LOCK_DIR = "flags.lock";
 const DEFAULT_LOCK_STALE_MS = 10_000;
 /** No audit line is shorter (`{"id":"1","at":"<24 chars>","actor":"","action":"put","key":"k","version":1}`). */
@@ -117,6 +128,47 @@ const errorCode = (error: unknown): string | undefined => (error as NodeJS.Errno
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
 const newId = (): string => randomBytes(8).toString("hex");
+
+/** usage.json as held in memory: every record without a prototype (flag keys such as "constructor" are valid). */
+interface UsageState {
+  countingSince: number | undefined;
+  lastEvaluated: Record<string, number>;
+  /** UTC day -> flag key -> variant -> evaluations. */
+  days: Record<string, Record<string, Record<string, number>>>;
+}
+
+const isCount = (value: unknown): value is number =>
+  typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+
+/** usage.json's content, or a one-line reason it is not usage data. */
+function usageStateOf(value: unknown): UsageState | string {
+  if (!isObject(value)) return "is not a JSON object";
+  const { countingSince, lastEvaluated, days } = value;
+  if (countingSince !== undefined && !isCount(countingSince)) return "has a countingSince that is not a time in ms";
+  if (!isObject(lastEvaluated) || !isObject(days)) return "lacks the lastEvaluated and days objects";
+  const state: UsageState = { countingSince, lastEvaluated: record(), days: record() };
+  for (const [key, at] of Object.entries(lastEvaluated)) {
+    if (!isCount(at)) return `has lastEvaluated[${JSON.stringify(key)}] that is not a time in ms`;
+    state.lastEvaluated[key] = at;
+  }
+  for (const [day, flags] of Object.entries(days)) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || !isObject(flags))
+      return `has days[${JSON.stringify(day)}] that is not a day's counts`;
+    const byFlag = record<Record<string, number>>();
+    for (const [key, variants] of Object.entries(flags)) {
+      if (!isObject(variants))
+        return `has days[${JSON.stringify(day)}][${JSON.stringify(key)}] that is not counts by variant`;
+      const counts = record<number>();
+      for (const [variant, count] of Object.entries(variants)) {
+        if (!isCount(count)) return `has a count in days[${JSON.stringify(day)}] that is not a whole number`;
+        counts[variant] = count;
+      }
+      byFlag[key] = counts;
+    }
+    state.days[day] = byFlag;
+  }
+  return state;
+}
 
 /** An audit line read back, or undefined when it is not one (a torn last line after a crash, a hand edit). */
 function auditLineOf(value: unknown): AuditLine | undefined {
@@ -205,6 +257,7 @@ export function createFileStore(options: FileStoreOptions): FlagStore {
   const statePath = join(dir, STATE_FILE);
   const auditPath = join(dir, AUDIT_FILE);
   const lockPath = join(dir, LOCK_DIR);
+  const usagePath = join(dir, USAGE_FILE);
   const corrupt = (problem: string) =>
     new StoreUnavailableError(
       `${statePath} ${problem}: fix it by hand, or delete it to start over from the built-in flags (its audit log is kept aside)`,
@@ -267,6 +320,29 @@ export function createFileStore(options: FileStoreOptions): FlagStore {
       }
     }
     return lines;
+  }
+
+  /** usage.json (empty before the first flush); one that is not usage data fails the call, naming the fix. */
+  async function readUsageState(): Promise<UsageState> {
+    let text: string;
+    try {
+      text = await readFile(usagePath, "utf8");
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") return { countingSince: undefined, lastEvaluated: record(), days: record() };
+      throw new StoreUnavailableError(`cannot read ${usagePath}: ${causeMessage(error)}`, { cause: error });
+    }
+    let state: UsageState | string;
+    try {
+      state = usageStateOf(JSON.parse(text));
+    } catch (error) {
+      state = `is not valid JSON (${causeMessage(error)})`;
+    }
+    if (typeof state === "string") {
+      throw new StoreUnavailableError(
+        `${usagePath} ${state}: delete it to start counting afresh (the flags are not affected)`,
+      );
+    }
+    return state;
   }
 
   // ---- the lock ------------------------------------------------------------------------------------------------
@@ -564,6 +640,8 @@ export function createFileStore(options: FileStoreOptions): FlagStore {
         state.head = writeId;
         await options.beforeCommit?.();
         await writeState(held, state);
+        // The write is done; forgetting a deleted flag's last evaluation is best effort (a flush may add it back).
+        if (action === "delete") await forgetUsage(held, key).catch(() => undefined);
         // The write is done; a failed trim is retried by the next write rather than reported as a failed write.
         await trimAudit(held).catch(() => undefined);
         const after = state.flags.get(key);
@@ -572,6 +650,19 @@ export function createFileStore(options: FileStoreOptions): FlagStore {
           : { version };
       });
     });
+  }
+
+  async function writeUsageState(held: HeldLock, state: UsageState): Promise<void> {
+    const { countingSince, lastEvaluated, days } = state;
+    await commit(held, usagePath, `${JSON.stringify({ countingSince, lastEvaluated, days })}\n`);
+  }
+
+  /** Drops a deleted flag's last evaluation (the lock held), so that a flag made again under its key starts unused. */
+  async function forgetUsage(held: HeldLock, key: string): Promise<void> {
+    const state = await readUsageState();
+    if (!Object.hasOwn(state.lastEvaluated, key)) return;
+    delete state.lastEvaluated[key];
+    await writeUsageState(held, state);
   }
 
   /** File system failures become StoreUnavailableError; the store's own verdicts pass through. */
@@ -658,6 +749,52 @@ export function createFileStore(options: FileStoreOptions): FlagStore {
         return committedEntries(await readAudit(), state)
           .filter((entry) => entry.version < bound)
           .slice(0, limit);
+      });
+    },
+
+    async recordUsage(batch: UsageBatch): Promise<void> {
+      checkUsageBatch(batch);
+      if (batch.counts.length === 0) return;
+      await fsCall(async () => {
+        await ensureDir();
+        await locked(async (held) => {
+          const state = await readUsageState();
+          const day = usageDay(batch.at);
+          const byFlag = state.days[day] ?? record<Record<string, number>>();
+          state.days[day] = byFlag;
+          for (const { key, variant, count } of batch.counts) {
+            const variants = byFlag[key] ?? record<number>();
+            byFlag[key] = variants;
+            variants[variant] = (variants[variant] ?? 0) + count;
+            state.lastEvaluated[key] = Math.max(state.lastEvaluated[key] ?? 0, batch.at);
+          }
+          state.countingSince = Math.min(state.countingSince ?? batch.countingSince, batch.countingSince);
+          const oldest = oldestKeptDay(batch.at);
+          for (const kept of Object.keys(state.days)) if (kept < oldest) delete state.days[kept];
+          if (held.lost) throw lockLost();
+          await writeUsageState(held, state);
+        });
+      });
+    },
+
+    async readUsage(query: UsageQuery = {}): Promise<UsageReport> {
+      return fsCall(async () => {
+        const state = await readUsageState();
+        const flags = record<FlagUsage>();
+        for (const [key, at] of Object.entries(state.lastEvaluated)) {
+          flags[key] = { lastEvaluatedAt: at, variants: record() };
+        }
+        for (const day of usageDays(query.now ?? Date.now(), query.days ?? 0)) {
+          for (const [key, variants] of Object.entries(state.days[day] ?? {})) {
+            const usage = flags[key];
+            // Counts of a flag deleted since (its last evaluation forgotten) are not reported.
+            if (!usage) continue;
+            for (const [variant, count] of Object.entries(variants)) {
+              usage.variants[variant] = (usage.variants[variant] ?? 0) + count;
+            }
+          }
+        }
+        return { ...(state.countingSince === undefined ? {} : { countingSince: state.countingSince }), flags };
       });
     },
   };

@@ -1,4 +1,12 @@
 // AWS Lambda entry of the feature flags: the flag core behind API Gateway, Upstash store.
+/*
+ * Usage counts (env.ts turns them on, GREENLIGHT_FLAGS_USAGE_FLUSH): no invocation waits for a flush. API Gateway
+ * gets its answer when the handler's promise settles, so a flush awaited in the invocation's tail would delay every
+ * answer that started one. Instead the flush starts from a timer task once the answer is out (cache.ts); Lambda
+ * may freeze the instance before or during it, and then it carries on when the instance thaws for its next
+ * invocation: it lands late (its evaluations keep their own time) or, past the Upstash deadline, fails and is
+ * dropped. Counts still in memory when an instance is retired are lost; docs/FLAGS.md, Usage counts, says so.
+ */
 
 import { lambdaHandler } from "../http/lambda.ts";
 import type { HttpCore } from "../http/message.ts";

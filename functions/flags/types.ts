@@ -145,6 +145,15 @@ export interface FlagStore {
   delete(key: string, options: WriteOptions): Promise<WriteResult>;
   /** Newest first; `before` pages back from an entry id. */
   audit(options?: { limit?: number; before?: string }): Promise<AuditEntry[]>;
+  /**
+   * Adds one instance's evaluation counts (usage.ts), as one atomic step: the day's counts, each flag's last
+   * evaluation (the later of the stored one and `batch.at`) and the time counting began (the earlier one). Optional:
+   * a store without it counts nothing and its stale report has no `unused` reason. Deleting a flag forgets its last
+   * evaluation, so a flag created again under the same key starts as never evaluated.
+   */
+  recordUsage?(batch: UsageBatch): Promise<void>;
+  /** What recordUsage kept; `days` (default 0, at most USAGE_DAYS_KEPT) of daily counts, ending with `now`'s day. */
+  readUsage?(options?: UsageQuery): Promise<UsageReport>;
 }
 
 export class StoreConflictError extends Error {
@@ -191,6 +200,47 @@ export class StoreNotFoundError extends Error {
 /** The store could not be reached or answered nonsense; carries the underlying cause. */
 export class StoreUnavailableError extends Error {
   override readonly name = "StoreUnavailableError";
+}
+
+// ---- usage counts --------------------------------------------------------------------------------------------
+
+/** Days of daily evaluation counts a store keeps (older days expire); last evaluations are kept until the flag goes. */
+export const USAGE_DAYS_KEPT = 90;
+
+/** Evaluations of one flag with one outcome: a variant name, or `error:<code>` for an evaluation that failed. */
+export interface UsageCount {
+  key: string;
+  variant: string;
+  count: number;
+}
+
+/** What an instance counted since its last flush. */
+export interface UsageBatch {
+  /** The last evaluation counted (ms since the epoch): the flags' last-evaluated time, and the UTC day counted to. */
+  at: number;
+  /** When this instance began counting (ms): the store keeps the earliest it was told, as `countingSince`. */
+  countingSince: number;
+  counts: UsageCount[];
+}
+
+export interface UsageQuery {
+  /** Days of daily counts to add up, ending with the UTC day of `now` (0: none, only the last evaluations). */
+  days?: number;
+  now?: number;
+}
+
+export interface FlagUsage {
+  /** The last evaluation recorded (ms since the epoch). */
+  lastEvaluatedAt: number;
+  /** Evaluations by variant (`error:<code>` for failures) over the days asked for; empty when none were. */
+  variants: Record<string, number>;
+}
+
+export interface UsageReport {
+  /** When counting began (ms since the epoch): the earliest instance's start; undefined before anything was recorded. */
+  countingSince?: number;
+  /** By flag key: every flag evaluated since counting began and not deleted since. */
+  flags: Record<string, FlagUsage>;
 }
 
 // ---- evaluation ----------------------------------------------------------------------------------------------

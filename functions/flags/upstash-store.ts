@@ -4,10 +4,17 @@
  * - `<prefix>`          hash, field = flag key, value = the StoredFlag as JSON
  * - `<prefix>:version`  integer, +1 on every write; a flag's revision is the version its last write produced
  * - `<prefix>:audit`    stream, one entry per write (MAXLEN ~ auditMaxLen); every field value is JSON text
- * Nothing gets a TTL, and nothing lists keys (no KEYS/SCAN): every command names its keys.
+ * - `<prefix>:usage:seen`   sorted set, member = flag key, score = its last evaluation (ms); ZADD GT keeps the latest
+ * - `<prefix>:usage:meta`   sorted set with one member, `countingSince` (ms); ZADD LT keeps the earliest
+ * - `<prefix>:usage:<day>`  hash per UTC day (`2026-11-26`), field = `["<flag>","<variant>"]`, value = evaluations;
+ *                           the one key with a TTL: EXPIREAT USAGE_DAYS_KEPT days after its day
+ * Nothing else gets a TTL, and nothing lists keys (no KEYS/SCAN): every command names its keys.
  *
  * Reads: `version()` is one GET (the cache's cheap "anything new?"), `load()` one /multi-exec of GET version +
  * HGETALL so the flags and the version they belong to come from one instant, `get()` one HGET.
+ * Usage (usage.ts): `recordUsage()` is one /multi-exec (HINCRBY per flag and variant, EXPIREAT, ZADD GT of the last
+ * evaluations, ZADD LT of the counting start), so a flush lands whole or not at all; `readUsage()` one /multi-exec of
+ * ZSCORE, ZRANGE and one HGETALL per day asked for. A delete also forgets the flag's last evaluation (ZREM).
  * Writes are one Lua script each (EVALSHA, EVAL when Redis answers NOSCRIPT). A /multi-exec would be atomic too,
  * but it cannot check anything first: over REST there is no WATCH spanning requests, so If-Match could not be
  * enforced without a lost-update race. The script compares the flag's revision with the preconditions, INCRs the
@@ -50,14 +57,20 @@ import {
   type AuditEntry,
   type Flag,
   type FlagStore,
+  type FlagUsage,
   type RuleSet,
   StoreConflictError,
   type StoredFlag,
   StoreNotFoundError,
   StoreUnavailableError,
+  USAGE_DAYS_KEPT,
+  type UsageBatch,
+  type UsageQuery,
+  type UsageReport,
   type WriteOptions,
   type WriteResult,
 } from "./types.ts";
+import { checkUsageBatch, record, usageDay, usageDays } from "./usage.ts";
 
 export const DEFAULT_UPSTASH_PREFIX = "greenlight:flags";
 /** How long one request to Upstash (and one store call) may take; Upstash answers in single-digit ms when healthy. */
@@ -97,14 +110,15 @@ function isAbort(error: unknown): boolean {
 }
 
 /*
- * KEYS: hash, version, audit. ARGV: action ("put" | "delete"), field (the flag key), ifMatch ("-" = none, else the
- * allowed revisions separated by spaces, "" for none allowed), flag JSON (put), actor JSON, at JSON, key JSON,
- * audit max length, ifNoneMatch (the ruled-out revisions separated by spaces, "" for none), token label JSON ("" for
- * none).
+ * KEYS: hash, version, audit, usage:seen. ARGV: action ("put" | "delete"), field (the flag key), ifMatch ("-" =
+ * none, else the allowed revisions separated by spaces, "" for none allowed), flag JSON (put), actor JSON, at JSON,
+ * key JSON, audit max length, ifNoneMatch (the ruled-out revisions separated by spaces, "" for none), token label
+ * JSON ("" for none).
  * Revisions are compared as numbers (tonumber of at most 16 digits is exact in Lua's doubles); 0 is "absent".
  * The stored JSON is assembled as text rather than re-encoded with cjson, which would turn an empty list into {}.
  * A value that does not decode has revision -1: writes without If-Match may replace it, none with If-Match match.
  * Answers {'ok', version, created (1 or 0)}: whether the flag existed is known only here, inside the atomic step.
+ * A delete also drops the flag's last evaluation (usage:seen), so a flag made again under its key starts unused.
  */
 const WRITE_SCRIPT = `
 local current = redis.call('HGET', KEYS[1], ARGV[2])
@@ -142,6 +156,7 @@ if ARGV[1] == 'put' then
   table.insert(fields, stored)
 else
   redis.call('HDEL', KEYS[1], ARGV[2])
+  redis.call('ZREM', KEYS[4], ARGV[2])
 end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], '*', unpack(fields))
 if current then return {'ok', version, 0} end
@@ -245,6 +260,9 @@ export function createUpstashStore(redis: Redis, options: UpstashStoreOptions = 
   const hashKey = prefix;
   const versionKey = `${prefix}:version`;
   const auditKey = `${prefix}:audit`;
+  const seenKey = `${prefix}:usage:seen`;
+  const metaKey = `${prefix}:usage:meta`;
+  const dayKey = (day: string) => `${prefix}:usage:${day}`;
   const script = redis.createScript<unknown>(WRITE_SCRIPT);
 
   /** The "no answer in time" message; `write` adds that the write's fate is unknown, and how to find out. */
@@ -302,7 +320,7 @@ export function createUpstashStore(redis: Redis, options: UpstashStoreOptions = 
         (ifNoneMatch ?? []).join(" "),
         writeOptions.token === undefined ? "" : JSON.stringify(writeOptions.token),
       ];
-      const reply = await script.exec([hashKey, versionKey, auditKey], args);
+      const reply = await script.exec([hashKey, versionKey, auditKey, seenKey], args);
       const [verdict, number, created] = Array.isArray(reply) ? reply : [];
       if (verdict === "missing") throw new StoreNotFoundError(key);
       if (verdict === "conflict") throw new StoreConflictError(key, writeOptions, Number(number));
@@ -384,8 +402,56 @@ export function createUpstashStore(redis: Redis, options: UpstashStoreOptions = 
         return entries;
       });
     },
+
+    async recordUsage(batch: UsageBatch): Promise<void> {
+      checkUsageBatch(batch);
+      if (batch.counts.length === 0) return;
+      const day = usageDay(batch.at);
+      const key = dayKey(day);
+      const expiresAt = Math.floor(Date.parse(`${day}T00:00:00Z`) / 1000) + USAGE_DAYS_KEPT * 86_400;
+      const keys = [...new Set(batch.counts.map((row) => row.key))];
+      await call("usage flush (MULTI HINCRBY, EXPIREAT, ZADD)", async () => {
+        const transaction = redis.multi();
+        for (const row of batch.counts) transaction.hincrby(key, JSON.stringify([row.key, row.variant]), row.count);
+        transaction.expireat(key, expiresAt);
+        const [first, ...rest] = keys.map((member) => ({ score: batch.at, member }));
+        if (first) transaction.zadd(seenKey, { gt: true }, first, ...rest);
+        transaction.zadd(metaKey, { lt: true }, { score: batch.countingSince, member: COUNTING_SINCE });
+        await transaction.exec();
+      });
+    },
+
+    async readUsage(query: UsageQuery = {}): Promise<UsageReport> {
+      const days = usageDays(query.now ?? Date.now(), query.days ?? 0);
+      return call("usage read (MULTI ZSCORE, ZRANGE, HGETALL)", async () => {
+        const transaction = redis.multi().zscore(metaKey, COUNTING_SINCE).zrange(seenKey, 0, -1, { withScores: true });
+        for (const day of days) transaction.hgetall(dayKey(day));
+        const [since, seen, ...hashes] = (await transaction.exec()) as unknown[];
+        const flags = record<FlagUsage>();
+        const pairs = Array.isArray(seen) ? seen : [];
+        for (let i = 0; i + 1 < pairs.length; i += 2) {
+          const at = Number(pairs[i + 1]);
+          if (Number.isSafeInteger(at)) flags[String(pairs[i])] = { lastEvaluatedAt: at, variants: record<number>() };
+        }
+        for (const hash of hashes) {
+          for (const [field, value] of hashEntries(hash)) {
+            const parsed = decoded(field);
+            const count = Number(value);
+            if (!Array.isArray(parsed) || parsed.length !== 2 || !Number.isSafeInteger(count)) continue;
+            const usage = flags[String(parsed[0])];
+            // Counts of a flag deleted since (its last evaluation forgotten) are not reported.
+            if (usage) usage.variants[String(parsed[1])] = (usage.variants[String(parsed[1])] ?? 0) + count;
+          }
+        }
+        const start = since === null || since === undefined ? undefined : Number(since);
+        return { ...(start !== undefined && Number.isSafeInteger(start) ? { countingSince: start } : {}), flags };
+      });
+    },
   };
 }
+
+/** The member of `<prefix>:usage:meta` whose score is the time counting began. */
+const COUNTING_SINCE = "countingSince";
 
 export interface UpstashClientOptions {
   url: string;

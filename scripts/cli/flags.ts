@@ -11,7 +11,7 @@ import type {
 } from "../../functions/flags/types.ts";
 import { formatTable } from "../text/table.ts";
 import { CliError } from "./errors.ts";
-import { type FlagsBackend, notFoundHint, ProblemsError, type StaleFlag } from "./flags/backend.ts";
+import { type FlagsBackend, notFoundHint, ProblemsError, type StaleFlag, type StaleReport } from "./flags/backend.ts";
 import type { FlagEntry } from "./flags/documents.ts";
 import { readInput } from "./input.ts";
 import { parsePortOption } from "./webhook.ts";
@@ -150,6 +150,9 @@ interface SetFlags extends TargetFlags {
   ifMatch?: number;
 }
 
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
 function printProblems(problems: { path: string; message: string }[], where = ""): void {
   const at = where ? `${where} ` : "";
   for (const problem of problems) process.stderr.write(`  ${at}${problem.path || "(flag)"}: ${problem.message}\n`);
@@ -170,7 +173,23 @@ async function set(key: string | undefined, flags: SetFlags): Promise<void> {
     );
   }
   const { validateFlag } = await import("../../functions/flags/validate.ts");
-  const checked = validateFlag(raw, key === undefined ? undefined : { key });
+  // KEY names the flag when the file does not; when both do, they must agree. Checked here rather than by the
+  // validator's key option, whose words are those of the admin API (the key in the URL).
+  const mismatch =
+    key !== undefined && typeof fileKey === "string" && fileKey !== key
+      ? [
+          {
+            path: "/key",
+            message: `${JSON.stringify(fileKey)} differs from KEY ${JSON.stringify(key)} on the command line; leave key out of the file or make them equal`,
+          },
+        ]
+      : [];
+  const keyed = key !== undefined && fileKey === undefined && isPlainObject(raw) ? { ...raw, key } : raw;
+  const validated = validateFlag(keyed);
+  const checked =
+    mismatch.length === 0
+      ? validated
+      : { ok: false as const, problems: [...mismatch, ...(validated.ok ? [] : validated.problems)] };
   const name = key ?? String(fileKey);
   if (!checked.ok) {
     printProblems(checked.problems);
@@ -385,31 +404,71 @@ async function audit(flags: TargetFlags & { limit?: number }): Promise<void> {
   );
 }
 
-async function stale(flags: TargetFlags & { days?: number }): Promise<void> {
+type StaleFlags = TargetFlags & { days?: number; unusedDays?: number };
+
+/** What the usage part of a stale report cannot show in its rows: whether counting has run long enough. */
+function usageNote(usage: StaleReport["usage"], where: string): string | undefined {
+  if (usage === undefined) return `${where} does not count evaluations: no flag is reported unused`;
+  const { countingSince, unusedDays } = usage;
+  if (countingSince === null) {
+    return (
+      `no evaluation has been counted in ${where} yet: flags are reported unused once counting has run ` +
+      `${unusedDays} days (see GREENLIGHT_FLAGS_USAGE_FLUSH)`
+    );
+  }
+  const complete = Date.parse(countingSince) + unusedDays * 86_400_000;
+  if (complete <= Date.now()) return undefined;
+  return (
+    `evaluations are counted since ${countingSince}: flags evaluated since are reported unused ${unusedDays} days ` +
+    `after their last evaluation, flags never evaluated from ${new Date(complete).toISOString()}`
+  );
+}
+
+async function stale(flags: StaleFlags): Promise<void> {
   const format = parseFormat(flags.output);
   const backend = await connect(flags);
-  const found: StaleFlag[] = await backend.stale(flags.days);
-  if (emitData(format, { flags: found })) return;
+  const report = await backend.stale({
+    ...(flags.days === undefined ? {} : { days: flags.days }),
+    ...(flags.unusedDays === undefined ? {} : { unusedDays: flags.unusedDays }),
+  });
+  if (emitData(format, report)) return;
+  const found: StaleFlag[] = report.flags;
+  // The last evaluation only once something was counted: before, every row would say "never".
+  const counted = report.usage !== undefined && report.usage.countingSince !== null;
+  const columns = ["KEY", "OWNER", "EXPIRES", "UPDATED", ...(counted ? ["LAST EVALUATED"] : []), "REASONS"];
   process.stdout.write(
     formatTable(
-      ["KEY", "OWNER", "EXPIRES", "UPDATED", "REASONS"],
-      found.map((flag) => [flag.key, flag.owner ?? "-", flag.expires ?? "-", flag.updatedAt, flag.reasons.join(",")]),
+      columns,
+      found.map((flag) => [
+        flag.key,
+        flag.owner ?? "-",
+        flag.expires ?? "-",
+        flag.updatedAt,
+        ...(counted ? [flag.lastEvaluated ?? "never"] : []),
+        flag.reasons.join(","),
+      ]),
     ),
   );
   if (found.length === 0) process.stderr.write(`no stale flags in ${backend.where}\n`);
+  const note = usageNote(report.usage, backend.where);
+  if (note !== undefined) process.stderr.write(`${note}\n`);
 }
 
 async function serve(flags: { port: number; host: string }): Promise<void> {
   const { flagsConfigFromEnv } = await import("../../functions/flags/config.ts");
+  const { unusedDaysFromEnv } = await import("../../functions/flags/env.ts");
   const { createFlagsListener } = await import("../../functions/flags/http/node.ts");
   const { startHttpServer } = await import("../../webhooks/http/server.ts");
   let config: ReturnType<typeof flagsConfigFromEnv>;
+  let unusedDays: number;
   try {
     config = flagsConfigFromEnv(process.env, { cwd: process.cwd() });
+    unusedDays = unusedDaysFromEnv(process.env);
   } catch (error) {
     throw new CliError((error as Error).message);
   }
-  const app = createFlagsListener({
+  // `unusedDays` is the stale report's default once the flag core takes it (FlagHttpOptions.unusedDays).
+  const options: Parameters<typeof createFlagsListener>[0] & { unusedDays: number } = {
     store: config.store,
     cache: config.cache,
     ...(config.adminTokens ? { adminTokens: config.adminTokens } : {}),
@@ -417,7 +476,13 @@ async function serve(flags: { port: number; host: string }): Promise<void> {
     bodyLimitBytes: config.bodyLimitBytes,
     ...(config.evaluationApiKey ? { evaluationApiKey: config.evaluationApiKey } : {}),
     ...(config.corsOrigins ? { corsOrigins: config.corsOrigins } : {}),
-  });
+    unusedDays,
+  };
+  const app = createFlagsListener(options);
+  // Requests flush usage counts as they come; an idle server's last counts go on a timer (which keeps nothing
+  // alive), and whatever is left goes on the way out.
+  const flushTimer = setInterval(() => void config.cache.flushUsage?.(), config.ttlMs);
+  flushTimer.unref();
   const running = await startHttpServer(app, { port: flags.port, host: flags.host }).catch(
     (error: NodeJS.ErrnoException) => {
       const hint = error.code === "EADDRINUSE" ? ` (port ${flags.port} is taken: pass --port)` : "";
@@ -431,7 +496,9 @@ async function serve(flags: { port: number; host: string }): Promise<void> {
   const stopped = new Promise<void>((resolve) => {
     const stop = () => {
       process.stderr.write("shutting down\n");
-      running.close().then(resolve, resolve);
+      clearInterval(flushTimer);
+      const flushed = config.cache.flushUsage?.({ force: true }) ?? Promise.resolve();
+      flushed.then(() => running.close()).then(resolve, resolve);
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
@@ -678,17 +745,32 @@ Examples:
   addTargetOptions(
     group
       .command("stale")
-      .description("List flags past their expires date or unchanged for --days: candidates to remove"),
+      .description(
+        "List flags past their expires date, unchanged for --days or not evaluated for --unused-days: candidates to remove",
+      ),
   )
     .option("--days <n>", "a flag not written for this many days is stale", parseCount("--days", 3650), 90)
+    .option(
+      "--unused-days <n>",
+      "a flag not evaluated for this many days is stale (default: $GREENLIGHT_FLAGS_UNUSED_DAYS or 30; with --url, " +
+        "the server's)",
+      parseCount("--unused-days", 3650),
+    )
     .option(...OUTPUT("table"))
     .addHelpText(
       "after",
       `${TARGET_HELP}
 
+Reasons: expired (its expires date has come), unchanged (not written for --days), unused (not evaluated for
+--unused-days). Evaluations are counted by every flag server that counts usage (GREENLIGHT_FLAGS_USAGE_FLUSH) and
+only from when it began: a flag never evaluated is reported unused once counting has run --unused-days days and the
+flag was last written at least that long ago. The table's LAST EVALUATED column appears once something was counted;
+-o json gives each flag's lastEvaluated (null: never) and usage.countingSince.
+
 Examples:
   greenlight flags stale
-  greenlight flags stale --days 90 -o json --url http://127.0.0.1:8081`,
+  greenlight flags stale --unused-days 14
+  greenlight flags stale --days 90 --unused-days 30 -o json --url http://127.0.0.1:8081`,
     )
-    .action((flags: TargetFlags & { days?: number }) => stale(flags));
+    .action((flags: StaleFlags) => stale(flags));
 }

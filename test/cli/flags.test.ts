@@ -163,7 +163,14 @@ describe("greenlight flags against the local store", SLOW, () => {
 
     const mismatch = await runCli(["flags", "set", "other", "-f", "-"], '{"key":"bad-flag","state":"enabled"}', env);
     expect(mismatch.code).toBe(1);
-    expect(mismatch.stderr).toMatch(/^ {2}\/key: "bad-flag" differs from the key in the URL, "other"/m);
+    expect(mismatch.stderr).toMatch(
+      /^ {2}\/key: "bad-flag" differs from KEY "other" on the command line; leave key out of the file or make them equal$/m,
+    );
+    expect(mismatch.stderr).not.toContain("URL");
+    const badKey = await runCli(["flags", "set", "Bad Key", "-f", "-"], '{"state":"enabled"}', env);
+    expect(badKey.code).toBe(1);
+    expect(badKey.stderr).toMatch(/^ {2}\/key: "Bad Key" is not a flag key; /m);
+    expect(badKey.stderr).not.toContain("URL");
 
     const syntax = await runCli(["flags", "set", "x", "-f", "-"], "state: [enabled\n", env);
     expect(syntax.code).toBe(1);

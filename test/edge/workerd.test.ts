@@ -109,3 +109,35 @@ describe("the built worker in workerd", () => {
     expect(await health.json()).toMatchObject({ status: "ok", store: "upstash" });
   });
 });
+
+describe("usage counts in workerd", () => {
+  it("flushes an isolate's evaluation counts to Upstash after the answer, through ctx.waitUntil", async () => {
+    // A worker of its own, flushing at least a TTL apart; the suite's worker has usage off.
+    const counting = await startWorkerd(
+      { scriptPath: build.file },
+      deployedBindings(config, edge.secrets, { ...SUITE_SETTINGS, GREENLIGHT_FLAGS_USAGE_FLUSH: "1s" }),
+      config.compatibility_date,
+    );
+    try {
+      const evaluate = () =>
+        fetch(`${counting.url}/ofrep/v1/evaluate/flags/banner`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ context: { targetingKey: "user-1" } }),
+        });
+      for (let i = 0; i < 5; i++) expect((await evaluate()).status).toBe(200);
+      // The next evaluation past the flush interval starts the flush; the answer does not wait for it, and the
+      // isolate keeps running it (waitUntil) until the counts are in Redis.
+      let banner: number | undefined;
+      for (let attempt = 0; attempt < 40 && banner === undefined; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        expect((await evaluate()).status).toBe(200);
+        const report = await edge.store.readUsage?.({ days: 1 });
+        banner = report?.flags.banner?.variants.on;
+      }
+      expect(banner).toBeGreaterThanOrEqual(5);
+    } finally {
+      await counting.dispose();
+    }
+  });
+});

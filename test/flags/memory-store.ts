@@ -4,16 +4,27 @@ import {
   type AuditEntry,
   type Flag,
   type FlagStore,
+  type FlagUsage,
   type RuleSet,
   StoreConflictError,
   type StoredFlag,
   StoreNotFoundError,
   StoreUnavailableError,
+  type UsageBatch,
+  type UsageQuery,
+  type UsageReport,
   type WriteOptions,
   type WriteResult,
 } from "../../functions/flags/types.ts";
+import {
+  checkUsageBatch,
+  oldestKeptDay,
+  usageDay,
+  usageDays,
+  record as usageRecord,
+} from "../../functions/flags/usage.ts";
 
-export type StoreMethod = "version" | "load" | "get" | "put" | "delete" | "audit";
+export type StoreMethod = "version" | "load" | "get" | "put" | "delete" | "audit" | "recordUsage" | "readUsage";
 
 export interface MemoryStoreOptions {
   /** Flags present before the first call; each gets its own version (1, 2, ...) as if written one by one. */
@@ -21,6 +32,11 @@ export interface MemoryStoreOptions {
   /** The clock behind `updatedAt` and the audit `at`. */
   now?: () => number;
   kind?: FlagStore["kind"];
+  /**
+   * Implement recordUsage and readUsage (as the Upstash and file stores do). Off by default: a store without them,
+   * as the cache and HTTP tests that count store calls expect.
+   */
+  usage?: boolean;
 }
 
 export interface MemoryStore extends FlagStore {
@@ -44,7 +60,20 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const entries: AuditEntry[] = [];
   let version = 0;
   let failures: Array<Error | undefined> = [];
-  const calls: Record<StoreMethod, number> = { version: 0, load: 0, get: 0, put: 0, delete: 0, audit: 0 };
+  const calls: Record<StoreMethod, number> = {
+    version: 0,
+    load: 0,
+    get: 0,
+    put: 0,
+    delete: 0,
+    audit: 0,
+    recordUsage: 0,
+    readUsage: 0,
+  };
+  // Usage as the real stores keep it: the earliest counting start, each flag's latest evaluation, daily counts.
+  let countingSince: number | undefined;
+  const lastEvaluated = new Map<string, number>();
+  const days = new Map<string, Map<string, Map<string, number>>>();
 
   function enter(method: StoreMethod): void {
     calls[method]++;
@@ -128,6 +157,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       if (!existing) throw new StoreNotFoundError(key);
       checkMatch(key, options);
       flags.delete(key);
+      lastEvaluated.delete(key);
       version++;
       record({
         actor: options.actor,
@@ -149,7 +179,41 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       if (options.before !== undefined && start === 0) return [];
       return copy(newestFirst.slice(start, start + limit));
     },
+    ...(options.usage ? { recordUsage, readUsage } : {}),
   };
+
+  async function recordUsage(batch: UsageBatch): Promise<void> {
+    enter("recordUsage");
+    checkUsageBatch(batch);
+    if (batch.counts.length === 0) return;
+    const day = usageDay(batch.at);
+    const byFlag = days.get(day) ?? new Map<string, Map<string, number>>();
+    days.set(day, byFlag);
+    for (const { key, variant, count } of batch.counts) {
+      const variants = byFlag.get(key) ?? new Map<string, number>();
+      byFlag.set(key, variants);
+      variants.set(variant, (variants.get(variant) ?? 0) + count);
+      lastEvaluated.set(key, Math.max(lastEvaluated.get(key) ?? 0, batch.at));
+    }
+    countingSince = Math.min(countingSince ?? batch.countingSince, batch.countingSince);
+    const oldest = oldestKeptDay(batch.at);
+    for (const kept of days.keys()) if (kept < oldest) days.delete(kept);
+  }
+
+  async function readUsage(query: UsageQuery = {}): Promise<UsageReport> {
+    enter("readUsage");
+    const report = usageRecord<FlagUsage>();
+    for (const [key, at] of lastEvaluated) report[key] = { lastEvaluatedAt: at, variants: usageRecord() };
+    for (const day of usageDays(query.now ?? now(), query.days ?? 0)) {
+      for (const [key, variants] of days.get(day) ?? []) {
+        const usage = report[key];
+        if (!usage) continue;
+        for (const [variant, count] of variants) usage.variants[variant] = (usage.variants[variant] ?? 0) + count;
+      }
+    }
+    return { ...(countingSince === undefined ? {} : { countingSince }), flags: report };
+  }
+
   return store;
 }
 

@@ -2,6 +2,7 @@
 /*
  * The Upstash store runs twice: with the client createUpstashClient builds (no automatic JSON parsing) and with a
  * client left at @upstash/redis's defaults (parsing on, auto-pipelining on), as a caller might construct it.
+ * The usage part (recordUsage, readUsage) runs against those three and the memory store the other tests use.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -15,10 +16,13 @@ import {
   type FlagStore,
   StoreConflictError,
   StoreNotFoundError,
+  USAGE_DAYS_KEPT,
+  type UsageBatch,
 } from "../../functions/flags/types.ts";
 import { createUpstashClient, createUpstashStore } from "../../functions/flags/upstash-store.ts";
 import { type RunningRedis, startRedis } from "../../scripts/services/redis.ts";
 import { type RunningUpstashBridge, startUpstashBridge } from "../../scripts/services/upstash-bridge.ts";
+import { createMemoryStore } from "./memory-store.ts";
 
 type StoreFactory = () => Promise<FlagStore>;
 
@@ -377,6 +381,162 @@ function flagStoreContract(name: string, makeStore: StoreFactory): void {
   });
 }
 
+// ---- usage counts ------------------------------------------------------------------------------------------------
+
+const DAY = 86_400_000;
+/** Noon UTC, so that an hour either way stays on the same day. */
+const NOON = Date.parse("2026-11-26T12:00:00Z");
+
+const batch = (at: number, counts: Array<[string, string, number]>, countingSince = at - DAY): UsageBatch => ({
+  at,
+  countingSince,
+  counts: counts.map(([key, variant, count]) => ({ key, variant, count })),
+});
+
+/** recordUsage and readUsage as every store that counts usage must keep them. */
+function usageContract(name: string, makeStore: StoreFactory): void {
+  describe(`FlagStore usage contract: ${name}`, () => {
+    const usageOf = async (store: FlagStore) => {
+      if (!store.recordUsage || !store.readUsage) throw new Error(`${name} does not implement usage`);
+      return { record: store.recordUsage.bind(store), read: store.readUsage.bind(store) };
+    };
+
+    it("starts with nothing counted and no counting start", async () => {
+      const { read } = await usageOf(await makeStore());
+      expect(await read()).toEqual({ flags: {} });
+      expect(await read({ days: 7, now: NOON })).toEqual({ flags: {} });
+    });
+
+    it("adds batches up by flag and variant, keeps the latest evaluation and the earliest counting start", async () => {
+      const { record, read } = await usageOf(await makeStore());
+      await record(
+        batch(
+          NOON,
+          [
+            ["checkout", "on", 3],
+            ["checkout", "off", 1],
+            ["theme", "dark", 2],
+          ],
+          NOON - 5 * DAY,
+        ),
+      );
+      // An older batch that lands late (a thawed Lambda) adds its counts but moves no last evaluation back.
+      await record(
+        batch(
+          NOON - 3_600_000,
+          [
+            ["checkout", "on", 4],
+            ["half", "error:TARGETING_KEY_MISSING", 5],
+          ],
+          NOON - 9 * DAY,
+        ),
+      );
+      await record(batch(NOON + 60_000, [["theme", "dark", 1]], NOON - 2 * DAY));
+      const report = await read({ days: 1, now: NOON });
+      expect(report.countingSince).toBe(NOON - 9 * DAY);
+      expect(JSON.parse(JSON.stringify(report.flags))).toEqual({
+        checkout: { lastEvaluatedAt: NOON, variants: { on: 7, off: 1 } },
+        half: { lastEvaluatedAt: NOON - 3_600_000, variants: { "error:TARGETING_KEY_MISSING": 5 } },
+        theme: { lastEvaluatedAt: NOON + 60_000, variants: { dark: 3 } },
+      });
+      // Without days: the last evaluations alone.
+      expect(JSON.parse(JSON.stringify((await read()).flags.checkout))).toEqual({
+        lastEvaluatedAt: NOON,
+        variants: {},
+      });
+    });
+
+    it("keeps counts per UTC day, and adds up the days asked for, ending with now's", async () => {
+      const { record, read } = await usageOf(await makeStore());
+      await record(batch(NOON - 2 * DAY, [["a", "on", 1]]));
+      await record(batch(NOON - DAY, [["a", "on", 10]]));
+      await record(
+        batch(NOON, [
+          ["a", "on", 100],
+          ["a", "off", 7],
+        ]),
+      );
+      const variants = async (days: number, now = NOON) => (await read({ days, now })).flags.a?.variants;
+      expect({ ...(await variants(1)) }).toEqual({ on: 100, off: 7 });
+      expect({ ...(await variants(2)) }).toEqual({ on: 110, off: 7 });
+      expect({ ...(await variants(3)) }).toEqual({ on: 111, off: 7 });
+      expect({ ...(await variants(1, NOON - DAY)) }).toEqual({ on: 10 });
+      expect({ ...(await variants(0)) }).toEqual({});
+      // More days than are kept reads what is kept.
+      expect({ ...(await variants(USAGE_DAYS_KEPT + 50)) }).toEqual({ on: 111, off: 7 });
+      expect((await read({ days: 3, now: NOON })).flags.a?.lastEvaluatedAt).toBe(NOON);
+    });
+
+    it("counts every evaluation of 20 flushes racing each other", async () => {
+      const { record, read } = await usageOf(await makeStore());
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          record(
+            batch(NOON + i, [
+              ["race", "on", i + 1],
+              ["race", "off", 1],
+            ]),
+          ),
+        ),
+      );
+      const race = (await read({ days: 1, now: NOON })).flags.race;
+      expect({ ...race?.variants }).toEqual({ on: 210, off: 20 });
+      expect(race?.lastEvaluatedAt).toBe(NOON + 19);
+    });
+
+    it("forgets a deleted flag's last evaluation: made again, it starts as never evaluated", async () => {
+      const store = await makeStore();
+      const { record, read } = await usageOf(store);
+      await store.put(flag("gone"), { actor: "t" });
+      await store.put(flag("kept"), { actor: "t" });
+      await record(
+        batch(NOON, [
+          ["gone", "on", 2],
+          ["kept", "on", 1],
+        ]),
+      );
+      await store.delete("gone", { actor: "t" });
+      await store.put(flag("gone"), { actor: "t" });
+      const report = await read({ days: 1, now: NOON });
+      expect(Object.keys(report.flags)).toEqual(["kept"]);
+      expect(report.countingSince).toBe(NOON - DAY);
+    });
+
+    it("keeps any flag key and outcome apart, names like constructor and __proto__ included", async () => {
+      const { record, read } = await usageOf(await makeStore());
+      await record(
+        batch(NOON, [
+          ["constructor", "toString", 1],
+          ["__proto__", "on", 2],
+          ["123", "1e3", 3],
+          ["a.b-c_d", "error:GENERAL", 4],
+        ]),
+      );
+      const report = await read({ days: 1, now: NOON });
+      expect(JSON.parse(JSON.stringify(report.flags))).toEqual({
+        constructor: { lastEvaluatedAt: NOON, variants: { toString: 1 } },
+        ["__proto__"]: { lastEvaluatedAt: NOON, variants: { on: 2 } },
+        "123": { lastEvaluatedAt: NOON, variants: { "1e3": 3 } },
+        "a.b-c_d": { lastEvaluatedAt: NOON, variants: { "error:GENERAL": 4 } },
+      });
+      expect(Object.hasOwn(report.flags, "toString")).toBe(false);
+    });
+
+    it("refuses a batch no store can keep, and takes an empty one without a call", async () => {
+      const { record, read } = await usageOf(await makeStore());
+      await expect(record(batch(NOON, [["a", "on", 0]]))).rejects.toThrow(
+        "batch.counts[0].count must be a positive integer, got 0",
+      );
+      await expect(record({ at: -1, countingSince: 0, counts: [] })).rejects.toThrow(
+        "batch.at must be a time in ms since the epoch, got -1",
+      );
+      await expect(record(batch(NOON, [["", "on", 1]]))).rejects.toThrow("batch.counts[0] must have a non-empty key");
+      await record(batch(NOON, []));
+      expect(await read()).toEqual({ flags: {} });
+    });
+  });
+}
+
 // ---- the stores under contract -----------------------------------------------------------------------------------
 
 const TOKEN = "contract-token";
@@ -410,8 +570,26 @@ flagStoreContract("Upstash store, @upstash/redis client with its defaults", asyn
   }),
 );
 
-flagStoreContract("file store", async () => {
+const fileStore = async () => {
   const dir = await mkdtemp(join(tmpdir(), "greenlight-flags-contract-"));
   dirs.push(dir);
   return createFileStore({ dir: join(dir, "state") });
-});
+};
+
+flagStoreContract("file store", fileStore);
+
+usageContract("Upstash store, client from createUpstashClient", async () =>
+  createUpstashStore(createUpstashClient({ url: bridge.url, token: TOKEN, retries: 0, timeoutMs: 10_000 }), {
+    prefix: `contract:${++prefixes}`,
+  }),
+);
+
+usageContract("Upstash store, @upstash/redis client with its defaults", async () =>
+  createUpstashStore(new Redis({ url: bridge.url, token: TOKEN, enableTelemetry: false, retry: false }), {
+    prefix: `contract:${++prefixes}`,
+  }),
+);
+
+usageContract("file store", fileStore);
+
+usageContract("memory store (the test double)", async () => createMemoryStore({ usage: true }));

@@ -6,7 +6,7 @@
 import { parseInteger } from "../../contract/values.ts";
 import { type HttpRequest, type HttpResponse, jsonResponse } from "../../http/message.ts";
 import type { RuleCache } from "../cache.ts";
-import { DEFAULT_UNCHANGED_DAYS, findStaleFlags } from "../stale.ts";
+import { DEFAULT_UNCHANGED_DAYS, DEFAULT_UNUSED_DAYS, MAX_STALE_DAYS, staleReport } from "../stale.ts";
 import {
   type FlagStore,
   StoreConflictError,
@@ -37,6 +37,8 @@ export interface AdminDeps {
   /** Every accepted token with its label, scope and end (GREENLIGHT_ADMIN_TOKEN and GREENLIGHT_ADMIN_TOKENS). */
   adminTokens?: AdminTokens;
   bodyLimitBytes: number;
+  /** The stale report's default for `unusedDays` (GREENLIGHT_FLAGS_UNUSED_DAYS); default 30. */
+  unusedDays?: number;
 }
 
 export { ADMIN_TOKEN_VARIABLE };
@@ -268,12 +270,23 @@ export function listAudit(url: URL, deps: AdminDeps): Promise<HttpResponse> {
   });
 }
 
-/** GET /admin/stale?days=90 */
+/**
+ * GET /admin/stale?days=90&unusedDays=30: expired, unchanged and (when the store counts usage) unused flags, with
+ * `usage` saying since when evaluations are counted. Two store calls: the flags, then what usage recorded.
+ */
 export function listStale(url: URL, deps: AdminDeps): Promise<HttpResponse> {
   return guarded(async () => {
-    const days = queryInteger(url, "days", DEFAULT_UNCHANGED_DAYS, 1, 3650);
+    const days = queryInteger(url, "days", DEFAULT_UNCHANGED_DAYS, 1, MAX_STALE_DAYS);
     if (!days.ok) return days.response;
+    const unusedDays = queryInteger(url, "unusedDays", deps.unusedDays ?? DEFAULT_UNUSED_DAYS, 1, MAX_STALE_DAYS);
+    if (!unusedDays.ok) return unusedDays.response;
     const ruleSet = await deps.store.load();
-    return ok(200, { flags: findStaleFlags(ruleSet, deps.now(), { unchangedDays: days.value }) });
+    const usage = await deps.store.readUsage?.();
+    const report = staleReport(ruleSet, deps.now(), {
+      unchangedDays: days.value,
+      unusedDays: unusedDays.value,
+      ...(usage === undefined ? {} : { usage }),
+    });
+    return ok(200, report);
   });
 }

@@ -42,6 +42,8 @@ export interface FlagHttpOptions {
   bodyLimitBytes?: number;
   /** Told about unexpected errors (answered 500 without detail); default console.error. */
   onError?: (error: unknown) => void;
+  /** The stale report's default for "not evaluated for N days" (GREENLIGHT_FLAGS_UNUSED_DAYS); default 30. */
+  unusedDays?: number;
 }
 
 export const ADMIN_ROUTE_NAMES = [
@@ -115,6 +117,7 @@ export function createFlagCore(options: FlagHttpOptions): HttpCore {
     ...(options.adminTokens ? { adminTokens: options.adminTokens } : {}),
     limits: options.limits ?? {},
     ...(options.evaluationApiKey ? { evaluationApiKey: options.evaluationApiKey } : {}),
+    ...(options.unusedDays === undefined ? {} : { unusedDays: options.unusedDays }),
   };
   return composeFlagCore(deps, {
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),

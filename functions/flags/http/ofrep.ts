@@ -6,6 +6,9 @@
  * - 500 generalErrorResponse {errorDetails}. The 500s here also carry `errorCode: "GENERAL"` (and `key` for a
  *   single flag): extra properties the schema allows, which let the OFREP clients surface errorDetails as a
  *   GENERAL error instead of rejecting the body as unexpected.
+ * Usage: when the cache counts (cache.ts `usage`), every evaluation answered is counted there, 304s included: one
+ * Map increment for a single flag, one for a bulk answer (by the reused answer's array, else by its ETag: usage.ts).
+ * Nothing here waits on the store for it.
  */
 import { isObject } from "../../contract/objects.ts";
 import { type HttpRequest, type HttpResponse, JSON_CONTENT_TYPE, jsonResponse } from "../../http/message.ts";
@@ -98,7 +101,9 @@ async function prepare(request: HttpRequest, deps: OfrepDeps, key: string | unde
 export async function evaluateFlagRequest(request: HttpRequest, key: string, deps: OfrepDeps): Promise<HttpResponse> {
   const prepared = await prepare(request, deps, key);
   if (!prepared.ok) return prepared.response;
-  const result = evaluateKey(prepared.snapshot.set, key, prepared.context, deps.now());
+  const at = deps.now();
+  const result = evaluateKey(prepared.snapshot.set, key, prepared.context, at);
+  deps.cache.usage?.countOne(result, at);
   if (!isFailure(result)) return jsonResponse(200, result);
   return jsonResponse(result.errorCode === "FLAG_NOT_FOUND" ? 404 : 400, result);
 }
@@ -170,8 +175,11 @@ function bulkAnswer(set: CompiledRuleSet, results: EvaluationResult[]): BulkAnsw
 export async function evaluateFlagsRequest(request: HttpRequest, deps: OfrepDeps): Promise<HttpResponse> {
   const prepared = await prepare(request, deps, undefined);
   if (!prepared.ok) return prepared.response;
-  const flags = evaluateAll(prepared.snapshot.set, prepared.context, deps.now());
-  const { body, etag } = bulkAnswer(prepared.snapshot.set, flags);
+  const at = deps.now();
+  const flags = evaluateAll(prepared.snapshot.set, prepared.context, at);
+  const { results, body, etag } = bulkAnswer(prepared.snapshot.set, flags);
+  // One increment: by `results` when the answer was reused as it is, else by its ETag (usage.ts).
+  deps.cache.usage?.countAll(results, at, etag);
   if (ifNoneMatchHits(request.headers.get("if-none-match"), etag)) {
     return { status: 304, headers: { ETag: etag }, body: null };
   }

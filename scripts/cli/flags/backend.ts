@@ -1,6 +1,6 @@
 // What every `greenlight flags` command needs from where the flags live: the local store or a running flag server.
 import { editDistance } from "../../../functions/contract/closest.ts";
-import type { StaleFlag } from "../../../functions/flags/stale.ts";
+import type { StaleFlag, StaleReport } from "../../../functions/flags/stale.ts";
 import type {
   AuditEntry,
   EvaluationContext,
@@ -9,7 +9,13 @@ import type {
   StoredFlag,
 } from "../../../functions/flags/types.ts";
 
-export type { StaleFlag };
+export type { StaleFlag, StaleReport };
+
+/** `flags stale`'s thresholds; unset: the backend's defaults (the environment's, or the server's with --url). */
+export interface StaleQuery {
+  days?: number;
+  unusedDays?: number;
+}
 
 import { CliError } from "../errors.ts";
 
@@ -33,7 +39,8 @@ export interface FlagsBackend {
   put(flag: Flag, ifMatch?: number): Promise<PutOutcome>;
   remove(key: string, ifMatch?: number): Promise<{ version: number }>;
   audit(limit?: number): Promise<AuditEntry[]>;
-  stale(days?: number): Promise<StaleFlag[]>;
+  /** The stale flags and, when the store counts usage, since when it does. */
+  stale(query?: StaleQuery): Promise<StaleReport>;
   evaluate(key: string, context: EvaluationContext): Promise<EvaluationResult>;
   evaluateAll(context: EvaluationContext): Promise<EvaluationResult[]>;
   /** Every flag key, for "did you mean"; empty when they cannot be read. */

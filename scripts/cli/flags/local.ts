@@ -1,7 +1,8 @@
 // The flags backend without `--url`: the store `greenlight flags serve` would use (Upstash by env, else ./.greenlight).
 import { flagsConfigFromEnv } from "../../../functions/flags/config.ts";
+import { unusedDaysFromEnv } from "../../../functions/flags/env.ts";
 import { compileRuleSet, evaluateAll, evaluateKey } from "../../../functions/flags/evaluate.ts";
-import { DEFAULT_UNCHANGED_DAYS, findStaleFlags } from "../../../functions/flags/stale.ts";
+import { DEFAULT_UNCHANGED_DAYS, staleReport } from "../../../functions/flags/stale.ts";
 import {
   type FlagStore,
   StoreConflictError,
@@ -76,8 +77,22 @@ export function createLocalBackend(env: NodeJS.ProcessEnv, cwd: string, actor: s
 
     audit: (limit) => guard(() => store.audit(limit === undefined ? {} : { limit })),
 
-    stale: (days = DEFAULT_UNCHANGED_DAYS) =>
-      guard(async () => findStaleFlags(await store.load(), Date.now(), { unchangedDays: days })),
+    stale: (query = {}) =>
+      guard(async () => {
+        let unusedDays = query.unusedDays;
+        try {
+          unusedDays ??= unusedDaysFromEnv(env);
+        } catch (error) {
+          throw new CliError((error as Error).message);
+        }
+        const ruleSet = await store.load();
+        const usage = await store.readUsage?.();
+        return staleReport(ruleSet, Date.now(), {
+          unchangedDays: query.days ?? DEFAULT_UNCHANGED_DAYS,
+          unusedDays,
+          ...(usage === undefined ? {} : { usage }),
+        });
+      }),
 
     evaluate: (key, context) =>
       guard(async () => evaluateKey(compileRuleSet(await store.load()), key, context, Date.now())),

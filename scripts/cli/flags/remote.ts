@@ -10,6 +10,7 @@ import {
   ProblemsError,
   type PutOutcome,
   type StaleFlag,
+  type StaleReport,
 } from "./backend.ts";
 
 export interface RemoteOptions {
@@ -226,13 +227,18 @@ export function createRemoteBackend(options: RemoteOptions): FlagsBackend {
       return answer.body.entries as AuditEntry[];
     },
 
-    async stale(days): Promise<StaleFlag[]> {
-      const query = days === undefined ? "" : `?days=${days}`;
-      const answer = await request("GET", `/admin/stale${query}`, { admin: true });
+    async stale(query = {}): Promise<StaleReport> {
+      const params = new URLSearchParams();
+      if (query.days !== undefined) params.set("days", String(query.days));
+      if (query.unusedDays !== undefined) params.set("unusedDays", String(query.unusedDays));
+      const path = `/admin/stale${params.size > 0 ? `?${params}` : ""}`;
+      const answer = await request("GET", path, { admin: true });
       if (answer.status !== 200 || !isObject(answer.body) || !Array.isArray(answer.body.flags)) {
         throw failure(answer, "GET /admin/stale", true);
       }
-      return answer.body.flags as StaleFlag[];
+      // A server from before usage counting answers the flags alone.
+      const usage = isObject(answer.body.usage) ? (answer.body.usage as unknown as StaleReport["usage"]) : undefined;
+      return { flags: answer.body.flags as StaleFlag[], ...(usage ? { usage } : {}) };
     },
 
     async evaluate(key, context: EvaluationContext): Promise<EvaluationResult> {

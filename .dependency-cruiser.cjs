@@ -44,6 +44,13 @@ module.exports = {
       to: { path: "^(functions/(?!(contract|deployment)/)|webhooks/|scripts/)" },
     },
     {
+      name: "judge-is-pure-statistics",
+      comment: "functions/judge is shared by canaries and (later) flag rollouts: plain numbers in, verdicts out",
+      severity: "error",
+      from: { path: "^functions/judge/" },
+      to: { path: "^(functions/(?!judge/)|webhooks/|scripts/)" },
+    },
+    {
       name: "shared-adapters-know-no-feature",
       comment: "functions/kube, http and secrets serve every feature, so they import none",
       severity: "error",

@@ -11,7 +11,28 @@ import { isObject } from "../contract/objects.ts";
 import type { CanarySettings } from "./settings.ts";
 
 export type Comparison = "max" | "min";
+/** A threshold check's outcomes. */
 export type Outcome = "pass" | "fail" | "no-data" | "error";
+/**
+ * Any check's: `inconclusive` is the comparative judge's (greenlight.dev/judge: compare), the data so far cannot tell
+ * yet. It holds the weight and counts neither as a pass nor as a failure, nor towards max-inconclusive (no-data and
+ * error do).
+ */
+export type CheckOutcome = Outcome | "inconclusive";
+
+/** What a comparison of the canary against the stable version found, over every window counted since the first step. */
+export interface JudgeReading {
+  /** The estimate (also the check's `value`): the error-rate difference, or P(canary slower) for latency. */
+  estimate: number;
+  /** The confidence sequence's ends at this look. */
+  lower: number;
+  upper: number;
+  /** Requests (and, for the error rate, failed requests) counted per version. */
+  canary: { requests: number; errors?: number };
+  stable: { requests: number; errors?: number };
+  /** Analysis windows counted. */
+  windows: number;
+}
 
 export interface CheckResult {
   name: string;
@@ -20,8 +41,10 @@ export interface CheckResult {
   value?: number;
   threshold: number;
   comparison: Comparison;
-  outcome: Outcome;
+  outcome: CheckOutcome;
   detail?: string;
+  /** Set by the comparative judge: estimate, interval and sample sizes. */
+  judge?: JudgeReading;
 }
 
 /** Why a query produced no samples: the adapter maps its client's rejections to one of these kinds. */
@@ -30,9 +53,17 @@ export interface MetricsError {
   message: string;
 }
 
+/** One sample of an instant vector with its labels. */
+export interface LabelledSample {
+  labels: Record<string, string>;
+  value: number;
+}
+
 /** One instant query; the values of the result vector's samples (empty when it has none), or an error. */
 export interface MetricsReader {
   query(promql: string): Promise<number[] | MetricsError>;
+  /** The samples with their labels; the comparative judge reads histogram buckets by `le` with it. */
+  querySamples?(promql: string): Promise<LabelledSample[] | MetricsError>;
 }
 
 /** The canary workload the queries select: `deployment` is `destination_workload`, `service` the route's host. */
@@ -41,6 +72,10 @@ export interface CheckTarget {
   deployment: string;
   version: string;
   service: string;
+  /** The app label both versions' pods carry: how the comparative judge finds the stable version's series. */
+  app?: string;
+  /** The stable version's `version` label, when the route says it (Istio's stable subset). */
+  stableVersion?: string;
 }
 
 export interface CheckDefinition {
@@ -130,7 +165,11 @@ export function checkDefinitions(target: CheckTarget, settings: CanarySettings):
       needsTraffic: false,
     }),
   );
-  return [...builtinQueries(target, settings), ...custom];
+  // The comparative judge replaces the ceilings with its own comparisons (compare.ts); the request count stays.
+  const builtin = builtinQueries(target, settings).filter(
+    (definition) => settings.judge === undefined || definition.name === REQUEST_COUNT,
+  );
+  return [...builtin, ...custom];
 }
 
 /** One value against its threshold; missing, NaN and ±Inf are no data, never a pass. */
@@ -153,7 +192,7 @@ export const isMetricsError = (value: unknown): value is MetricsError =>
 const clip = (text: string): string => (text.length > DETAIL_LIMIT ? `${text.slice(0, DETAIL_LIMIT - 1)}…` : text);
 
 /** Runs one definition; a reader that throws or answers nonsense is an `error`, not an exception. */
-async function runCheck(reader: MetricsReader, definition: CheckDefinition): Promise<CheckResult> {
+export async function runCheck(reader: MetricsReader, definition: CheckDefinition): Promise<CheckResult> {
   const { name, query, threshold, comparison } = definition;
   const base = { name, query, threshold, comparison };
   let answer: unknown;
@@ -186,7 +225,7 @@ async function runCheck(reader: MetricsReader, definition: CheckDefinition): Pro
   return result;
 }
 
-function messageOf(error: unknown): string {
+export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;
   if (isMetricsError(error)) return error.message;
   return String(error);

@@ -27,6 +27,7 @@
 // annotation never promotes, aborts or resumes anything by itself.
 import { annotationName } from "../contract/annotations.ts";
 import { type CheckResult, describeCheck } from "./checks.ts";
+import type { JudgeState } from "./compare.ts";
 import type { CanarySettings } from "./settings.ts";
 import {
   type CanaryPhase,
@@ -66,6 +67,8 @@ export interface CanaryInput {
   statusProblem?: string;
   /** The analysis results when `planCanary` asked for them. */
   checks?: CheckResult[];
+  /** The comparative judge's state after this analysis (greenlight.dev/judge: compare), kept in the status. */
+  judge?: JudgeState;
   now: Date;
 }
 
@@ -419,15 +422,19 @@ const isDue = (input: CanaryInput, status: CanaryStatus): boolean =>
 
 const summarise = (checks: readonly CheckResult[]): string => checks.map(describeCheck).join("; ");
 
-function analyseStep(input: CanaryInput, base: CanaryStatus): CanaryDecision {
+function analyseStep(input: CanaryInput, prior: CanaryStatus): CanaryDecision {
+  let base = prior;
   const { settings, deployment } = input;
   const at = input.now.toISOString();
   const checks = input.checks ?? [];
   const failing = checks.filter((check) => check.outcome === "fail");
   const unsure = checks.filter((check) => check.outcome === "no-data" || check.outcome === "error");
+  // The comparative judge's "cannot tell yet": holds the weight, and is neither a failure nor no data.
+  const undecided = checks.filter((check) => check.outcome === "inconclusive");
   const here = `${stepLabel(base.stepIndex, settings)} at ${formatWeights(base.weights)}`;
+  if (input.judge) base = { ...base, judge: input.judge };
 
-  if (failing.length === 0 && unsure.length === 0 && checks.length > 0 && deployment.ready) {
+  if (failing.length === 0 && unsure.length === 0 && undecided.length === 0 && checks.length > 0 && deployment.ready) {
     const next = base.stepIndex + 1;
     const canary = settings.steps[next];
     if (canary === undefined) {
@@ -463,6 +470,14 @@ function analyseStep(input: CanaryInput, base: CanaryStatus): CanaryDecision {
   } else if (failing.length > 0) {
     failures += 1;
     verdict = `analysis failed: ${summarise(failing)}`;
+  } else if (unsure.length === 0 && undecided.length > 0 && deployment.ready) {
+    // Evidence is still gathering: hold, without counting a failure or an inconclusive analysis.
+    const counted = { ...base, inconclusive: 0, lastChecks: checks, lastAnalysisAt: at };
+    const reason = clip(
+      `holding ${here}: the comparison with the stable version cannot tell yet: ${summarise(undecided)}`,
+    );
+    const status: CanaryStatus = { ...counted, reason, updatedAt: at };
+    return decision(input, status, event("Normal", "CanaryHold", reason));
   } else {
     inconclusive = base.inconclusive + 1;
     const overflow = inconclusive >= settings.maxInconclusive;

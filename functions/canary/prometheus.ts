@@ -29,7 +29,7 @@
  * (nothing else cancels these requests). A query therefore settles within timeoutMs, and its socket is closed.
  */
 import { PrometheusDriver } from "prometheus-query";
-import type { MetricsError, MetricsReader } from "./checks.ts";
+import type { LabelledSample, MetricsError, MetricsReader } from "./checks.ts";
 
 export const DEFAULT_PROMETHEUS_URL = "http://127.0.0.1:9090";
 export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
@@ -124,6 +124,28 @@ function valuesOf(result: { resultType?: unknown; result?: unknown }, url: strin
     kind: "other",
     message: oneLine(`Prometheus at ${shown(url)} answered with an unreadable ${String(resultType)} result`),
   };
+}
+
+/** A vector's samples with their labels (the comparative judge's bucket queries); anything else as `valuesOf` says. */
+function samplesOf(result: { resultType?: unknown; result?: unknown }, url: string): LabelledSample[] | MetricsError {
+  if (result.resultType !== "vector" || !Array.isArray(result.result)) {
+    const values = valuesOf(result, url);
+    return Array.isArray(values) ? values.map((value) => ({ labels: {}, value })) : values;
+  }
+  const samples: LabelledSample[] = [];
+  for (const sample of result.result as { metric?: { labels?: unknown }; value?: { value?: unknown } }[]) {
+    const value = sample?.value?.value;
+    if (typeof value !== "number") {
+      return { kind: "other", message: oneLine(`Prometheus at ${shown(url)} answered with an unreadable sample`) };
+    }
+    const labels: Record<string, string> = {};
+    const raw = sample?.metric?.labels;
+    if (raw && typeof raw === "object") {
+      for (const [name, text] of Object.entries(raw)) if (typeof text === "string") labels[name] = text;
+    }
+    samples.push({ labels, value });
+  }
+  return samples;
 }
 
 interface DriverRejection {
@@ -231,6 +253,14 @@ export function createPrometheusReader(options: PrometheusReaderOptions): Metric
       try {
         const result = await driver.instantQuery(promql, undefined, evaluationTimeout);
         return valuesOf(result, url);
+      } catch (rejection) {
+        return toMetricsError(rejection, url, timeoutMs);
+      }
+    },
+    async querySamples(promql: string): Promise<LabelledSample[] | MetricsError> {
+      try {
+        const result = await driver.instantQuery(promql, undefined, evaluationTimeout);
+        return samplesOf(result, url);
       } catch (rejection) {
         return toMetricsError(rejection, url, timeoutMs);
       }

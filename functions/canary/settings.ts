@@ -28,6 +28,16 @@ export interface CanaryControls {
   abort?: boolean;
 }
 
+/** The comparative judge's settings (greenlight.dev/judge: compare). */
+export interface CompareSettings {
+  /** False-alarm level over the whole rollout, split evenly over the error-rate and latency comparisons. */
+  alpha: number;
+  /** Tolerated error-rate difference, canary minus stable. */
+  tolerance: number;
+  /** Tolerated excess of P(canary request slower than a stable one) over one half. */
+  latencyTolerance: number;
+}
+
 export interface CanarySettings {
   /** Canary weights of the steps, strictly increasing within 1..100; promotion follows the last one. */
   steps: number[];
@@ -56,6 +66,11 @@ export interface CanarySettings {
   /** The HTTPRoute backend Service that selects the canary (greenlight.dev/canary-service); gateway-api only. */
   canaryService: string;
   checks: CustomCheck[];
+  /**
+   * Present under `greenlight.dev/judge: compare`: the canary is judged against the stable version by sequential
+   * tests, and the max-error-rate / max-latency ceilings are not used. Absent under threshold (the default).
+   */
+  judge?: CompareSettings;
   controls: CanaryControls;
   /** Problems that pause the canary until fixed: invalid controls, invalid custom checks. */
   blocking: string[];
@@ -73,6 +88,13 @@ export const CANARY_DEFAULTS = {
   maxLatencyP99Ms: defaultOf("max-latency-p99"),
   minRequests: defaultOf("min-requests"),
 } as const;
+
+/** The comparative judge's documented defaults. */
+export const COMPARE_DEFAULTS: CompareSettings = {
+  alpha: defaultOf("judge-alpha"),
+  tolerance: defaultOf("judge-tolerance"),
+  latencyTolerance: defaultOf("judge-latency-tolerance"),
+};
 
 /** `w, 2w, ...` up to `max`, with `max` itself last when it is not a multiple of `w`. */
 export function stepsFromWeight(stepWeight: number, maxWeight: number): number[] {
@@ -128,6 +150,14 @@ export function readCanarySettings(
   } else {
     settings.route = settings.virtualService;
   }
+  // Every judge key is read, so an invalid one is reported whichever judge runs; only compare uses them.
+  const judge = read("judge") ?? defaultOf("judge");
+  const compare: CompareSettings = {
+    alpha: read("judge-alpha") ?? COMPARE_DEFAULTS.alpha,
+    tolerance: read("judge-tolerance") ?? COMPARE_DEFAULTS.tolerance,
+    latencyTolerance: read("judge-latency-tolerance") ?? COMPARE_DEFAULTS.latencyTolerance,
+  };
+  if (judge === "compare") settings.judge = compare;
   const headerRoute = read("header-route");
   if (headerRoute) settings.headerRoute = headerRoute;
   for (const control of ["paused", "promote", "abort"] as const) {

@@ -6,7 +6,8 @@
 //   gives back the same text and a JSON Patch `test` op on the prior annotation compares equal.
 import { isObject, type JsonObject } from "../contract/objects.ts";
 import { fail, parseStatusAnnotation, STATUS_ANNOTATION } from "../contract/status-json.ts";
-import type { CheckResult, Comparison, Outcome } from "./checks.ts";
+import type { CheckOutcome, CheckResult, Comparison, JudgeReading } from "./checks.ts";
+import type { JudgeState } from "./compare.ts";
 import type { Weights } from "./weights.ts";
 
 export { STATUS_ANNOTATION };
@@ -39,6 +40,8 @@ export interface CanaryStatus {
   /** Consecutive inconclusive analyses (no data or error). */
   inconclusive: number;
   lastChecks: CheckResult[];
+  /** The comparative judge's counts and evidence since the first step (greenlight.dev/judge: compare only). */
+  judge?: JudgeState;
   /** Controls that already held their acting value when they were recorded: a leftover never acts by itself. */
   heldControls?: HeldControl[];
   /** Paused for a reason no run can see go away (an unreadable status): only `paused: "false"` resumes. */
@@ -47,7 +50,7 @@ export interface CanaryStatus {
   updatedAt: string;
 }
 
-const OUTCOMES: readonly Outcome[] = ["pass", "fail", "no-data", "error"];
+const OUTCOMES: readonly CheckOutcome[] = ["pass", "fail", "no-data", "error", "inconclusive"];
 const COMPARISONS: readonly Comparison[] = ["max", "min"];
 
 /** Field order of the annotation text. */
@@ -73,11 +76,47 @@ function ordered(status: CanaryStatus): Record<string, unknown> {
       comparison: check.comparison,
       outcome: check.outcome,
       detail: check.detail,
+      judge: check.judge ? orderedReading(check.judge) : undefined,
     })),
+    judge: status.judge ? orderedJudge(status.judge) : undefined,
     heldControls: status.heldControls?.length ? [...status.heldControls] : undefined,
     awaitingResume: status.awaitingResume === true ? true : undefined,
     reason: status.reason,
     updatedAt: status.updatedAt,
+  };
+}
+
+/** Finite numbers only: JSON has no NaN or infinities (an estimate without data is left out). */
+const finiteOrUndefined = (value: number): number | undefined => (Number.isFinite(value) ? value : undefined);
+
+function orderedReading(reading: JudgeReading): Record<string, unknown> {
+  const counts = (side: JudgeReading["canary"]) => ({ requests: side.requests, errors: side.errors });
+  return {
+    estimate: finiteOrUndefined(reading.estimate),
+    lower: reading.lower,
+    upper: reading.upper,
+    canary: counts(reading.canary),
+    stable: counts(reading.stable),
+    windows: reading.windows,
+  };
+}
+
+function orderedJudge(judge: JudgeState): Record<string, unknown> {
+  const counts = (side: { requests: number; errors: number }) => ({ requests: side.requests, errors: side.errors });
+  return {
+    tolerance: judge.tolerance,
+    windows: judge.windows,
+    errors: {
+      canary: counts(judge.errors.canary),
+      stable: counts(judge.errors.stable),
+      above: [...judge.errors.above],
+      below: [...judge.errors.below],
+    },
+    latency: {
+      bounds: [...judge.latency.bounds],
+      canary: [...judge.latency.canary],
+      stable: [...judge.latency.stable],
+    },
   };
 }
 
@@ -128,7 +167,71 @@ function readCheck(entry: unknown, index: number): CheckResult {
   if (entry.value !== undefined) check.value = finite(entry, "value", path);
   const detail = optionalText(entry, "detail", path);
   if (detail !== undefined) check.detail = detail;
+  if (entry.judge !== undefined) check.judge = readReading(entry.judge, `${path}judge.`);
   return check;
+}
+
+function readSide(body: unknown, path: string, errors: "required" | "optional"): { requests: number; errors?: number } {
+  if (!isObject(body)) return fail(`${path} must be an object`);
+  const side: { requests: number; errors?: number } = { requests: count(body, "requests", `${path}.`) };
+  if (errors === "required" || body.errors !== undefined) side.errors = count(body, "errors", `${path}.`);
+  return side;
+}
+
+function count(fields: JsonObject, key: string, path: string): number {
+  const value = fields[key];
+  return typeof value === "number" && Number.isInteger(value) && value >= 0
+    ? value
+    : fail(`${path}${key} must be a whole number`);
+}
+
+function readReading(body: unknown, path: string): JudgeReading {
+  if (!isObject(body)) return fail(`${path.slice(0, -1)} must be an object`);
+  return {
+    estimate: body.estimate === undefined ? Number.NaN : finite(body, "estimate", path),
+    lower: finite(body, "lower", path),
+    upper: finite(body, "upper", path),
+    canary: readSide(body.canary, `${path}canary`, "optional"),
+    stable: readSide(body.stable, `${path}stable`, "optional"),
+    windows: count(body, "windows", path),
+  };
+}
+
+function numbers(body: unknown, path: string, whole: boolean): number[] {
+  if (!Array.isArray(body)) return fail(`${path} must be a list`);
+  return body.map((value, index) =>
+    typeof value === "number" && Number.isFinite(value) && (!whole || (Number.isInteger(value) && value >= 0))
+      ? value
+      : fail(`${path}[${index}] must be ${whole ? "a whole number" : "a number"}`),
+  );
+}
+
+function readJudge(body: unknown): JudgeState {
+  if (!isObject(body)) return fail("judge must be an object");
+  const errors = isObject(body.errors) ? body.errors : fail("judge.errors must be an object");
+  const latency = isObject(body.latency) ? body.latency : fail("judge.latency must be an object");
+  const side = (value: unknown, path: string) =>
+    readSide(value, path, "required") as { requests: number; errors: number };
+  const state: JudgeState = {
+    tolerance: finite(body, "tolerance", "judge."),
+    windows: count(body, "windows", "judge."),
+    errors: {
+      canary: side(errors.canary, "judge.errors.canary"),
+      stable: side(errors.stable, "judge.errors.stable"),
+      above: numbers(errors.above, "judge.errors.above", false),
+      below: numbers(errors.below, "judge.errors.below", false),
+    },
+    latency: {
+      bounds: numbers(latency.bounds, "judge.latency.bounds", false),
+      canary: numbers(latency.canary, "judge.latency.canary", true),
+      stable: numbers(latency.stable, "judge.latency.stable", true),
+    },
+  };
+  const buckets = state.latency.bounds.length + 1;
+  if (state.latency.canary.length !== buckets || state.latency.stable.length !== buckets) {
+    fail("judge.latency must hold one count per bucket and one above the last bound, for each version");
+  }
+  return state;
 }
 
 function readStatus(body: unknown): CanaryStatus {
@@ -162,6 +265,7 @@ function readStatus(body: unknown): CanaryStatus {
     status.awaitingResume = true;
   }
   if (body.lastAnalysisAt !== undefined) status.lastAnalysisAt = instant(body, "lastAnalysisAt");
+  if (body.judge !== undefined) status.judge = readJudge(body.judge);
   if (body.heldControls !== undefined) {
     const held = Array.isArray(body.heldControls) ? body.heldControls : fail("heldControls must be a list");
     status.heldControls = held.map(

@@ -9,7 +9,8 @@ import { assessRollout } from "../deployment/readiness.ts";
 import type { KubeClients } from "../kube/clients.ts";
 import { KubeError, toKubeError } from "../kube/errors.ts";
 import { recordEvent } from "../kube/events.ts";
-import { analyse, type CheckResult, type MetricsReader } from "./checks.ts";
+import type { CheckResult, MetricsReader } from "./checks.ts";
+import { analyseCanary, type JudgeState } from "./compare.ts";
 import { type CanaryDecision, type CanaryDeployment, type CanaryEvent, decideCanary, planCanary } from "./decide.ts";
 import type { IstioReader } from "./istio.ts";
 import { guardedPatch, type RouterKind, type Routers, routersFor } from "./router.ts";
@@ -130,14 +131,22 @@ export async function stepCanary(
       now: context.now,
     };
     let checks: CheckResult[] | undefined;
+    let judge: JudgeState | undefined;
     if (planCanary(input).analyse) {
-      checks = await analyse(
-        context.reader,
-        { namespace, deployment: name, version, service: view.canaryService || app },
-        settings,
-      );
+      const target = {
+        namespace,
+        deployment: name,
+        version,
+        service: view.canaryService || app,
+        ...(settings.judge ? { app, ...(view.stableVersion ? { stableVersion: view.stableVersion } : {}) } : {}),
+      };
+      ({ checks, judge } = await analyseCanary(context.reader, target, settings, prior.status?.judge));
     }
-    const decision: CanaryDecision = decideCanary({ ...input, ...(checks ? { checks } : {}) });
+    const decision: CanaryDecision = decideCanary({
+      ...input,
+      ...(checks ? { checks } : {}),
+      ...(judge ? { judge } : {}),
+    });
     Object.assign(report, {
       phase: decision.status.phase,
       weights: decision.weights ?? input.currentWeights,

@@ -25,6 +25,34 @@ export type Strategy = (typeof STRATEGIES)[number];
 export const ROUTERS = ["istio", "gateway-api"] as const;
 export type RouterKind = (typeof ROUTERS)[number];
 
+/** How a canary's analyses are judged: against fixed thresholds, or against the stable version (issue 16). */
+export const JUDGES = ["threshold", "compare"] as const;
+export type JudgeKind = (typeof JUDGES)[number];
+
+/** A false-alarm level: a probability above 0 and at most 20%, as a percentage or a fraction. */
+export function parseAlpha(raw: string): Parsed<number> {
+  const parsed = parseRate(raw);
+  return parsed.ok && parsed.value > 0 && parsed.value <= 0.2
+    ? parsed
+    : { ok: false, problem: 'accepted: a probability above 0 and at most 20%, e.g. "2%" or "0.02"' };
+}
+
+/** A tolerated error-rate difference: above 0 and below 100%. */
+export function parseTolerance(raw: string): Parsed<number> {
+  const parsed = parseRate(raw);
+  return parsed.ok && parsed.value > 0 && parsed.value < 1
+    ? parsed
+    : { ok: false, problem: 'accepted: a difference of error rates above 0, e.g. "0.5%" or "0.005"' };
+}
+
+/** A tolerated excess of P(canary slower) over one half: above 0 and below 50%. */
+export function parseLatencyTolerance(raw: string): Parsed<number> {
+  const parsed = parseRate(raw);
+  return parsed.ok && parsed.value > 0 && parsed.value < 0.5
+    ? parsed
+    : { ok: false, problem: 'accepted: a probability above 0 and below 50%, e.g. "5%" or "0.05"' };
+}
+
 /** Which part of greenlight reads a key; strategy-scoped keys are ignored (with a warning) under another strategy. */
 export type Scope = "inject" | "strategy" | Strategy | "control" | "status";
 
@@ -159,6 +187,30 @@ export const KEYS = {
     parse: (raw: string) => parseInteger(raw, 0, 1_000_000_000),
     default: "10",
     doc: "fewest canary requests in the window for an analysis to count",
+  }),
+  judge: spec({
+    scope: "canary",
+    parse: (raw: string) => parseChoice(raw, JUDGES),
+    default: "threshold",
+    doc: "threshold: each window against the max-* ceilings; compare: the canary against the stable version, sequentially",
+  }),
+  "judge-alpha": spec({
+    scope: "canary",
+    parse: parseAlpha,
+    default: "2%",
+    doc: "judge compare: chance that a canary no worse than tolerated is ever rolled back (half to each comparison)",
+  }),
+  "judge-tolerance": spec({
+    scope: "canary",
+    parse: parseTolerance,
+    default: "0.5%",
+    doc: "judge compare: how much higher the canary's error rate may be than the stable's (a difference of rates)",
+  }),
+  "judge-latency-tolerance": spec({
+    scope: "canary",
+    parse: parseLatencyTolerance,
+    default: "5%",
+    doc: "judge compare: how far above one half P(a canary request is slower than a stable one) may be",
   }),
   "header-route": spec({
     scope: "canary",

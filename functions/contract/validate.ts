@@ -108,6 +108,23 @@ function checkCombinations(annotations: Annotations, report: AnnotationReport, c
     }
   }
 
+  // The judge reads its own keys: compare replaces the max-* ceilings, and its settings mean nothing to threshold.
+  const judge = readAnnotation(annotations, "judge");
+  if (chosen === "canary" && (!judge.present || judge.ok)) {
+    const judgeName = judge.present && judge.ok ? judge.value : "threshold";
+    const foreign: Key[] =
+      judgeName === "compare"
+        ? ["max-error-rate", "max-latency-p95", "max-latency-p99"]
+        : ["judge-alpha", "judge-tolerance", "judge-latency-tolerance"];
+    for (const key of foreign.filter(has)) {
+      report.warnings.push(
+        judgeName === "compare"
+          ? `${annotationName(key)} has no effect with ${annotationName("judge")}: compare; it is ignored`
+          : `${annotationName(key)} has no effect without ${annotationName("judge")}: compare; it is ignored`,
+      );
+    }
+  }
+
   for (const [key, keySpec] of Object.entries(KEYS)) {
     const scope = keySpec.scope;
     if (!has(key as Key) || (scope !== "canary" && scope !== "blue-green" && scope !== "rolling")) continue;

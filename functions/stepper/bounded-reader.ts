@@ -5,7 +5,7 @@ import { boundedCall, type CallPolicy, CallTimeout } from "../kube/calls.ts";
 
 /** The reader with each query bounded by `policy`: a query still running at its limit answers a timeout error. */
 export function boundedReader(reader: MetricsReader, policy: CallPolicy): MetricsReader {
-  return {
+  const bounded: MetricsReader = {
     async query(promql) {
       try {
         return await boundedCall(policy, "Prometheus query", () => reader.query(promql));
@@ -15,4 +15,17 @@ export function boundedReader(reader: MetricsReader, policy: CallPolicy): Metric
       }
     },
   };
+  const { querySamples } = reader;
+  if (querySamples) {
+    // The comparative judge's labelled queries, under the same bound.
+    bounded.querySamples = async (promql) => {
+      try {
+        return await boundedCall(policy, "Prometheus query", () => querySamples.call(reader, promql));
+      } catch (error) {
+        if (error instanceof CallTimeout) return { kind: "timeout", message: error.message };
+        throw error;
+      }
+    };
+  }
+  return bounded;
 }

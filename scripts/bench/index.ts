@@ -8,6 +8,7 @@ import { benchBudgets, renderBudgetsSection } from "./budgets.ts";
 import { benchCli, renderCliSection } from "./cli.ts";
 import { benchEdge, renderEdgeSection } from "./edge.ts";
 import { benchFlags, renderFlagsSection } from "./flags.ts";
+import { benchJudge, renderJudgeSection } from "./judge.ts";
 import { benchSim, renderSimSection } from "./sim.ts";
 import { benchStepper, renderStepperSection } from "./stepper.ts";
 import { benchWebhook, PRODUCTION_NODE_FLAGS, renderWebhookSection } from "./webhook.ts";
@@ -36,6 +37,7 @@ const PARTS: Record<string, Part> = {
   webhook: async (context) => renderWebhookSection(await benchWebhook(context), context),
   stepper: async (context) => renderStepperSection(await benchStepper(context), context),
   sim: async (context) => renderSimSection(await benchSim(context), context),
+  judge: async (context) => renderJudgeSection(await benchJudge(context), context),
   flags: async (context) => renderFlagsSection(await benchFlags(context), context),
   budgets: async (context) => renderBudgetsSection(await benchBudgets(context), context),
   edge: async (context) => renderEdgeSection(await benchEdge(context), context),

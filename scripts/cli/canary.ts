@@ -14,6 +14,33 @@ const outputFormat = (raw: string): "text" | "json" => {
 const weightsText = (weights?: { stable: number; canary: number }) =>
   weights ? `${weights.stable}/${weights.canary}` : "-";
 
+/** A comparison's estimate, interval and sample sizes, as `canary status` shows them. */
+interface JudgedCheck {
+  name: string;
+  outcome: string;
+  judge?: {
+    estimate: number;
+    lower: number;
+    upper: number;
+    canary: { requests: number; errors?: number };
+    stable: { requests: number; errors?: number };
+  };
+}
+
+/** `error-rate-vs-stable inconclusive (+0.14% in [-1%, +3%], canary 2/279, stable 16/2785)`; others `name outcome`. */
+function checkText(check: JudgedCheck, format: (value: number) => string): string {
+  const { judge } = check;
+  if (!judge || !Number.isFinite(judge.estimate)) return `${check.name} ${check.outcome}`;
+  const rate = judge.canary.errors !== undefined;
+  const shown = (value: number) => (rate ? `${value > 0 ? "+" : ""}${format(value * 100)}%` : format(value));
+  const side = (counts: { requests: number; errors?: number }) =>
+    counts.errors !== undefined ? `${counts.errors}/${counts.requests}` : `${counts.requests}`;
+  return (
+    `${check.name} ${check.outcome} (${shown(judge.estimate)} in [${shown(judge.lower)}, ${shown(judge.upper)}], ` +
+    `canary ${side(judge.canary)}, stable ${side(judge.stable)})`
+  );
+}
+
 /** The clients and reader of the scheduled function, built from the same environment variables. */
 async function connect() {
   const { runOptionsFromEnv } = await import("../../functions/stepper/config.ts");
@@ -73,6 +100,9 @@ async function step(flags: StepFlags): Promise<void> {
       callTimeoutMs: callTimeout.value * 1000,
       onProgress: (canary) => process.stderr.write(`  ${canary.namespace}/${canary.deployment}: ${canary.outcome}\n`),
     });
+    const nothing = report.canaries.length + report.blueGreen.length + report.rolling.length === 0;
+    // A pass that failed before it found anything (the API server unreachable) says only why, not an empty table.
+    if (nothing && report.error && format !== "json") throw new CliError(report.error);
     if (format === "json") {
       process.stdout.write(`${JSON.stringify(report)}\n`);
     } else {
@@ -120,7 +150,7 @@ async function step(flags: StepFlags): Promise<void> {
           )}`,
         );
       }
-      if (report.canaries.length + report.blueGreen.length + report.rolling.length === 0 && !report.error) {
+      if (nothing) {
         process.stdout.write("no Deployment annotated greenlight.dev/strategy: canary, blue-green or rolling\n");
       }
     }
@@ -140,6 +170,7 @@ async function status(flags: NamespaceFlags & { output: string }): Promise<void>
   const namespaces = await resolveNamespaces(flags);
   const { clients } = await connect();
   const { readStandings } = await import("../../functions/canary/standings.ts");
+  const { formatNumber } = await import("../../functions/canary/checks.ts");
   const rows = await readStandings(clients, namespaces).catch((error: Error) => {
     throw new CliError(error.message);
   });
@@ -157,8 +188,7 @@ async function status(flags: NamespaceFlags & { output: string }): Promise<void>
         weightsText(row.weights),
         row.phase ?? "-",
         row.step ? `${row.step.index}/${row.step.of}` : "-",
-        row.problem ??
-          (row.lastChecks.map((check) => `${check.name} ${check.outcome}`).join(", ") || row.reason || "-"),
+        row.problem ?? (row.lastChecks.map((check) => checkText(check, formatNumber)).join(", ") || row.reason || "-"),
       ]),
     ),
   );
@@ -192,6 +222,12 @@ async function analyze(name: string, flags: { namespace?: string; output: string
   }
   if (analysis.checks.some((check) => check.outcome === "fail")) {
     throw new CliError(`${namespace}/${name}: a check failed`, 1);
+  }
+  if (analysis.checks.some((check) => check.outcome === "inconclusive")) {
+    throw new CliError(
+      `${namespace}/${name}: inconclusive (the comparison with the stable version cannot tell yet)`,
+      2,
+    );
   }
   if (analysis.checks.some((check) => check.outcome !== "pass")) {
     throw new CliError(`${namespace}/${name}: inconclusive (no data or errors)`, 2);
@@ -240,7 +276,21 @@ Examples:
     )
     .action((flags: StepFlags) => step(flags));
 
-  const canary = program.command("canary").description("Inspect canaries, or simulate what a canary policy would do");
+  const canary = program
+    .command("canary")
+    .description("Inspect canaries, or simulate what a canary policy would do")
+    .addHelpText(
+      "after",
+      `
+status and analyze read the cluster (KUBECONFIG) and, for analyze, Prometheus (PROMETHEUS_URL); simulate needs
+neither: it runs the stepper on a simulated cluster.
+
+Examples:
+  greenlight canary status -A
+  greenlight canary status -n production -o json
+  PROMETHEUS_URL=http://localhost:9090 greenlight canary analyze myapp -n production
+  greenlight canary simulate -f manifests/examples/istio-canary.yaml --error-rate 0.1%,3%@12m`,
+    );
   addNamespaceOptions(
     canary.command("status").description("Show every canary: weights, phase, step and last checks"),
     "canaries",
@@ -264,7 +314,10 @@ Examples:
     .addHelpText(
       "after",
       `
-Exit status: 0 when every check passes, 1 when one fails, 2 when any has no data or errored.
+Exit status: 0 when every check passes, 1 when one fails, 2 when any has no data, errored, or (with
+greenlight.dev/judge: compare) cannot tell yet. Under compare the canary is compared with the stable version over this
+one window: VALUE is the estimate (the error-rate difference, or P(a canary request is slower than a stable one)),
+DETAIL its interval and sample sizes; the scheduled pass also counts the windows before it (canary status shows that).
 ${ENVIRONMENT}
 
 Examples:

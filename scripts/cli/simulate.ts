@@ -184,9 +184,23 @@ function checkCell(checks: SimulatedPass["checks"], name: string, show: (value: 
   return check.value === undefined ? check.outcome : `${show(check.value)} ${check.outcome}`;
 }
 
+const signedPercent = (fraction: number) => `${fraction > 0 ? "+" : ""}${percent(fraction)}`;
+
 export function formatPasses(passes: readonly SimulatedPass[]): string {
+  // Under greenlight.dev/judge: compare the comparisons take the ceilings' columns.
+  const compared = passes.some((pass) => pass.checks?.some((check) => check.name === "error-rate-vs-stable"));
+  const judged: [string, string, (value: number) => string][] = compared
+    ? [
+        ["ERRORS VS STABLE", "error-rate-vs-stable", signedPercent],
+        ["P(SLOWER)", "latency-vs-stable", (value) => value.toFixed(3)],
+      ]
+    : [
+        ["ERRORS", "error-rate", percent],
+        ["P95", "latency-p95", millis],
+        ["P99", "latency-p99", millis],
+      ];
   return formatTable(
-    ["TIME", "CANARY", "PHASE", "OUTCOME", "REQUESTS", "ERRORS", "P95", "P99", "NOTE"],
+    ["TIME", "CANARY", "PHASE", "OUTCOME", "REQUESTS", ...judged.map(([header]) => header), "NOTE"],
     passes.map((pass) => {
       const unready = pass.at > 0 && pass.unroutable > 0 ? `${pass.unroutable} requests hit no Ready pod` : "";
       return [
@@ -195,9 +209,7 @@ export function formatPasses(passes: readonly SimulatedPass[]): string {
         pass.phase,
         pass.outcome,
         checkCell(pass.checks, "request-count", (value) => String(Math.round(value))),
-        checkCell(pass.checks, "error-rate", percent),
-        checkCell(pass.checks, "latency-p95", millis),
-        checkCell(pass.checks, "latency-p99", millis),
+        ...judged.map(([, name, show]) => checkCell(pass.checks, name, show)),
         [pass.note, unready].filter(Boolean).join("; "),
       ];
     }),

@@ -2,23 +2,35 @@
 //   npm run sim -- --seeds 100000            random timelines (fast-check), shrunk and printed on the first violation
 //   npm run sim -- --seeds 5000 --seed 42    the same campaign again (fast-check seed)
 //   npm run sim -- --replay 1234             one timeline of randomScenario(1234), printed pass by pass
+//   npm run sim -- --judge compare           the same timelines with greenlight.dev/judge: compare on the canary
 import { parseArgs } from "node:util";
 import fc from "fast-check";
 import { scenarioArbitrary } from "./arbitrary.ts";
 import { describeTimeline } from "./describe.ts";
-import { randomScenario } from "./scenario.ts";
+import { randomScenario, type Scenario } from "./scenario.ts";
 import { runTimeline } from "./timeline.ts";
 
-const USAGE = "usage: npm run sim -- [--seeds N] [--seed S] [--replay SEED]";
+const USAGE = "usage: npm run sim -- [--seeds N] [--seed S] [--replay SEED] [--judge threshold|compare]";
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { seeds: { type: "string", default: "10000" }, seed: { type: "string" }, replay: { type: "string" } },
+    options: {
+      seeds: { type: "string", default: "10000" },
+      seed: { type: "string" },
+      replay: { type: "string" },
+      judge: { type: "string", default: "threshold" },
+    },
   });
+  if (values.judge !== "threshold" && values.judge !== "compare") {
+    throw new Error(`--judge ${values.judge}: threshold or compare. ${USAGE}`);
+  }
+  /** The canary judged as asked (threshold: the scenario as drawn). */
+  const judged = (scenario: Scenario): Scenario =>
+    values.judge === "compare" ? { ...scenario, annotations: { ...scenario.annotations, judge: "compare" } } : scenario;
   if (values.replay !== undefined) {
     const seed = Number(values.replay);
     if (!Number.isInteger(seed)) throw new Error(`--replay ${values.replay}: not an integer seed. ${USAGE}`);
-    const result = await runTimeline(randomScenario(seed));
+    const result = await runTimeline(judged(randomScenario(seed)));
     console.log(describeTimeline(result, 400));
     return result.violations.length > 0 ? 1 : 0;
   }
@@ -34,7 +46,7 @@ async function main(): Promise<number> {
   const others = new Map<string, number>();
   const result = await fc.check(
     fc.asyncProperty(scenarioArbitrary, async (scenario) => {
-      const timeline = await runTimeline(scenario, { stopAtViolation: true });
+      const timeline = await runTimeline(judged(scenario), { stopAtViolation: true });
       done++;
       calls += timeline.apiCalls;
       phases.set(timeline.finalPhase ?? "none", (phases.get(timeline.finalPhase ?? "none") ?? 0) + 1);

@@ -1,8 +1,15 @@
 // The simulated Prometheus's storage: scrapes the sidecars' counters on a fixed interval into bounded series,
 // with missed scrapes, ingestion lag and outages, and answers the stepper's queries as a `MetricsReader`.
-import type { MetricsError, MetricsReader } from "../../functions/canary/checks.ts";
+import type { LabelledSample, MetricsError, MetricsReader } from "../../functions/canary/checks.ts";
 import { type CounterSample, type Counters, type Labels, seriesKey } from "./counters.ts";
-import { type EvalOptions, evaluatePromql, type Metric, type SeriesData, type SeriesSource } from "./promql.ts";
+import {
+  type EvalOptions,
+  evaluatePromql,
+  evaluatePromqlSamples,
+  type Metric,
+  type SeriesData,
+  type SeriesSource,
+} from "./promql.ts";
 import type { Random } from "./random.ts";
 
 export interface ScrapeSettings {
@@ -75,7 +82,18 @@ export class MetricsStore implements SeriesSource {
 
   /** A reader evaluating at `now()`; during an outage every query fails as a network error. */
   reader(now: () => number): MetricsReader {
-    return { query: async (promql: string) => this.evaluate(promql, now()) };
+    return {
+      query: async (promql: string) => this.evaluate(promql, now()),
+      querySamples: async (promql: string) => this.evaluateSamples(promql, now()),
+    };
+  }
+
+  /** As `evaluate`, with the samples' labels. */
+  evaluateSamples(promql: string, atMs: number): LabelledSample[] | MetricsError {
+    if (this.inOutage(atMs)) {
+      return { kind: "network", message: `Prometheus at ${PROMETHEUS_ADDRESS} unreachable (simulated outage)` };
+    }
+    return evaluatePromqlSamples(promql, this, { atMs, visibleUntilMs: atMs - this.lagMs, semantics: this.semantics });
   }
 
   /** One expression at `atMs`, seeing only the samples already ingested then (scrape time + lag <= atMs). */

@@ -1,7 +1,7 @@
 // The simulated Prometheus's query engine: evaluates a PromQL subset at one instant over in-memory series.
 // Follows Prometheus 2.x (the version the cross-check test runs) where answers differ; `semantics: "v3"` switches
 // to 3.x's left-open ranges and its order of the extrapolation limits.
-import type { MetricsError } from "../../functions/canary/checks.ts";
+import type { LabelledSample, MetricsError } from "../../functions/canary/checks.ts";
 import {
   type Expr,
   isComparison,
@@ -108,6 +108,31 @@ export function evaluatePromql(query: string, source: SeriesSource, options: Eva
       return [value.value];
     case "vector":
       return value.samples.map((sample) => sample.value);
+    default:
+      return { kind: "query", message: `a ${value.kind} result is not supported for an instant query` };
+  }
+}
+
+/** The result's samples with their labels (the comparative judge's histogram queries), or a `query` error. */
+export function evaluatePromqlSamples(
+  query: string,
+  source: SeriesSource,
+  options: EvalOptions,
+): LabelledSample[] | MetricsError {
+  const ast = compile(query);
+  if (ast instanceof PromqlParseError) return { kind: "query", message: ast.message };
+  let value: Value;
+  try {
+    value = new Evaluator(source, options).eval(ast);
+  } catch (error) {
+    if (error instanceof QueryEvalError) return { kind: "query", message: error.message };
+    throw error;
+  }
+  switch (value.kind) {
+    case "scalar":
+      return [{ labels: {}, value: value.value }];
+    case "vector":
+      return value.samples.map((sample) => ({ labels: { ...dropName(sample.metric) }, value: sample.value }));
     default:
       return { kind: "query", message: `a ${value.kind} result is not supported for an instant query` };
   }

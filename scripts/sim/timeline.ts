@@ -66,6 +66,8 @@ export interface TimelineOptions {
   afterPass?: (cluster: SimCluster) => Promise<void>;
   /** Stop at the first violation (the campaign does; the tool and shrinking want the whole timeline). */
   stopAtViolation?: boolean;
+  /** Stop once the canary is Promoted or RolledBack (the judge benchmark: nothing happens after that). */
+  stopAtFinal?: boolean;
 }
 
 const steppers = (scenario: Scenario) => (scenario.concurrentStepper ? ["stepper-a", "stepper-b"] : ["stepper-a"]);
@@ -304,6 +306,7 @@ export async function runTimeline(scenario: Scenario, options: TimelineOptions =
     served = 0;
     unroutable = 0;
     if (options.stopAtViolation && checker.violations.length > 0) break;
+    if (options.stopAtFinal && (canary?.phase === "Promoted" || canary?.phase === "RolledBack")) break;
   }
   const last = [...passes].reverse().find((pass) => pass.canary?.phase);
   return {

@@ -4,12 +4,6 @@ import type { Command } from "commander";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildProgram } from "../../scripts/cli/main.ts";
 
-/**
- * Groups whose help has no examples yet, with the reason. `canary` is registered by scripts/cli/canary.ts, which
- * another change owns at the moment; its examples follow there (its subcommands have theirs).
- */
-const WITHOUT_EXAMPLES_YET = new Set(["canary"]);
-
 /** A command and every command under it, with the words that reach it: `["rollout", "watch"]`. */
 function commandPaths(command: Command, words: string[] = []): Array<{ words: string[]; command: Command }> {
   return [
@@ -38,7 +32,6 @@ describe("greenlight --help", () => {
     const missing: string[] = [];
     for (const { words, command } of paths) {
       const name = words.join(" ");
-      if (WITHOUT_EXAMPLES_YET.has(name)) continue;
       const help = helpOf(command);
       const at = help.indexOf("\nExamples:\n");
       const examples = at < 0 ? undefined : help.slice(at);

@@ -102,3 +102,31 @@ describe("cluster commands with a kubeconfig they cannot use", () => {
     );
   });
 });
+
+describe("step with a cluster that does not answer", () => {
+  it("prints no empty table: only why the pass failed, on stderr, exit 1", SLOW, async () => {
+    // A kubeconfig whose API server is a closed port: the pass fails before it finds any Deployment.
+    const kubeconfig = join(home, "unreachable.yaml");
+    await writeFile(
+      kubeconfig,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters: [{name: gone, cluster: {server: 'https://127.0.0.1:9', insecure-skip-tls-verify: true}}]",
+        "users: [{name: gone, user: {token: not-a-secret}}]",
+        "contexts: [{name: gone, context: {cluster: gone, user: gone}}]",
+        "current-context: gone",
+        "",
+      ].join("\n"),
+    );
+    const result = await runCli(["step", "--once", "-n", "shop", "--call-timeout", "2s"], undefined, {
+      ...NO_CLUSTER,
+      HOME: home,
+      KUBECONFIG: kubeconfig,
+    });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).not.toContain("NAMESPACE");
+    expect(result.stderr.trim()).toMatch(/^greenlight: /);
+  });
+});

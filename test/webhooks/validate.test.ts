@@ -46,6 +46,11 @@ describe("POST /validate rejects bad greenlight annotations", () => {
     ["router", "nginx", '"istio", "gateway-api"'],
     ["route", "My_Route", "a Kubernetes object name"],
     ["canary-service", "myapp.canary", "a Service name"],
+    ["judge", "bayes", '"threshold", "compare"'],
+    ["judge-alpha", "50%", "at most 20%"],
+    ["judge-alpha", "0", "above 0"],
+    ["judge-tolerance", "0%", "a difference of error rates above 0"],
+    ["judge-latency-tolerance", "0.5", "below 50%"],
   ])("greenlight.dev/%s: %j -> 422 naming it", async (key, raw, accepted) => {
     const response = await validate(withAnnotations("create", { [key]: raw }));
     expect(response.allowed).toBe(false);
@@ -69,6 +74,28 @@ describe("POST /validate rejects bad greenlight annotations", () => {
     expect(response.allowed).toBe(true);
     expect(response.warnings).toEqual([
       "greenlight.dev/virtual-service has no effect with greenlight.dev/router: gateway-api; it is ignored",
+    ]);
+  });
+
+  it("admits a comparative judge, warning about the ceilings it does not use (and the other way round)", async () => {
+    const compare = await validate(
+      withAnnotations("create", {
+        strategy: "canary",
+        judge: "compare",
+        "judge-alpha": "1%",
+        "judge-tolerance": "0.25%",
+        "judge-latency-tolerance": "0.1",
+        "max-error-rate": "1%",
+      }),
+    );
+    expect(compare.allowed).toBe(true);
+    expect(compare.warnings).toEqual([
+      "greenlight.dev/max-error-rate has no effect with greenlight.dev/judge: compare; it is ignored",
+    ]);
+    const threshold = await validate(withAnnotations("create", { strategy: "canary", "judge-tolerance": "1%" }));
+    expect(threshold.allowed).toBe(true);
+    expect(threshold.warnings).toEqual([
+      "greenlight.dev/judge-tolerance has no effect without greenlight.dev/judge: compare; it is ignored",
     ]);
   });
 

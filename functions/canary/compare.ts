@@ -1,0 +1,321 @@
+// The comparative judge (greenlight.dev/judge: compare): the canary against the stable version, measured over the
+// same windows from the same Prometheus, by sequential tests that stay valid at every analysis (functions/judge/).
+//
+// API:
+// - `compareQueries(target, settings)`: the PromQL of one window, per version: requests, 5xx, latency buckets (pure).
+// - `readWindow(reader, queries)`: runs them; whole, rounded counts, or why the window cannot be counted (I/O).
+// - `judgeWindow(prior, window, settings, requestCount, queries)`: the new cumulative state and the two checks (pure).
+// - `analyseCanary(reader, target, settings, prior)`: `analyse` under threshold; under compare the request count and
+//   custom checks as usual, plus `error-rate-vs-stable` and `latency-vs-stable` from the cumulative state.
+// The state (`JudgeState`) lives in the status annotation: counts since the rollout's first step and the error-rate
+// test's evidence. A window is counted when every query answered and the request count was fresh (its freshness
+// guard); a window with fewer than min-requests requests is counted but judged no-data, as under threshold.
+import { compareLatency } from "../judge/ranks.ts";
+import { addRateWindow, emptyRateState, type RateCounts, type RateState, rateVerdict } from "../judge/rates.ts";
+import {
+  analyse,
+  type CheckResult,
+  type CheckTarget,
+  formatNumber,
+  isMetricsError,
+  type JudgeReading,
+  type LabelledSample,
+  type MetricsError,
+  type MetricsReader,
+  messageOf,
+  promWindow,
+  REQUEST_COUNT,
+} from "./checks.ts";
+import type { CanarySettings, CompareSettings } from "./settings.ts";
+
+export const ERROR_RATE_VS_STABLE = "error-rate-vs-stable";
+export const LATENCY_VS_STABLE = "latency-vs-stable";
+
+/** Per-bucket request counts at Istio's bucket bounds (ms), lowest first; `counts` has one more, the overflow. */
+export interface Histogram {
+  bounds: number[];
+  counts: number[];
+}
+
+/** What the judge remembers between analyses (in the status annotation, under `judge`). */
+export interface JudgeState {
+  /** The tolerance the error-rate evidence was gathered at; another one starts the evidence over. */
+  tolerance: number;
+  /** Windows counted. */
+  windows: number;
+  /** The error-rate test: counts and evidence (functions/judge/rates.ts). */
+  errors: RateState;
+  /** Latency histograms since the first step, both versions in the same buckets. */
+  latency: { bounds: number[]; canary: number[]; stable: number[] };
+}
+
+export interface VersionWindow extends RateCounts {
+  histogram: Histogram;
+}
+
+export type Window = { canary: VersionWindow; stable: VersionWindow } | { error: string };
+
+export interface CompareQueries {
+  canary: { requests: string; errors: string; buckets: string };
+  stable: { requests: string; errors: string; buckets: string };
+}
+
+const literal = (value: string): string => JSON.stringify(value);
+
+/**
+ * The canary as the threshold checks select it (its Deployment's destination_workload); the stable version as the
+ * other workloads of the app in the namespace, narrowed to its version label when the route names it.
+ */
+export function compareQueries(target: CheckTarget, settings: Pick<CanarySettings, "intervalSeconds">): CompareQueries {
+  const namespace = `reporter="destination",destination_workload_namespace=${literal(target.namespace)}`;
+  const canary = `${namespace},destination_workload=${literal(target.deployment)}`;
+  const stable =
+    `${namespace},destination_app=${literal(target.app ?? target.service)},destination_workload!=${literal(target.deployment)}` +
+    (target.stableVersion ? `,destination_version=${literal(target.stableVersion)}` : "");
+  const window = promWindow(settings);
+  const of = (selector: string) => ({
+    requests: `sum(increase(istio_requests_total{${selector}}[${window}]))`,
+    errors: `sum(increase(istio_requests_total{${selector},response_code=~"5.."}[${window}])) or vector(0)`,
+    buckets: `sum by (le) (increase(istio_request_duration_milliseconds_bucket{${selector}}[${window}]))`,
+  });
+  return { canary: of(canary), stable: of(stable) };
+}
+
+/** Whole counts from an increase() (Prometheus extrapolates to the window's edges): rounded, never negative. */
+const whole = (value: number): number => Math.max(0, Math.round(value));
+
+/** Cumulative `le` samples as per-bucket counts; bounds as numbers, +Inf last as the overflow. */
+export function histogramOf(samples: readonly LabelledSample[]): Histogram | string {
+  const points: [number, number][] = [];
+  for (const sample of samples) {
+    const le = sample.labels.le;
+    const bound = le === "+Inf" ? Number.POSITIVE_INFINITY : Number(le);
+    if (le === undefined || Number.isNaN(bound)) return "a bucket sample without a numeric le label";
+    if (!Number.isFinite(sample.value)) return `Prometheus returned ${sample.value} for the bucket le="${le}"`;
+    points.push([bound, sample.value]);
+  }
+  points.sort((a, b) => a[0] - b[0]);
+  const bounds: number[] = [];
+  const counts: number[] = [];
+  let below = 0;
+  for (const [bound, cumulative] of points) {
+    const total = Math.max(below, whole(cumulative));
+    if (Number.isFinite(bound)) bounds.push(bound);
+    counts.push(total - below);
+    below = total;
+  }
+  // Without a +Inf sample (or without any) the overflow bucket is empty.
+  if (points.length === 0 || Number.isFinite(points.at(-1)?.[0])) counts.push(0);
+  return { bounds, counts };
+}
+
+/** The histogram in fewer buckets: `bounds` must be among the histogram's own. */
+export function coarsen(histogram: Histogram, bounds: readonly number[]): number[] {
+  const counts: number[] = bounds.map(() => 0);
+  counts.push(0);
+  let target = 0;
+  histogram.counts.forEach((count, index) => {
+    const upper = histogram.bounds[index] ?? Number.POSITIVE_INFINITY;
+    while (target < bounds.length && (bounds[target] as number) < upper) target++;
+    counts[target] = (counts[target] as number) + count;
+  });
+  return counts;
+}
+
+const common = (a: readonly number[], b: readonly number[]): number[] => a.filter((bound) => b.includes(bound));
+
+/** Runs one window's queries; any failure (or nonsense) makes the window uncountable, with the first reason. */
+export async function readWindow(reader: MetricsReader, queries: CompareQueries): Promise<Window> {
+  if (!reader.querySamples) return { error: "the metrics reader cannot read labelled samples (histogram buckets)" };
+  const samples = reader.querySamples.bind(reader);
+  const single = async (promql: string): Promise<number | string> => {
+    try {
+      const answer: unknown = await reader.query(promql);
+      if (isMetricsError(answer)) return `${answer.kind} error: ${answer.message}`;
+      if (!Array.isArray(answer) || answer.some((value) => typeof value !== "number")) {
+        return "the metrics reader returned something other than numbers";
+      }
+      const values = answer as number[];
+      if (values.some((value) => !Number.isFinite(value)))
+        return `Prometheus returned ${values.find((v) => !Number.isFinite(v))}`;
+      return whole(values.reduce((sum, value) => sum + value, 0));
+    } catch (error) {
+      return `query failed: ${messageOf(error)}`;
+    }
+  };
+  const buckets = async (promql: string): Promise<Histogram | string> => {
+    try {
+      const answer: LabelledSample[] | MetricsError = await samples(promql);
+      if (isMetricsError(answer)) return `${answer.kind} error: ${answer.message}`;
+      if (!Array.isArray(answer)) return "the metrics reader returned something other than samples";
+      return histogramOf(answer);
+    } catch (error) {
+      return `query failed: ${messageOf(error)}`;
+    }
+  };
+  const version = async (q: CompareQueries["canary"], who: string): Promise<VersionWindow | string> => {
+    const [requests, errors, histogram] = await Promise.all([single(q.requests), single(q.errors), buckets(q.buckets)]);
+    for (const part of [requests, errors, histogram]) if (typeof part === "string") return `${who}: ${part}`;
+    const total = requests as number;
+    return { requests: total, errors: Math.min(total, errors as number), histogram: histogram as Histogram };
+  };
+  const [canary, stable] = await Promise.all([version(queries.canary, "canary"), version(queries.stable, "stable")]);
+  if (typeof canary === "string") return { error: canary };
+  if (typeof stable === "string") return { error: stable };
+  return { canary, stable };
+}
+
+export const emptyJudgeState = (tolerance: number): JudgeState => ({
+  tolerance,
+  windows: 0,
+  errors: emptyRateState(),
+  latency: { bounds: [], canary: [0], stable: [0] },
+});
+
+/** Log evidence is kept to 4 decimals, rounded down: a smaller e-value is still one. */
+const floor4 = (value: number): number => Math.floor(value * 10_000) / 10_000;
+
+/** The state with one more window counted (pure). */
+export function addWindow(prior: JudgeState, window: { canary: VersionWindow; stable: VersionWindow }): JudgeState {
+  const errors = addRateWindow(prior.errors, window, prior.tolerance);
+  // Both versions and the state in the buckets all three share (Istio's defaults: all of them).
+  const known = prior.windows > 0 ? prior.latency.bounds : window.canary.histogram.bounds;
+  const bounds = common(common(known, window.canary.histogram.bounds), window.stable.histogram.bounds);
+  const previous = (counts: number[]) => coarsen({ bounds: prior.latency.bounds, counts }, bounds);
+  const sum = (a: number[], b: number[]) => a.map((value, index) => value + (b[index] ?? 0));
+  return {
+    tolerance: prior.tolerance,
+    windows: prior.windows + 1,
+    errors: { ...errors, above: errors.above.map(floor4), below: errors.below.map(floor4) },
+    latency: {
+      bounds,
+      canary: sum(previous(prior.latency.canary), coarsen(window.canary.histogram, bounds)),
+      stable: sum(previous(prior.latency.stable), coarsen(window.stable.histogram, bounds)),
+    },
+  };
+}
+
+const percent = (value: number): string => `${formatNumber(value * 100)}%`;
+const signedPercent = (value: number): string => `${value > 0 ? "+" : ""}${percent(value)}`;
+
+/** The error-rate comparison of the state as a check result. */
+function errorRateCheck(state: JudgeState, settings: CompareSettings, query: string): CheckResult {
+  const base = { name: ERROR_RATE_VS_STABLE, query, threshold: settings.tolerance, comparison: "max" as const };
+  const { canary, stable } = state.errors;
+  if (canary.requests === 0 || stable.requests === 0) {
+    const missing = canary.requests === 0 ? "canary" : "stable";
+    return { ...base, outcome: "no-data", detail: `no ${missing} requests counted yet` };
+  }
+  const result = rateVerdict(state.errors, { alpha: settings.alpha / 2, tolerance: settings.tolerance });
+  const judge: JudgeReading = {
+    estimate: result.estimate,
+    lower: result.lower,
+    upper: result.upper,
+    canary: { ...canary },
+    stable: { ...stable },
+    windows: state.windows,
+  };
+  const outcome = result.verdict === "regression" ? "fail" : result.verdict;
+  const detail =
+    `canary ${percent(canary.errors / canary.requests)} (${canary.errors}/${canary.requests}) vs stable ` +
+    `${percent(stable.errors / stable.requests)} (${stable.errors}/${stable.requests}), difference ` +
+    `${signedPercent(result.estimate)} in [${signedPercent(result.lower)}, ${signedPercent(result.upper)}] over ${state.windows} window(s)`;
+  return { ...base, value: result.estimate, outcome, detail, judge };
+}
+
+/** The latency comparison of the state as a check result. */
+function latencyCheck(state: JudgeState, settings: CompareSettings, query: string): CheckResult {
+  const threshold = 0.5 + settings.latencyTolerance;
+  const base = { name: LATENCY_VS_STABLE, query, threshold, comparison: "max" as const };
+  const { canary, stable } = state.latency;
+  const total = (counts: number[]) => counts.reduce((sum, count) => sum + count, 0);
+  if (total(canary) < 2 || total(stable) < 2) {
+    const missing = total(canary) < 2 ? "canary" : "stable";
+    return { ...base, outcome: "no-data", detail: `fewer than 2 ${missing} latencies counted yet` };
+  }
+  const result = compareLatency(canary, stable, {
+    alpha: settings.alpha / 2,
+    tolerance: settings.latencyTolerance,
+    look: Math.max(1, state.windows),
+  });
+  const judge: JudgeReading = {
+    estimate: result.estimate,
+    lower: result.lower,
+    upper: result.upper,
+    canary: { requests: result.canaryRequests },
+    stable: { requests: result.stableRequests },
+    windows: state.windows,
+  };
+  const outcome = result.verdict === "regression" ? "fail" : result.verdict;
+  const detail =
+    `P(a canary request is slower than a stable one) ${formatNumber(result.estimate)} in ` +
+    `[${formatNumber(result.lower)}, ${formatNumber(result.upper)}] over ${result.canaryRequests} canary and ` +
+    `${result.stableRequests} stable latencies, ${state.windows} window(s)`;
+  return { ...base, value: result.estimate, outcome, detail, judge };
+}
+
+/**
+ * The judge's checks and state after this analysis (pure). `window` is counted when it was read and the request
+ * count is fresh; the checks are no-data when the window held too few requests, as the threshold checks are.
+ */
+export function judgeWindow(
+  prior: JudgeState | undefined,
+  window: Window,
+  settings: CanarySettings,
+  requestCount: CheckResult | undefined,
+  queries: CompareQueries,
+): { checks: CheckResult[]; state: JudgeState } {
+  const compare = settings.judge;
+  if (!compare) throw new Error("judgeWindow needs greenlight.dev/judge: compare");
+  // Evidence gathered against another tolerance is about another hypothesis: start over.
+  const start = prior && prior.tolerance === compare.tolerance ? prior : emptyJudgeState(compare.tolerance);
+  const fresh = requestCount?.value !== undefined;
+  const counted = !("error" in window) && fresh;
+  const state = counted ? addWindow(start, window) : start;
+  const errorQuery = `${queries.stable.errors} / ${queries.stable.requests}`;
+  const checks = [
+    errorRateCheck(state, compare, errorQuery),
+    latencyCheck(state, compare, `histogram: ${queries.stable.buckets}`),
+  ];
+  const why =
+    "error" in window
+      ? { outcome: "error" as const, detail: `window not counted: ${window.error}` }
+      : !fresh
+        ? { outcome: "no-data" as const, detail: "window not counted: the request count is stale or missing" }
+        : settings.minRequests > 0 && requestCount?.outcome !== "pass"
+          ? {
+              outcome: "no-data" as const,
+              detail: `only ${formatNumber(requestCount?.value ?? 0)} requests in the window (min-requests ${settings.minRequests})`,
+            }
+          : undefined;
+  if (why) {
+    for (const check of checks) {
+      if (check.outcome === "no-data" && !("error" in window)) continue;
+      check.outcome = why.outcome;
+      check.detail = check.detail ? `${why.detail}; so far: ${check.detail}` : why.detail;
+    }
+  }
+  return { checks, state };
+}
+
+export interface CanaryAnalysis {
+  checks: CheckResult[];
+  /** The judge's new state; only under compare. */
+  judge?: JudgeState;
+}
+
+/** Every check of one analysis: `analyse` under threshold, plus the comparisons under compare. Never throws. */
+export async function analyseCanary(
+  reader: MetricsReader,
+  target: CheckTarget,
+  settings: CanarySettings,
+  prior?: JudgeState,
+): Promise<CanaryAnalysis> {
+  if (!settings.judge) return { checks: await analyse(reader, target, settings) };
+  const queries = compareQueries(target, settings);
+  const [base, window] = await Promise.all([analyse(reader, target, settings), readWindow(reader, queries)]);
+  const count = base.find((check) => check.name === REQUEST_COUNT);
+  const { checks, state } = judgeWindow(prior, window, settings, count, queries);
+  const rest = base.filter((check) => check !== count);
+  return { checks: [...(count ? [count] : []), ...checks, ...rest], judge: state };
+}

@@ -7,7 +7,12 @@ export const BODY_LIMIT = "3mb";
 /** What the floor server (serve.ts `floor`) answers to every request, whatever it was sent. */
 export const FLOOR_ANSWER = '{"ok":true}';
 
-export const SERVER_KINDS = ["greenlight", "flags", "flags-express", "echo", "floor"] as const;
+export const SERVER_KINDS = ["greenlight", "flags", "flags-express", "echo", "floor", "floor-busy"] as const;
+/**
+ * `floor-busy`: the floor plus this much pure computation (a busy wait) per request. A calibration, not a target: it
+ * shows what a fixed amount of work per request costs the floor ratio on this machine.
+ */
+export const FLOOR_BUSY_MICROSECONDS = 25;
 export type ServerKind = (typeof SERVER_KINDS)[number];
 
 /** Garbage-collection pauses of one process over one measured run. */

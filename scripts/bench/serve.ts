@@ -18,7 +18,15 @@ import { createFlagsListener } from "../../functions/flags/http/node.ts";
 import { memoryLimits } from "../../functions/flags/limits.ts";
 import { createWebhookListener } from "../../webhooks/http/core.ts";
 import { bulkFlags } from "./flag-rules.ts";
-import { BODY_LIMIT, FLOOR_ANSWER, gcRecorder, SERVER_KINDS, type ServerKind, type ServerMessage } from "./protocol.ts";
+import {
+  BODY_LIMIT,
+  FLOOR_ANSWER,
+  FLOOR_BUSY_MICROSECONDS,
+  gcRecorder,
+  SERVER_KINDS,
+  type ServerKind,
+  type ServerMessage,
+} from "./protocol.ts";
 
 /** The baseline: express with the same JSON body parser, answering with the parsed body. */
 function echoApp(): Express {
@@ -36,7 +44,7 @@ function echoApp(): Express {
  * The floor: a bare node:http listener that reads the whole body, JSON.parses it and answers fixed bytes. No
  * framework, no work on the parsed value: what any Node server answering this body costs at the least.
  */
-function floorListener(): RequestListener {
+function floorListener(busyMicroseconds = 0): RequestListener {
   const answer = Buffer.from(FLOOR_ANSWER);
   const headers = { "content-type": "application/json; charset=utf-8", "content-length": String(answer.length) };
   return (req, res) => {
@@ -48,6 +56,12 @@ function floorListener(): RequestListener {
       } catch {
         res.writeHead(400, headers).end(answer);
         return;
+      }
+      if (busyMicroseconds > 0) {
+        const until = performance.now() + busyMicroseconds / 1000;
+        while (performance.now() < until) {
+          // busy: the calibration's fixed work per request
+        }
       }
       res.writeHead(200, headers).end(answer);
     });
@@ -65,7 +79,8 @@ async function flagsApp(mount: "node" | "express"): Promise<{ app: RequestListen
   // measured is the cost of counting every request, not of refusing them.
   const unreachable = { requests: 1_000_000_000, windowMs: 60_000 };
   const limits = memoryLimits({ ofrep: unreachable, admin: unreachable, authFailures: unreachable });
-  const options = { store, cache: createRuleCache(store), limits };
+  // Usage counted as `flags serve` counts it (GREENLIGHT_FLAGS_USAGE_FLUSH's default): one Map increment a request.
+  const options = { store, cache: createRuleCache(store, { usage: {} }), limits };
   return {
     app: mount === "express" ? createFlagsApp(options) : createFlagsListener(options),
     cleanup: () => rm(dir, { recursive: true, force: true }),
@@ -78,6 +93,7 @@ async function appFor(kind: ServerKind): Promise<{ app: RequestListener; cleanup
   if (kind === "flags") return flagsApp("node");
   if (kind === "flags-express") return flagsApp("express");
   if (kind === "floor") return { app: floorListener(), cleanup: none };
+  if (kind === "floor-busy") return { app: floorListener(FLOOR_BUSY_MICROSECONDS), cleanup: none };
   return { app: echoApp(), cleanup: none };
 }
 

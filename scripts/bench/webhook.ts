@@ -19,7 +19,14 @@ import {
   withServer,
 } from "./harness.ts";
 import type { BenchContext } from "./index.ts";
-import { BODY_LIMIT, FLOOR_ANSWER, type GcPauses, type PacedResult, type ServerReport } from "./protocol.ts";
+import {
+  BODY_LIMIT,
+  FLOOR_ANSWER,
+  FLOOR_BUSY_MICROSECONDS,
+  type GcPauses,
+  type PacedResult,
+  type ServerReport,
+} from "./protocol.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const FIXED_RATE = 500;
@@ -47,6 +54,8 @@ export interface WebhookBench {
   echo: CannonRun;
   /** The bare node:http server: body read, JSON.parse, fixed answer. */
   floor: CannonRun;
+  /** The same floor with FLOOR_BUSY_MICROSECONDS of busy wait per request: what fixed work costs the ratio. */
+  floorBusy: CannonRun;
   /** autocannon at FIXED_RATE over CONNECTIONS connections: each connection's quota goes out back to back. */
   bursty: CannonRun;
   /** Evenly paced at FIXED_RATE over a pool of CONNECTIONS: the run the p99 target is judged on. */
@@ -302,6 +311,22 @@ export async function benchWebhook(context: BenchContext): Promise<WebhookBench>
       bundle,
     );
 
+    const floorBusy = await withServer(
+      "floor-busy",
+      nodeFlags,
+      async (server) => {
+        const url = server.url("/floor");
+        await checkFloor(url, body);
+        await cannon(url, bodyFile, warmup);
+        log(`webhook: floor + ${FLOOR_BUSY_MICROSECONDS} µs busy per request, autocannon, ${duration} s`);
+        const label = `floor + ${FLOOR_BUSY_MICROSECONDS} µs busy wait per request (calibration)`;
+        const throughput = await cannonRun(server, label, url, bodyFile, duration);
+        logCannon(throughput);
+        return throughput;
+      },
+      bundle,
+    );
+
     const over = (run: CannonRun) =>
       run.requestsPerSecond > 0 ? mutate.throughput.requestsPerSecond / run.requestsPerSecond : 0;
     const ratio = over(echo.throughput);
@@ -313,6 +338,7 @@ export async function benchWebhook(context: BenchContext): Promise<WebhookBench>
       greenlight: mutate.throughput,
       echo: echo.throughput,
       floor,
+      floorBusy,
       bursty: mutate.bursty,
       paced: mutate.paced,
       pacedEcho: echo.paced,
@@ -343,9 +369,9 @@ const share = (run: PacedRun) => `${((100 * dueInGc(run)) / Math.max(1, run.sche
 const pacedFailures = (run: PacedRun) => run.non2xx + run.errors + run.timeouts;
 
 export function renderWebhookSection(result: WebhookBench, context: BenchContext): string {
-  const { greenlight, echo, floor, bursty, paced, pacedEcho } = result;
+  const { greenlight, echo, floor, floorBusy, bursty, paced, pacedEcho } = result;
   const failures = [
-    ...[greenlight, echo, floor, bursty].map(
+    ...[greenlight, echo, floor, floorBusy, bursty].map(
       (run) => [`${run.label}${run.rate ? " (bursty)" : ""}`, run.failures] as const,
     ),
     ...[paced, pacedEcho].map((run) => [`${run.label} (paced)`, pacedFailures(run)] as const),
@@ -414,6 +440,7 @@ export function renderWebhookSection(result: WebhookBench, context: BenchContext
     "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
     throughputRow(greenlight),
     throughputRow(floor),
+    throughputRow(floorBusy),
     throughputRow(echo),
     "",
     "Each of the connections sends its next request as soon as the last one is answered, so this is the most " +
@@ -463,6 +490,10 @@ export function renderWebhookSection(result: WebhookBench, context: BenchContext
     "",
     `- throughput at least ${TARGETS.floorRatio.toFixed(2)} of the floor: ${result.floorRatio.toFixed(2)}, ` +
       mark(result.floorRatioMet),
+    `  (calibration: the floor plus ${FLOOR_BUSY_MICROSECONDS} µs of pure computation per request keeps ` +
+      `${(floorBusy.requestsPerSecond / Math.max(1, floor.requestsPerSecond)).toFixed(2)} of it: on this machine, where ` +
+      "the load generator shares the two cores, a few microseconds of work per request cost the floor ratio far more " +
+      "than their share of the floor's own time)",
     `- throughput at least ${TARGETS.ratio.toFixed(2)} of the echo: ${result.ratio.toFixed(2)}, ${mark(result.ratioMet)}`,
     `- p99 under ${TARGETS.p99AtFixedRateMs} ms at ${FIXED_RATE} req/s, judged on the paced run: ` +
       `${fine(paced.latency.p99)} at ${count(paced.achievedRate)} req/s achieved, ${mark(result.p99Met)} ` +

@@ -94,23 +94,8 @@ export function evaluateValue(query: string, source: SeriesSource, options: Eval
 
 /** What a `MetricsReader` answers: the result's sample values, or a `query` error. */
 export function evaluatePromql(query: string, source: SeriesSource, options: EvalOptions): number[] | MetricsError {
-  const ast = compile(query);
-  if (ast instanceof PromqlParseError) return { kind: "query", message: ast.message };
-  let value: Value;
-  try {
-    value = new Evaluator(source, options).eval(ast);
-  } catch (error) {
-    if (error instanceof QueryEvalError) return { kind: "query", message: error.message };
-    throw error;
-  }
-  switch (value.kind) {
-    case "scalar":
-      return [value.value];
-    case "vector":
-      return value.samples.map((sample) => sample.value);
-    default:
-      return { kind: "query", message: `a ${value.kind} result is not supported for an instant query` };
-  }
+  const samples = evaluatePromqlSamples(query, source, options);
+  return Array.isArray(samples) ? samples.map((sample) => sample.value) : samples;
 }
 
 /** The result's samples with their labels (the comparative judge's histogram queries), or a `query` error. */

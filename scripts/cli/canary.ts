@@ -1,9 +1,11 @@
 // `greenlight step`, `greenlight canary status` and `greenlight canary analyze`: the scheduled pass, by hand.
 import type { Command } from "commander";
+import type { CanaryStanding } from "../../functions/canary/standings.ts";
 import { parseDuration } from "../../functions/contract/values.ts";
 import { formatTable } from "../text/table.ts";
 import { addNamespaceOptions, type NamespaceFlags, resolveNamespaces } from "./cluster.ts";
 import { CliError } from "./errors.ts";
+import { exitOnInterrupt, LiveView, shortDuration, weightBar } from "./live.ts";
 import { registerSimulateCommand } from "./simulate.ts";
 
 const outputFormat = (raw: string): "text" | "json" => {
@@ -92,13 +94,25 @@ async function step(flags: StepFlags): Promise<void> {
   const { runStep } = await import("../../functions/stepper/run.ts");
   let failed = false;
   for (;;) {
+    // On a terminal one progress line redrawn in place, erased before the table; elsewhere a line per canary.
+    const progress = new LiveView(process.stderr);
+    const stopProgress = progress.live ? exitOnInterrupt([progress]) : () => undefined;
+    let stepped = 0;
     const report = await runStep({
       ...options,
       namespaces,
       ...(deadlineSeconds === undefined ? {} : { deadline: new Date(Date.now() + deadlineSeconds * 1000) }),
       dryRun: Boolean(flags.dryRun),
       callTimeoutMs: callTimeout.value * 1000,
-      onProgress: (canary) => process.stderr.write(`  ${canary.namespace}/${canary.deployment}: ${canary.outcome}\n`),
+      onProgress: (canary) => {
+        stepped += 1;
+        if (progress.live)
+          progress.render(`stepping: ${stepped} done, ${canary.namespace}/${canary.deployment}: ${canary.outcome}`);
+        else process.stderr.write(`  ${canary.namespace}/${canary.deployment}: ${canary.outcome}\n`);
+      },
+    }).finally(() => {
+      progress.clear();
+      stopProgress();
     });
     const nothing = report.canaries.length + report.blueGreen.length + report.rolling.length === 0;
     // A pass that failed before it found anything (the API server unreachable) says only why, not an empty table.
@@ -165,33 +179,118 @@ async function step(flags: StepFlags): Promise<void> {
   if (failed) throw new CliError("some Deployments could not be stepped (see NOTE)");
 }
 
-async function status(flags: NamespaceFlags & { output: string }): Promise<void> {
+interface StatusFlags extends NamespaceFlags {
+  output: string;
+  watch?: boolean;
+  interval: string;
+}
+
+const stepText = (row: CanaryStanding) => (row.step ? `${row.step.index}/${row.step.of}` : "-");
+
+function checksText(row: CanaryStanding, format: (value: number) => string): string {
+  return row.problem ?? (row.lastChecks.map((check) => checkText(check, format)).join(", ") || row.reason || "-");
+}
+
+function statusTable(rows: readonly CanaryStanding[], format: (value: number) => string): string {
+  return formatTable(
+    ["NAMESPACE", "CANARY", "VERSION", "WEIGHTS", "PHASE", "STEP", "LAST CHECKS"],
+    rows.map((row) => [
+      row.namespace,
+      row.deployment,
+      row.version ?? "-",
+      weightsText(row.weights),
+      row.phase ?? "-",
+      stepText(row),
+      checksText(row, format),
+    ]),
+  );
+}
+
+/** The redrawn view: the canary's weight as a bar, and how long ago the stepper last wrote the status. */
+function liveFrame(
+  rows: readonly CanaryStanding[],
+  format: (value: number) => string,
+  intervalSeconds: number,
+  now: number,
+  warning?: string,
+): string[] {
+  const age = (row: CanaryStanding) => {
+    const at = row.updatedAt ? Date.parse(row.updatedAt) : Number.NaN;
+    return Number.isFinite(at) ? `${shortDuration((now - at) / 1000)} ago` : "-";
+  };
+  const table = formatTable(
+    ["NAMESPACE", "CANARY", "VERSION", "CANARY WEIGHT", "PHASE", "STEP", "UPDATED", "LAST CHECKS"],
+    rows.map((row) => [
+      row.namespace,
+      row.deployment,
+      row.version ?? "-",
+      row.weights ? weightBar(row.weights.canary, row.weights.stable + row.weights.canary) : "-",
+      row.phase ?? "-",
+      stepText(row),
+      age(row),
+      checksText(row, format),
+    ]),
+  ).replace(/\n$/, "");
+  const head = `every ${shortDuration(intervalSeconds)}, ${new Date(now).toISOString().slice(11, 19)} UTC (Ctrl-C to stop)`;
+  return [head, ...(rows.length > 0 ? table.split("\n") : ["no canary found"]), ...(warning ? [warning] : [])];
+}
+
+/** One line per canary for logs and pipes: it changes only when the canary does. */
+const plainLine = (row: CanaryStanding, format: (value: number) => string) =>
+  `${row.namespace}/${row.deployment} ${row.version ?? "-"} ${row.phase ?? "-"} weights ${weightsText(row.weights)} ` +
+  `step ${stepText(row)}: ${checksText(row, format)}`;
+
+async function status(flags: StatusFlags): Promise<void> {
   const format = outputFormat(flags.output);
+  let intervalSeconds = 0;
+  if (flags.watch) {
+    const interval = parseDuration(flags.interval);
+    if (!interval.ok) throw new CliError(`--interval ${flags.interval}: ${interval.problem}`);
+    intervalSeconds = interval.value;
+  }
   const namespaces = await resolveNamespaces(flags);
   const { clients } = await connect();
   const { readStandings } = await import("../../functions/canary/standings.ts");
   const { formatNumber } = await import("../../functions/canary/checks.ts");
-  const rows = await readStandings(clients, namespaces).catch((error: Error) => {
-    throw new CliError(error.message);
-  });
-  if (format === "json") {
-    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  const read = () =>
+    readStandings(clients, namespaces).catch((error: Error) => {
+      throw new CliError(error.message);
+    });
+  if (!flags.watch) {
+    const rows = await read();
+    process.stdout.write(format === "json" ? `${JSON.stringify(rows, null, 2)}\n` : statusTable(rows, formatNumber));
     return;
   }
-  process.stdout.write(
-    formatTable(
-      ["NAMESPACE", "CANARY", "VERSION", "WEIGHTS", "PHASE", "STEP", "LAST CHECKS"],
-      rows.map((row) => [
-        row.namespace,
-        row.deployment,
-        row.version ?? "-",
-        weightsText(row.weights),
-        row.phase ?? "-",
-        row.step ? `${row.step.index}/${row.step.of}` : "-",
-        row.problem ?? (row.lastChecks.map((check) => checkText(check, formatNumber)).join(", ") || row.reason || "-"),
-      ]),
-    ),
-  );
+  // The first read settles whether the cluster answers (exit 1 as without --watch); later a blip is retried.
+  let rows = await read();
+  const view = new LiveView(process.stdout);
+  exitOnInterrupt([view]);
+  const shown = new Map<string, string>();
+  for (let poll = 0; ; poll++) {
+    let warning: string | undefined;
+    if (poll > 0) {
+      await new Promise((resolve) => setTimeout(resolve, intervalSeconds * 1000));
+      try {
+        rows = await read();
+      } catch (error) {
+        warning = `warning: ${(error as Error).message}; retrying`;
+        if (format === "json" || !view.live) process.stderr.write(`${warning}\n`);
+      }
+    }
+    if (format === "json") {
+      // NDJSON: one compact document per canary each time it changes.
+      for (const row of rows) {
+        const text = JSON.stringify(row);
+        const key = `${row.namespace}/${row.deployment}`;
+        if (shown.get(key) !== text) process.stdout.write(`${text}\n`);
+        shown.set(key, text);
+      }
+    } else if (view.live) {
+      view.render(liveFrame(rows, formatNumber, intervalSeconds, Date.now(), warning));
+    } else {
+      view.render(rows.length > 0 ? rows.map((row) => plainLine(row, formatNumber)) : ["no canary found"]);
+    }
+  }
 }
 
 async function analyze(name: string, flags: { namespace?: string; output: string }): Promise<void> {
@@ -295,16 +394,30 @@ Examples:
     canary.command("status").description("Show every canary: weights, phase, step and last checks"),
     "canaries",
   )
-    .option("-o, --output <format>", "text or json", "text")
+    .option(
+      "-o, --output <format>",
+      "text or json (with --watch: one JSON line per canary each time it changes)",
+      "text",
+    )
+    .option("-w, --watch", "keep polling and show changes until Ctrl-C (exit 130)")
+    .option("--interval <duration>", "time between polls with --watch", "5s")
     .addHelpText(
       "after",
-      `${ENVIRONMENT}
+      `
+With --watch, on a terminal the table is redrawn in place every --interval: the canary's share of traffic as a
+bar, phase, step, how long ago the stepper last wrote the status, and the last checks. Anywhere else (a pipe, a
+log) it writes one line per canary each time that canary changes, as \`kubectl get -w\` does. It runs until Ctrl-C
+(exit 130), also after every canary is promoted or rolled back. Exit status: 1 when the cluster cannot be read (at
+the first poll; later failures are retried with a warning on stderr), else 0.
+${ENVIRONMENT}
 
 Examples:
   greenlight canary status -A
-  greenlight canary status -n production -o json`,
+  greenlight canary status -n production -o json
+  greenlight canary status -n production --watch --interval 10s
+  greenlight canary status -A --watch -o json | jq -c '{deployment, phase, weights}'`,
     )
-    .action((flags: NamespaceFlags & { output: string }) => status(flags));
+    .action((flags: StatusFlags) => status(flags));
   canary
     .command("analyze")
     .description("Run a canary's checks once and print each with value, threshold and outcome")

@@ -7,6 +7,7 @@ import type { RolloutSnapshot } from "../../functions/rolling/kube.ts";
 import { verdictOf } from "../../functions/rolling/verdict.ts";
 import { resolveNamespaces } from "./cluster.ts";
 import { CliError } from "./errors.ts";
+import { ESC, fitLine, isLiveTerminal } from "./live.ts";
 
 export const EXIT = { done: 0, failed: 1, timedOut: 2, progressing: 3 } as const;
 
@@ -67,7 +68,7 @@ export function progressLine(snapshot: RolloutSnapshot): string {
 function ttyLine(snapshot: RolloutSnapshot, elapsedMs: number, columns: number | undefined): string {
   const line = `${snapshot.namespace}/${snapshot.name}${revisionText(snapshot)} ${progressBar(snapshot)} ${describeCounts(snapshot.progress)} ${Math.floor(elapsedMs / 1000)}s - ${snapshot.progress.message}`;
   // A wrapped line cannot be redrawn with \r, so it is cut to the terminal's width.
-  return columns && columns > 1 && line.length >= columns ? `${line.slice(0, columns - 2)}…` : line;
+  return fitLine(line, columns);
 }
 
 const verdictFor = (snapshot: RolloutSnapshot) =>
@@ -283,14 +284,39 @@ async function watch(name: string, flags: WatchFlags): Promise<void> {
   });
   const clients = await connect();
   const { readRollout } = await import("../../functions/rolling/kube.ts");
+  // A terminal that cannot move the cursor (TERM=dumb), or NO_COLOR, gets the plain lines a pipe gets.
+  const live = isLiveTerminal(process.stderr);
+  const stream: ProgressStream = {
+    write: (text) => process.stderr.write(text),
+    isTTY: live,
+    // Read at each redraw, so a resized terminal is followed.
+    get columns() {
+      return process.stderr.columns;
+    },
+  };
+  // Ctrl-C ends the redrawn line and shows the cursor again before exiting 130, as a shell reports SIGINT.
+  const onInterrupt = () => {
+    process.stderr.write(`\n${ESC.showCursor}`);
+    process.exit(130);
+  };
+  if (live) {
+    process.stderr.write(ESC.hideCursor);
+    process.once("SIGINT", onInterrupt);
+  }
   const outcome = await watchRollout({
     read: () => readRollout(clients, namespace, name),
     timeoutMs,
     intervalMs,
-    stream: process.stderr,
-  }).catch((error: Error) => {
-    throw new CliError(error.message);
-  });
+    stream,
+  })
+    .catch((error: Error) => {
+      throw new CliError(error.message);
+    })
+    .finally(() => {
+      if (!live) return;
+      process.off("SIGINT", onInterrupt);
+      process.stderr.write(ESC.showCursor);
+    });
   finish(summarise({ namespace, name }, outcome.result, outcome.reason, outcome.snapshot, outcome.elapsedMs), format);
 }
 
@@ -338,8 +364,9 @@ Examples:
       "after",
       `
 Progress goes to stderr: on a terminal one line redrawn in place with a bar of the desired replicas
-(█ new pods available, ▓ new pods ready, ▒ updated but not ready, ░ still to come); otherwise one plain
-line each time the counts change, so it pipes and logs cleanly. The summary goes to stdout.
+(█ new pods available, ▓ new pods ready, ▒ updated but not ready, ░ still to come) and the time so far;
+otherwise (a pipe, a log, TERM=dumb or NO_COLOR set) one plain line each time the counts change, so it pipes
+and logs cleanly. The summary goes to stdout. Ctrl-C stops watching with exit status 130.
 
 Done means what \`kubectl rollout status\` means: the controller observed the latest spec, every replica is
 updated, no old pods are left and every updated pod is available.

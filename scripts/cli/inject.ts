@@ -4,16 +4,7 @@ import type { Document } from "yaml";
 import { planInjection } from "../../webhooks/mutate/mutate.ts";
 import { ShapeError } from "../../webhooks/mutate/shape.ts";
 import { CliError } from "./errors.ts";
-import {
-  ALLOW_EMPTY_HELP,
-  describeObject,
-  emptyInputError,
-  isDeployment,
-  kindAndName,
-  parseDocuments,
-  readInput,
-  strayAnnotationWarning,
-} from "./input.ts";
+import { ALLOW_EMPTY_HELP, emptyInputError, parseDocuments, readInput, walkDeployments } from "./input.ts";
 import { applyPatchToDocument } from "./yaml-patch.ts";
 
 interface InjectFlags {
@@ -39,27 +30,9 @@ export function injectYaml(name: string, text: string, all: boolean): InjectOutc
   const documents = parseDocuments(name, text);
   const warnings: string[] = [];
   let injected = 0;
-  let objects = 0;
-  documents.forEach((document, index) => {
-    const object: unknown = document.toJS();
-    // A document of only comments, or an empty one between two `---`, holds nothing.
-    if (object != null) objects++;
-    const targets: { object: unknown; prefix: (string | number)[]; label: string }[] = [];
-    const stray = (item: unknown, label: string) => {
-      const warning = strayAnnotationWarning(item, `${name}: ${label}`, "passed through unchanged");
-      if (warning) warnings.push(warning);
-    };
-    if (isDeployment(object)) targets.push({ object, prefix: [], label: describeObject(object, index) });
-    else stray(object, describeObject(object, index));
-    const items = (object as { kind?: string; items?: unknown })?.items;
-    if ((object as { kind?: string })?.kind === "List" && Array.isArray(items)) {
-      items.forEach((item, i) => {
-        if (isDeployment(item))
-          targets.push({ object: item, prefix: ["items", i], label: `${describeObject(item, index)} item ${i}` });
-        else stray(item, `${describeObject(object, index)} item ${i}${kindAndName(item)}`);
-      });
-    }
-    for (const target of targets) {
+  const objects = walkDeployments(name, documents, "passed through unchanged", warnings, (index, found) => {
+    const document = documents[index] as Document;
+    for (const target of found) {
       try {
         const plan = planInjection(target.object, all ? "namespace" : "annotation");
         for (const warning of plan.warnings) warnings.push(`${name}: ${target.label}: ${warning}`);

@@ -96,3 +96,58 @@ export function strayAnnotationWarning(object: unknown, label: string, outcome: 
       : "";
   return `${label}: ${keys.join(", ")}: greenlight annotations act on Deployments (apps/v1) only; this ${kind} is ${outcome}${hint}`;
 }
+
+/** A Deployment found in the input: at the top of a document, or an item of a document's `kind: List`. */
+export interface FoundDeployment {
+  object: unknown;
+  /** Where it sits in its document: `[]`, or `["items", i]` in a List. */
+  prefix: (string | number)[];
+  /** The List item's index, when it is one. */
+  item?: number;
+  /** How messages name it: `Deployment myapp (document 2)`, and ` item 3` in a List. */
+  label: string;
+}
+
+/**
+ * Walks the documents as `inject` and `validate` both read them: each document's Deployments (also inside
+ * `kind: List`) go to `visit` with the document's index, after the warnings for that document's other objects that
+ * carry greenlight annotations (which act on Deployments only; `outcome` says what happened to them). Returns how
+ * many documents hold an object at all (a List counts once), for the empty-input check.
+ */
+export function walkDeployments(
+  name: string,
+  documents: readonly Document[],
+  outcome: string,
+  warnings: string[],
+  visit: (index: number, found: FoundDeployment[]) => void,
+): number {
+  let objects = 0;
+  documents.forEach((document, index) => {
+    const object: unknown = document.toJS();
+    // A document of only comments, or an empty one between two `---`, holds nothing.
+    if (object == null) return;
+    objects++;
+    const stray = (item: unknown, label: string) => {
+      const warning = strayAnnotationWarning(item, `${name}: ${label}`, outcome);
+      if (warning) warnings.push(warning);
+    };
+    const found: FoundDeployment[] = [];
+    if (isDeployment(object)) found.push({ object, prefix: [], label: describeObject(object, index) });
+    else stray(object, describeObject(object, index));
+    const items = (object as { kind?: unknown; items?: unknown }).items;
+    if ((object as { kind?: unknown }).kind === "List" && Array.isArray(items)) {
+      items.forEach((item: unknown, i) => {
+        if (isDeployment(item)) {
+          found.push({
+            object: item,
+            prefix: ["items", i],
+            item: i,
+            label: `${describeObject(item, index)} item ${i}`,
+          });
+        } else stray(item, `${describeObject(object, index)} item ${i}${kindAndName(item)}`);
+      });
+    }
+    visit(index, found);
+  });
+  return objects;
+}

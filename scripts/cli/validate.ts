@@ -6,11 +6,9 @@ import {
   ALLOW_EMPTY_HELP,
   describeObject,
   emptyInputError,
-  isDeployment,
-  kindAndName,
   parseDocuments,
   readInput,
-  strayAnnotationWarning,
+  walkDeployments,
 } from "./input.ts";
 
 export interface ValidationEntry {
@@ -35,7 +33,6 @@ export interface ValidationReport {
 interface ObjectView {
   kind?: string;
   metadata?: { name?: string; namespace?: string; annotations?: unknown };
-  items?: unknown;
 }
 
 function checkDeployment(object: ObjectView, document: number, item?: number): ValidationEntry {
@@ -53,23 +50,8 @@ function checkDeployment(object: ObjectView, document: number, item?: number): V
 /** Checks every Deployment of the YAML (also inside `kind: List`), and says which other objects carry greenlight annotations. */
 export function checkYaml(name: string, text: string): ValidationReport {
   const report: ValidationReport = { entries: [], warnings: [], objects: 0 };
-  const stray = (object: unknown, label: string) => {
-    const warning = strayAnnotationWarning(object, `${name}: ${label}`, "not checked");
-    if (warning) report.warnings.push(warning);
-  };
-  parseDocuments(name, text).forEach((document, index) => {
-    const object = document.toJS() as ObjectView | null | undefined;
-    // A document of only comments, or an empty one between two `---`, holds nothing.
-    if (object == null) return;
-    report.objects++;
-    if (isDeployment(object)) report.entries.push(checkDeployment(object, index + 1));
-    else stray(object, describeObject(object, index));
-    if (object.kind === "List" && Array.isArray(object.items)) {
-      object.items.forEach((item: unknown, i) => {
-        if (isDeployment(item)) report.entries.push(checkDeployment(item as ObjectView, index + 1, i));
-        else stray(item, `${describeObject(object, index)} item ${i}${kindAndName(item)}`);
-      });
-    }
+  report.objects = walkDeployments(name, parseDocuments(name, text), "not checked", report.warnings, (index, found) => {
+    for (const { object, item } of found) report.entries.push(checkDeployment(object as ObjectView, index + 1, item));
   });
   return report;
 }

@@ -2,9 +2,10 @@
 // them from the environment; Node-only (the file store), so the Lambda and edge entries use ./env.ts alone.
 import { resolve } from "node:path";
 import { createRuleCache, type RuleCache } from "./cache.ts";
-import { type Env, flagPlaceFromEnv, flagSettingsFromEnv } from "./env.ts";
+import { type Env, flagPlaceFromEnv, flagSettingsFromEnv, unusedDaysFromEnv } from "./env.ts";
 import { EXAMPLE_FLAGS } from "./examples.ts";
 import { createFileStore, DEFAULT_FLAGS_DIR } from "./file-store.ts";
+import type { FlagHttpOptions } from "./http/handler.ts";
 import type { AdminTokens } from "./http/tokens.ts";
 import { type FlagLimits, memoryLimits } from "./limits.ts";
 import type { FlagStore } from "./types.ts";
@@ -23,6 +24,8 @@ export interface FlagsConfig {
   limits: FlagLimits;
   ttlMs: number;
   maxStaleMs: number;
+  /** The stale report's default for "not evaluated for N days" (GREENLIGHT_FLAGS_UNUSED_DAYS). */
+  unusedDays: number;
   /** Where the flags live (store and place), for messages; never contains a secret. */
   where: string;
   /** `where` plus how they are cached, for a server's startup line. */
@@ -64,7 +67,23 @@ export function flagsConfigFromEnv(env: Env, options: { cwd: string }): FlagsCon
     cache,
     limits,
     ...settings,
+    unusedDays: unusedDaysFromEnv(env),
     where,
     describe: `${where}, rules cached ${seconds(settings.ttlMs)}, served stale up to ${seconds(settings.maxStaleMs)}`,
+  };
+}
+
+/** The flag core's options from the config: what `flags serve` and the local stack both run. */
+export function flagHttpOptions(config: FlagsConfig, extra: Partial<FlagHttpOptions> = {}): FlagHttpOptions {
+  return {
+    store: config.store,
+    cache: config.cache,
+    ...(config.adminTokens ? { adminTokens: config.adminTokens } : {}),
+    limits: config.limits,
+    bodyLimitBytes: config.bodyLimitBytes,
+    ...(config.evaluationApiKey ? { evaluationApiKey: config.evaluationApiKey } : {}),
+    corsOrigins: config.corsOrigins,
+    unusedDays: config.unusedDays,
+    ...extra,
   };
 }

@@ -455,30 +455,16 @@ async function stale(flags: StaleFlags): Promise<void> {
 }
 
 async function serve(flags: { port: number; host: string }): Promise<void> {
-  const { flagsConfigFromEnv } = await import("../../functions/flags/config.ts");
-  const { unusedDaysFromEnv } = await import("../../functions/flags/env.ts");
+  const { flagHttpOptions, flagsConfigFromEnv } = await import("../../functions/flags/config.ts");
   const { createFlagsListener } = await import("../../functions/flags/http/node.ts");
   const { startHttpServer } = await import("../../webhooks/http/server.ts");
   let config: ReturnType<typeof flagsConfigFromEnv>;
-  let unusedDays: number;
   try {
     config = flagsConfigFromEnv(process.env, { cwd: process.cwd() });
-    unusedDays = unusedDaysFromEnv(process.env);
   } catch (error) {
     throw new CliError((error as Error).message);
   }
-  // `unusedDays` is the stale report's default once the flag core takes it (FlagHttpOptions.unusedDays).
-  const options: Parameters<typeof createFlagsListener>[0] & { unusedDays: number } = {
-    store: config.store,
-    cache: config.cache,
-    ...(config.adminTokens ? { adminTokens: config.adminTokens } : {}),
-    limits: config.limits,
-    bodyLimitBytes: config.bodyLimitBytes,
-    ...(config.evaluationApiKey ? { evaluationApiKey: config.evaluationApiKey } : {}),
-    ...(config.corsOrigins ? { corsOrigins: config.corsOrigins } : {}),
-    unusedDays,
-  };
-  const app = createFlagsListener(options);
+  const app = createFlagsListener(flagHttpOptions(config));
   // Requests flush usage counts as they come; an idle server's last counts go on a timer (which keeps nothing
   // alive), and whatever is left goes on the way out.
   const flushTimer = setInterval(() => void config.cache.flushUsage?.(), config.ttlMs);

@@ -14,7 +14,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { MetricsReader } from "../../functions/canary/checks.ts";
 import { createPrometheusReader, prometheusUrlFromEnv } from "../../functions/canary/prometheus.ts";
-import { flagsConfigFromEnv } from "../../functions/flags/config.ts";
+import { flagHttpOptions, flagsConfigFromEnv } from "../../functions/flags/config.ts";
 import { envValue, ENV as FLAG_ENV } from "../../functions/flags/env.ts";
 import { createFlagsListener } from "../../functions/flags/http/node.ts";
 import { type AdminTokens, singleAdminToken } from "../../functions/flags/http/tokens.ts";
@@ -312,16 +312,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       withRequestLog(
         flagsLog,
         withHostCheck(
-          createFlagsListener({
-            store: flags.store,
-            cache: flags.cache,
-            adminTokens,
-            limits: flags.limits,
-            bodyLimitBytes: flags.bodyLimitBytes,
-            ...(flags.evaluationApiKey ? { evaluationApiKey: flags.evaluationApiKey } : {}),
-            corsOrigins: flags.corsOrigins,
-            onError: (error) => flagsLog.error({ err: error }, "flag request failed"),
-          }),
+          createFlagsListener(
+            flagHttpOptions(flags, {
+              adminTokens,
+              onError: (error) => flagsLog.error({ err: error }, "flag request failed"),
+            }),
+          ),
           hostNames,
           flagsPathNeedsHostCheck,
         ),

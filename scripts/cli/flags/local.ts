@@ -1,6 +1,5 @@
 // The flags backend without `--url`: the store `greenlight flags serve` would use (Upstash by env, else ./.greenlight).
 import { flagsConfigFromEnv } from "../../../functions/flags/config.ts";
-import { unusedDaysFromEnv } from "../../../functions/flags/env.ts";
 import { compileRuleSet, evaluateAll, evaluateKey } from "../../../functions/flags/evaluate.ts";
 import { DEFAULT_UNCHANGED_DAYS, staleReport } from "../../../functions/flags/stale.ts";
 import {
@@ -15,10 +14,12 @@ import { conflictMessage, type FlagsBackend, notFoundHint } from "./backend.ts";
 export function createLocalBackend(env: NodeJS.ProcessEnv, cwd: string, actor: string): FlagsBackend {
   let store: FlagStore;
   let where: string;
+  let defaultUnusedDays: number;
   try {
     const config = flagsConfigFromEnv(env, { cwd });
     store = config.store;
     where = config.where;
+    defaultUnusedDays = config.unusedDays;
   } catch (error) {
     throw new CliError((error as Error).message);
   }
@@ -79,12 +80,7 @@ export function createLocalBackend(env: NodeJS.ProcessEnv, cwd: string, actor: s
 
     stale: (query = {}) =>
       guard(async () => {
-        let unusedDays = query.unusedDays;
-        try {
-          unusedDays ??= unusedDaysFromEnv(env);
-        } catch (error) {
-          throw new CliError((error as Error).message);
-        }
+        const unusedDays = query.unusedDays ?? defaultUnusedDays;
         const ruleSet = await store.load();
         const usage = await store.readUsage?.();
         return staleReport(ruleSet, Date.now(), {

@@ -10,6 +10,7 @@ import { isDns1123Label } from "../contract/syntax.ts";
 import { type Parsed, parseInteger } from "../contract/values.ts";
 import { createKubeClients } from "../kube/clients.ts";
 import { awsCredentialsFromEnv, eksToken, parseEksClusterName } from "../kube/eks-token.ts";
+import { SECRET_SUFFIX } from "../secrets/resolve.ts";
 import { DEFAULT_CONCURRENCY, type RunOptions } from "./run.ts";
 
 export interface StepperEnv {
@@ -56,8 +57,7 @@ export const EKS_SETTINGS = ["GREENLIGHT_EKS_CLUSTER", "GREENLIGHT_EKS_ENDPOINT"
 /** Every way the kubeconfig can be given: as a value, or by name for the Lambda (functions/secrets). */
 const KUBECONFIG_SETTINGS = [
   "GREENLIGHT_KUBECONFIG",
-  "GREENLIGHT_KUBECONFIG_SECRET",
-  "GREENLIGHT_KUBECONFIG_PARAMETER",
+  ...(["secret", "parameter"] as const).map((store) => `GREENLIGHT_KUBECONFIG${SECRET_SUFFIX[store]}`),
 ];
 
 const listed = (names: readonly string[]): string =>

@@ -5,6 +5,7 @@
  * "pods" are the in-process sample apps, up before the rollout begins.
  */
 
+import { annotationName } from "../../functions/contract/annotations.ts";
 import { rolledOutStatus } from "../fakes/canary-objects.ts";
 import type { FakeApiServer, JsonObject } from "../fakes/kube/fake-apiserver.ts";
 
@@ -30,15 +31,15 @@ export const DEMO_LIMITS = { errorRate: 0.01, p99Ms: 1000 } as const;
 
 export function canaryAnnotations(tuning: CanaryTuning): Record<string, string> {
   return {
-    "greenlight.dev/strategy": "canary",
-    "greenlight.dev/virtual-service": APP,
-    "greenlight.dev/steps": tuning.steps.join(","),
-    "greenlight.dev/interval": `${tuning.intervalSeconds}s`,
-    "greenlight.dev/threshold": String(tuning.threshold),
-    "greenlight.dev/max-error-rate": `${DEMO_LIMITS.errorRate * 100}%`,
-    "greenlight.dev/max-latency-p95": "500ms",
-    "greenlight.dev/max-latency-p99": `${DEMO_LIMITS.p99Ms}ms`,
-    "greenlight.dev/min-requests": String(tuning.minRequests),
+    [annotationName("strategy")]: "canary",
+    [annotationName("virtual-service")]: APP,
+    [annotationName("steps")]: tuning.steps.join(","),
+    [annotationName("interval")]: `${tuning.intervalSeconds}s`,
+    [annotationName("threshold")]: String(tuning.threshold),
+    [annotationName("max-error-rate")]: `${DEMO_LIMITS.errorRate * 100}%`,
+    [annotationName("max-latency-p95")]: "500ms",
+    [annotationName("max-latency-p99")]: `${DEMO_LIMITS.p99Ms}ms`,
+    [annotationName("min-requests")]: String(tuning.minRequests),
   };
 }
 

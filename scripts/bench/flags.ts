@@ -29,9 +29,9 @@ import {
   type Scenario,
   unleashFeature,
 } from "./flag-rules.ts";
-import { bundleServe, type CannonRun, CONNECTIONS, cannonRun, withServer } from "./harness.ts";
+import { bundleServe, type CannonRun, CONNECTIONS, cannonRun, cpuPerRequest, withServer } from "./harness.ts";
 import type { BenchContext } from "./index.ts";
-import { checkFloor } from "./webhook.ts";
+import { checkFloor, floorSameRun } from "./webhook.ts";
 
 export const FLAG_TARGETS = {
   timesFasterPeer: 3,
@@ -371,6 +371,9 @@ export interface FlagsHttp {
   express: CannonRun;
   echo: CannonRun;
   floor: CannonRun;
+  /** The floor answering greenlight's bulk answer (the same bytes). */
+  floorSame: CannonRun;
+  answerBytes: number;
   /** greenlight over the echo. */
   ratio: number;
   /** greenlight over the floor. */
@@ -393,17 +396,19 @@ async function benchHttp(context: BenchContext): Promise<FlagsHttp> {
         async (server) => {
           const url = server.url("/ofrep/v1/evaluate/flags");
           const warm = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
-          const answer = (await warm.json()) as { flags?: unknown[] };
+          const text = await warm.text();
+          const answer = JSON.parse(text) as { flags?: unknown[] };
           if (warm.status !== 200 || answer.flags?.length !== BULK_FLAGS) {
             throw new Error(`the flag server did not evaluate ${BULK_FLAGS} flags: ${JSON.stringify(answer)}`);
           }
           context.log(`flags: OFREP bulk (${kind}), autocannon, ${CONNECTIONS} connections, ${context.duration} s`);
-          return cannonRun(server, `greenlight OFREP bulk (${kind})`, url, bodyFile, context.duration);
+          const run = await cannonRun(server, `greenlight OFREP bulk (${kind})`, url, bodyFile, context.duration);
+          return { run, answer: text };
         },
         bundle,
       );
-    const greenlight = await bulk("flags");
-    const express = await bulk("flags-express");
+    const { run: greenlight, answer } = await bulk("flags");
+    const { run: express } = await bulk("flags-express");
     const echo = await withServer(
       "echo",
       context.serverNodeFlags,
@@ -423,13 +428,29 @@ async function benchHttp(context: BenchContext): Promise<FlagsHttp> {
       },
       bundle,
     );
+    const floorSame = await floorSameRun(context, bundle, {
+      body,
+      bodyFile,
+      answer,
+      answerFile: path.join(dir, "answer.json"),
+      warmup: 1,
+    });
     const over = (run: CannonRun) =>
       run.requestsPerSecond > 0 ? greenlight.requestsPerSecond / run.requestsPerSecond : 0;
     context.log(
       `flags: OFREP bulk ${greenlight.requestsPerSecond.toFixed(0)} req/s, floor ${floor.requestsPerSecond.toFixed(0)}, ` +
         `echo ${echo.requestsPerSecond.toFixed(0)}: ${over(floor).toFixed(2)} of the floor, ${over(echo).toFixed(2)} of the echo`,
     );
-    return { greenlight, express, echo, floor, ratio: over(echo), floorRatio: over(floor) };
+    return {
+      greenlight,
+      express,
+      echo,
+      floor,
+      floorSame,
+      answerBytes: Buffer.byteLength(answer),
+      ratio: over(echo),
+      floorRatio: over(floor),
+    };
   } finally {
     await bundle.cleanup();
     await rm(dir, { recursive: true, force: true });
@@ -509,10 +530,12 @@ export function renderFlagsSection(result: FlagsBench, context: BenchContext): s
     "express), and again mounted in express (`createFlagsApp`, as a user mounting the core in an express app runs it). Each",
     "server runs alone, in a process of its own. The body is one user's context, the same on every request: after",
     "the first, each answer is the rule set's last bulk answer reused (same results, same body and ETag), which a",
-    "client polling with its context, or a rule set without targeting or splits, also gets.",
+    "client polling with its context, or a rule set without targeting or splits, also gets. The floor answering",
+    `greenlight's answer (\`serve.ts floor-same\`, ${http.answerBytes.toLocaleString("en")} bytes) separates what greenlight`,
+    "computes from what sending that answer and reading it costs; server CPU per request is as in the webhook section.",
     "",
-    "| server | req/s | flag evaluations/s | p50 | p99 | ratio to floor | ratio to echo | failures |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| server | req/s | flag evaluations/s | p50 | p99 | ratio to floor | ratio to echo | server CPU per request | failures |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...[
       [
         "greenlight `POST /ofrep/v1/evaluate/flags`, Node listener",
@@ -525,12 +548,13 @@ export function renderFlagsSection(result: FlagsBench, context: BenchContext): s
         perSecond(http.express.requestsPerSecond * BULK_FLAGS),
       ] as const,
       ["bare node:http floor (body read, JSON.parse, fixed answer)", http.floor, ""] as const,
+      ["the floor answering greenlight's answer (same bytes)", http.floorSame, ""] as const,
       ["bare express echo of the same body", http.echo, ""] as const,
     ].map(
       ([label, run, evaluations]) =>
         `| ${label} | ${run.requestsPerSecond.toFixed(0)} | ${evaluations} | ${run.p50} ms | ${run.p99} ms | ` +
         `${(run.requestsPerSecond / http.floor.requestsPerSecond).toFixed(2)} | ` +
-        `${(run.requestsPerSecond / http.echo.requestsPerSecond).toFixed(2)} | ${run.failures} |`,
+        `${(run.requestsPerSecond / http.echo.requestsPerSecond).toFixed(2)} | ${cpuPerRequest(run).toFixed(0)} µs | ${run.failures} |`,
     ),
     "",
     "### Upstash calls per evaluation (real Redis behind the test suite's Upstash REST bridge)",
@@ -546,7 +570,10 @@ export function renderFlagsSection(result: FlagsBench, context: BenchContext): s
       `slowest workload ${slowest.toFixed(1)}x, ${slowest >= FLAG_TARGETS.timesFasterPeer ? "met" : "**not met**"}` +
       (apart === "" ? "" : ` (not counted, a peer evaluating a different rule there: ${apart})`),
     `- OFREP bulk over HTTP at least ${FLAG_TARGETS.bulkHttpFloorRatio} of the floor: ${http.floorRatio.toFixed(2)}, ` +
-      `${http.floorRatio >= FLAG_TARGETS.bulkHttpFloorRatio ? "met" : "**not met**"}`,
+      `${http.floorRatio >= FLAG_TARGETS.bulkHttpFloorRatio ? "met" : "**not met**"}` +
+      ` (against the floor answering the same ${http.answerBytes.toLocaleString("en")} bytes: ` +
+      `${(http.greenlight.requestsPerSecond / Math.max(1, http.floorSame.requestsPerSecond)).toFixed(2)}; server CPU per ` +
+      `request ${cpuPerRequest(http.greenlight).toFixed(0)} µs against the floor's ${cpuPerRequest(http.floor).toFixed(0)} µs)`,
     `- OFREP bulk over HTTP at least ${FLAG_TARGETS.bulkHttpRatio} of the echo: ${http.ratio.toFixed(2)}, ` +
       `${http.ratio >= FLAG_TARGETS.bulkHttpRatio ? "met" : "**not met**"}`,
     `- no Upstash call per evaluation in steady state: ${upstash.storeCalls} in ${upstash.seconds} s for ` +

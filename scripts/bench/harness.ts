@@ -15,6 +15,9 @@ const ROOT = path.resolve(HERE, "../..");
 export const CONNECTIONS = 10;
 
 /** A closed-loop autocannon run against one server. Latencies in ms, as autocannon reports them. */
+/** Microseconds of server CPU (all its threads) per answered request over a run: what the load generator cannot skew. */
+export const cpuPerRequest = (run: CannonRun): number => (run.total > 0 ? (run.server.cpuMs * 1000) / run.total : 0);
+
 export interface CannonRun {
   label: string;
   connections: number;
@@ -99,12 +102,14 @@ export async function startServer(
   kind: ServerKind,
   nodeFlags: readonly string[],
   bundle?: BundledServe,
+  /** After the kind on the command line (`floor-same` takes its answer's file). */
+  args: readonly string[] = [],
 ): Promise<ServerChild> {
   // Only the flags given reach the server: a NODE_OPTIONS in the harness's environment would add others.
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
   const entry = bundle === undefined ? ["--import", "tsx", path.join(HERE, "serve.ts")] : [bundle.file];
-  const child = spawn(process.execPath, [...nodeFlags, ...entry, kind], {
+  const child = spawn(process.execPath, [...nodeFlags, ...entry, kind, ...args], {
     cwd: ROOT,
     env,
     stdio: ["pipe", "pipe", "pipe"],
@@ -208,8 +213,9 @@ export async function withServer<T>(
   nodeFlags: readonly string[],
   work: (server: ServerChild) => Promise<T>,
   bundle?: BundledServe,
+  args: readonly string[] = [],
 ): Promise<T> {
-  const server = await startServer(kind, nodeFlags, bundle);
+  const server = await startServer(kind, nodeFlags, bundle, args);
   try {
     return await work(server);
   } finally {

@@ -7,7 +7,20 @@ export const BODY_LIMIT = "3mb";
 /** What the floor server (serve.ts `floor`) answers to every request, whatever it was sent. */
 export const FLOOR_ANSWER = '{"ok":true}';
 
-export const SERVER_KINDS = ["greenlight", "flags", "flags-express", "echo", "floor", "floor-busy"] as const;
+export const SERVER_KINDS = [
+  "greenlight",
+  "flags",
+  "flags-express",
+  "echo",
+  "floor",
+  "floor-busy",
+  "floor-same",
+] as const;
+/**
+ * `floor-same`: the floor answering, instead of its 11 bytes, the bytes of a file given after the kind (the answer
+ * greenlight gave to the same body): the floor with the same answer to send, so the transport of a larger answer
+ * (the kernel's copy and the load generator's parse) is charged to both sides alike.
+ */
 /**
  * `floor-busy`: the floor plus this much pure computation (a busy wait) per request. A calibration, not a target: it
  * shows what a fixed amount of work per request costs the floor ratio on this machine.
@@ -30,6 +43,8 @@ export interface ServerReport {
   /** Share of the wall time the event loop was busy, 0 to 1. */
   eventLoopUtilization: number;
   rssMiB: number;
+  /** CPU time the server process used over the run, user and system, all its threads (GC helpers included). */
+  cpuMs: number;
 }
 
 /** Lines serve.ts prints on stdout. It reads `mark` and `report` lines on stdin and stops on SIGTERM or EOF. */

@@ -3,7 +3,7 @@
 // measured run and each `report` line answers with the GC pauses and event-loop use since the mark. It stops on
 // SIGTERM, SIGINT or the end of stdin (so it never outlives the harness).
 
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import http, { type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -44,8 +44,7 @@ function echoApp(): Express {
  * The floor: a bare node:http listener that reads the whole body, JSON.parses it and answers fixed bytes. No
  * framework, no work on the parsed value: what any Node server answering this body costs at the least.
  */
-function floorListener(busyMicroseconds = 0): RequestListener {
-  const answer = Buffer.from(FLOOR_ANSWER);
+function floorListener(busyMicroseconds = 0, answer = Buffer.from(FLOOR_ANSWER)): RequestListener {
   const headers = { "content-type": "application/json; charset=utf-8", "content-length": String(answer.length) };
   return (req, res) => {
     const chunks: Buffer[] = [];
@@ -94,6 +93,11 @@ async function appFor(kind: ServerKind): Promise<{ app: RequestListener; cleanup
   if (kind === "flags-express") return flagsApp("express");
   if (kind === "floor") return { app: floorListener(), cleanup: none };
   if (kind === "floor-busy") return { app: floorListener(FLOOR_BUSY_MICROSECONDS), cleanup: none };
+  if (kind === "floor-same") {
+    const file = process.argv[3];
+    if (file === undefined) throw new Error("serve.ts floor-same needs the answer's file after the kind");
+    return { app: floorListener(0, await readFile(file)), cleanup: none };
+  }
   return { app: echoApp(), cleanup: none };
 }
 
@@ -119,6 +123,7 @@ async function main(): Promise<void> {
 
   const gc = gcRecorder();
   let since: EventLoopUtilization = performance.eventLoopUtilization();
+  let cpuSince = process.cpuUsage();
   let stopping = false;
   const stop = () => {
     if (stopping) return;
@@ -138,6 +143,7 @@ async function main(): Promise<void> {
     if (command === "mark") {
       gc.reset();
       since = performance.eventLoopUtilization();
+      cpuSince = process.cpuUsage();
       send({ event: "marked" });
     } else if (command === "report") {
       // Let GC entries of the last moments reach the observer's buffer first.
@@ -148,6 +154,7 @@ async function main(): Promise<void> {
             gc: gc.read(),
             eventLoopUtilization: performance.eventLoopUtilization(since).utilization,
             rssMiB: process.memoryUsage.rss() / 2 ** 20,
+            cpuMs: ((cpu) => (cpu.user + cpu.system) / 1000)(process.cpuUsage(cpuSince)),
           },
         });
       });

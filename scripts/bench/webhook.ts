@@ -9,11 +9,13 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
+  type BundledServe,
   bundleServe,
   type CannonRun,
   CONNECTIONS,
   cannon,
   cannonRun,
+  cpuPerRequest,
   runChild,
   type ServerChild,
   withServer,
@@ -56,6 +58,12 @@ export interface WebhookBench {
   floor: CannonRun;
   /** The same floor with FLOOR_BUSY_MICROSECONDS of busy wait per request: what fixed work costs the ratio. */
   floorBusy: CannonRun;
+  /** The floor answering greenlight's own answer bytes (floor-same). */
+  floorSame: CannonRun;
+  /** greenlight's throughput over floorSame's. */
+  floorSameRatio: number;
+  /** The size of greenlight's answer (what floor-same sends). */
+  answerBytes: number;
   /** autocannon at FIXED_RATE over CONNECTIONS connections: each connection's quota goes out back to back. */
   bursty: CannonRun;
   /** Evenly paced at FIXED_RATE over a pool of CONNECTIONS: the run the p99 target is judged on. */
@@ -199,29 +207,67 @@ async function pacedRun(
   return { label, ...result, server: await server.report() };
 }
 
-async function post(url: string, body: string): Promise<unknown> {
+/** The answer's text; anything but a 200 is an error. */
+export async function postText(url: string, body: string): Promise<string> {
   const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
-  if (response.status !== 200) throw new Error(`${url} answered ${response.status}: ${await response.text()}`);
-  return (await response.json()) as unknown;
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`${url} answered ${response.status}: ${text}`);
+  return text;
 }
 
-/** One request before the load: /mutate must answer 200 and actually inject. Returns the patch's length. */
-async function checkMutate(url: string, body: string): Promise<number> {
-  const answer = (await post(url, body)) as { response?: { allowed?: boolean; patch?: string } };
+const post = async (url: string, body: string): Promise<unknown> => JSON.parse(await postText(url, body)) as unknown;
+
+/** One request before the load: /mutate must answer 200 and actually inject. Returns the answer and its patch's length. */
+async function checkMutate(url: string, body: string): Promise<{ answer: string; patchOps: number }> {
+  const text = await postText(url, body);
+  const answer = JSON.parse(text) as { response?: { allowed?: boolean; patch?: string } };
   if (answer.response?.allowed !== true || typeof answer.response.patch !== "string") {
-    throw new Error(`/mutate did not inject the benchmark Deployment: ${JSON.stringify(answer)}`);
+    throw new Error(`/mutate did not inject the benchmark Deployment: ${text}`);
   }
   const ops: unknown = JSON.parse(Buffer.from(answer.response.patch, "base64").toString("utf8"));
-  return Array.isArray(ops) ? ops.length : 0;
+  return { answer: text, patchOps: Array.isArray(ops) ? ops.length : 0 };
 }
 
 async function checkEcho(url: string, body: string): Promise<void> {
   if (JSON.stringify(await post(url, body)) !== body) throw new Error("the echo server did not echo the body");
 }
 
-/** One request before the load: the floor must answer 200 with its fixed bytes. */
-export async function checkFloor(url: string, body: string): Promise<void> {
-  if (JSON.stringify(await post(url, body)) !== FLOOR_ANSWER) throw new Error("the floor server did not answer");
+/** One request before the load: the floor must answer 200 with its fixed bytes (`expected`: floor-same's). */
+export async function checkFloor(url: string, body: string, expected = FLOOR_ANSWER): Promise<void> {
+  if ((await postText(url, body)) !== expected) throw new Error("the floor server did not answer its fixed bytes");
+}
+
+/**
+ * The floor answering `answer` (what greenlight answered to the same body), measured as the floor is: the share of
+ * greenlight's cost that is its work rather than the size of what it must send.
+ */
+export async function floorSameRun(
+  context: Pick<BenchContext, "serverNodeFlags" | "duration" | "log">,
+  bundle: BundledServe,
+  request: { body: string; bodyFile: string; answer: string; answerFile: string; warmup: number },
+): Promise<CannonRun> {
+  await writeFile(request.answerFile, request.answer);
+  return withServer(
+    "floor-same",
+    context.serverNodeFlags,
+    async (server) => {
+      const url = server.url("/floor");
+      await checkFloor(url, request.body, request.answer);
+      await cannon(url, request.bodyFile, request.warmup);
+      context.log(
+        `floor answering greenlight's ${Buffer.byteLength(request.answer)} bytes, autocannon, ${context.duration} s`,
+      );
+      return cannonRun(
+        server,
+        "floor answering greenlight's answer (same bytes)",
+        url,
+        request.bodyFile,
+        context.duration,
+      );
+    },
+    bundle,
+    [request.answerFile],
+  );
 }
 
 const gcLine = (gc: GcPauses) =>
@@ -259,7 +305,7 @@ export async function benchWebhook(context: BenchContext): Promise<WebhookBench>
       nodeFlags,
       async (server) => {
         const url = server.url("/mutate");
-        const patchOps = await checkMutate(url, body);
+        const { answer, patchOps } = await checkMutate(url, body);
         log(`webhook: ${body.length}-byte review, ${patchOps}-op patch; greenlight at ${url}, pid ${server.pid}`);
         log(`webhook: warming up greenlight (${warmup} s)`);
         await cannon(url, bodyFile, warmup);
@@ -272,7 +318,7 @@ export async function benchWebhook(context: BenchContext): Promise<WebhookBench>
         log(`webhook: greenlight, paced ${FIXED_RATE} req/s over ${CONNECTIONS} connections, ${duration} s`);
         const paced = await pacedRun(server, "greenlight POST /mutate", url, bodyFile, duration);
         logPaced(paced);
-        return { patchOps, throughput, bursty, paced };
+        return { answer, patchOps, throughput, bursty, paced };
       },
       bundle,
     );
@@ -327,6 +373,15 @@ export async function benchWebhook(context: BenchContext): Promise<WebhookBench>
       bundle,
     );
 
+    const floorSame = await floorSameRun(context, bundle, {
+      body,
+      bodyFile,
+      answer: mutate.answer,
+      answerFile: path.join(directory, "answer.json"),
+      warmup,
+    });
+    logCannon(floorSame);
+
     const over = (run: CannonRun) =>
       run.requestsPerSecond > 0 ? mutate.throughput.requestsPerSecond / run.requestsPerSecond : 0;
     const ratio = over(echo.throughput);
@@ -339,6 +394,9 @@ export async function benchWebhook(context: BenchContext): Promise<WebhookBench>
       echo: echo.throughput,
       floor,
       floorBusy,
+      floorSame,
+      floorSameRatio: over(floorSame),
+      answerBytes: Buffer.byteLength(mutate.answer),
       bursty: mutate.bursty,
       paced: mutate.paced,
       pacedEcho: echo.paced,
@@ -369,9 +427,9 @@ const share = (run: PacedRun) => `${((100 * dueInGc(run)) / Math.max(1, run.sche
 const pacedFailures = (run: PacedRun) => run.non2xx + run.errors + run.timeouts;
 
 export function renderWebhookSection(result: WebhookBench, context: BenchContext): string {
-  const { greenlight, echo, floor, floorBusy, bursty, paced, pacedEcho } = result;
+  const { greenlight, echo, floor, floorBusy, floorSame, bursty, paced, pacedEcho } = result;
   const failures = [
-    ...[greenlight, echo, floor, floorBusy, bursty].map(
+    ...[greenlight, echo, floor, floorBusy, floorSame, bursty].map(
       (run) => [`${run.label}${run.rate ? " (bursty)" : ""}`, run.failures] as const,
     ),
     ...[paced, pacedEcho].map((run) => [`${run.label} (paced)`, pacedFailures(run)] as const),
@@ -382,7 +440,7 @@ export function renderWebhookSection(result: WebhookBench, context: BenchContext
     base.requestsPerSecond > 0 ? (run.requestsPerSecond / base.requestsPerSecond).toFixed(2) : "—";
   const throughputRow = (run: CannonRun) =>
     `| ${run.label} | ${count(run.requestsPerSecond)} | ${ms(run.p50)} | ${ms(run.p99)} | ${ratioTo(run, floor)} | ` +
-    `${ratioTo(run, echo)} | ${gcCell(run.server.gc)} | ${busy(run.server)} |`;
+    `${ratioTo(run, echo)} | ${cpuPerRequest(run).toFixed(0)} µs | ${gcCell(run.server.gc)} | ${busy(run.server)} |`;
   const pacedRow = (load: string, run: PacedRun) =>
     `| ${load} | ${count(run.achievedRate)} | ${fine(run.latency.p50)} | ${fine(run.latency.p90)} | ` +
     `${fine(run.latency.p99)} | ${fine(run.latency.p999)} | ${fine(run.latency.max)} | ${gcCell(run.server.gc)} |`;
@@ -436,15 +494,22 @@ export function renderWebhookSection(result: WebhookBench, context: BenchContext
     "",
     `### Throughput, ${CONNECTIONS} connections (autocannon, closed loop)`,
     "",
-    "| target | req/s (mean) | p50 | p99 | ratio to floor | ratio to echo | server GC pauses | server event loop busy |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    "| target | req/s (mean) | p50 | p99 | ratio to floor | ratio to echo | server CPU per request | server GC pauses | server event loop busy |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
     throughputRow(greenlight),
     throughputRow(floor),
+    throughputRow(floorSame),
     throughputRow(floorBusy),
     throughputRow(echo),
     "",
     "Each of the connections sends its next request as soon as the last one is answered, so this is the most " +
-      "each server answers on this machine (it shares the cores with autocannon).",
+      "each server answers on this machine (it shares the cores with autocannon). *Server CPU per request* is the " +
+      "server process's CPU time over the run (user and system, every thread, the GC's helpers included) divided by " +
+      "the requests answered: unlike req/s it does not depend on how much of the two cores the load generator " +
+      "takes, so the two figures together say whether a ratio is the server's cost or the contention. The floor " +
+      `answering greenlight's answer (\`serve.ts floor-same\`, ${count(result.answerBytes)} ` +
+      "bytes) separates what greenlight computes from what any server sending that answer pays to send it and " +
+      "what autocannon pays to read it.",
     "",
     `### Latency at ${FIXED_RATE} req/s`,
     "",
@@ -490,6 +555,9 @@ export function renderWebhookSection(result: WebhookBench, context: BenchContext
     "",
     `- throughput at least ${TARGETS.floorRatio.toFixed(2)} of the floor: ${result.floorRatio.toFixed(2)}, ` +
       mark(result.floorRatioMet),
+    `  (against the floor answering the same ${count(result.answerBytes)} bytes: ${result.floorSameRatio.toFixed(2)}; ` +
+      `server CPU per request ${cpuPerRequest(greenlight).toFixed(0)} µs against the floor's ${cpuPerRequest(floor).toFixed(0)} µs, ` +
+      `${(cpuPerRequest(floor) / Math.max(1, cpuPerRequest(greenlight))).toFixed(2)} of it)`,
     `  (calibration: the floor plus ${FLOOR_BUSY_MICROSECONDS} µs of pure computation per request keeps ` +
       `${(floorBusy.requestsPerSecond / Math.max(1, floor.requestsPerSecond)).toFixed(2)} of it: on this machine, where ` +
       "the load generator shares the two cores, a few microseconds of work per request cost the floor ratio far more " +

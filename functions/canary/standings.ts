@@ -4,6 +4,7 @@ import type { KubeClients } from "../kube/clients.ts";
 import { listDeployments } from "../kube/deployments.ts";
 import { toKubeError } from "../kube/errors.ts";
 import type { CheckResult } from "./checks.ts";
+import { nextAnalysisAt } from "./decide.ts";
 import { createRouters, type RouteObject } from "./router.ts";
 import { parseStatus, STATUS_ANNOTATION } from "./status.ts";
 import { isCanary, readCanary } from "./step.ts";
@@ -23,6 +24,12 @@ export interface CanaryStanding {
   lastChecks: CheckResult[];
   reason?: string;
   updatedAt?: string;
+  /**
+   * While the rollout is Progressing: when the stepper's next analysis is due, the earliest
+   * a pass may move the weights again (ISO 8601). A pass only runs on its schedule, so the move comes at the first
+   * pass at or after this instant.
+   */
+  nextAnalysisAt?: string;
   problem?: string;
 }
 
@@ -54,6 +61,7 @@ export async function readStandings(clients: KubeClients, namespaces?: readonly 
             ...(status.reason ? { reason: status.reason } : {}),
             ...(status.stepIndex >= 0 ? { step: { index: status.stepIndex + 1, of: settings.steps.length } } : {}),
           });
+          if (status.phase === "Progressing") row.nextAnalysisAt = nextAnalysisAt(status, settings).toISOString();
         }
         if (version) {
           if ("weights" in view) row.weights = view.weights;

@@ -206,7 +206,10 @@ function statusTable(rows: readonly CanaryStanding[], format: (value: number) =>
   );
 }
 
-/** The redrawn view: the canary's weight as a bar, and how long ago the stepper last wrote the status. */
+/**
+ * The redrawn view: the canary's weight as a bar, how long ago the stepper last wrote the status, and how long until
+ * its next analysis is due ("due" once the time has come: the next scheduled pass takes it).
+ */
 function liveFrame(
   rows: readonly CanaryStanding[],
   format: (value: number) => string,
@@ -218,8 +221,13 @@ function liveFrame(
     const at = row.updatedAt ? Date.parse(row.updatedAt) : Number.NaN;
     return Number.isFinite(at) ? `${shortDuration((now - at) / 1000)} ago` : "-";
   };
+  const next = (row: CanaryStanding) => {
+    const at = row.nextAnalysisAt ? Date.parse(row.nextAnalysisAt) : Number.NaN;
+    if (!Number.isFinite(at)) return "-";
+    return at <= now ? "due" : `in ${shortDuration(Math.ceil((at - now) / 1000))}`;
+  };
   const table = formatTable(
-    ["NAMESPACE", "CANARY", "VERSION", "CANARY WEIGHT", "PHASE", "STEP", "UPDATED", "LAST CHECKS"],
+    ["NAMESPACE", "CANARY", "VERSION", "CANARY WEIGHT", "PHASE", "STEP", "UPDATED", "NEXT ANALYSIS", "LAST CHECKS"],
     rows.map((row) => [
       row.namespace,
       row.deployment,
@@ -228,6 +236,7 @@ function liveFrame(
       row.phase ?? "-",
       stepText(row),
       age(row),
+      next(row),
       checksText(row, format),
     ]),
   ).replace(/\n$/, "");
@@ -405,7 +414,9 @@ Examples:
       "after",
       `
 With --watch, on a terminal the table is redrawn in place every --interval: the canary's share of traffic as a
-bar, phase, step, how long ago the stepper last wrote the status, and the last checks. Anywhere else (a pipe, a
+bar, phase, step, how long ago the stepper last wrote the status, how long until its next analysis is due (the
+first scheduled pass after that may move the weights; "due" when the time has come), and the last checks. JSON
+output carries the same instant as nextAnalysisAt while the canary is Progressing. Anywhere else (a pipe, a
 log) it writes one line per canary each time that canary changes, as \`kubectl get -w\` does. It runs until Ctrl-C
 (exit 130), also after every canary is promoted or rolled back. Exit status: 1 when the cluster cannot be read (at
 the first poll; later failures are retried with a warning on stderr), else 0.

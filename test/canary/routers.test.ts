@@ -120,6 +120,19 @@ describe("the readers on a Gateway API canary", () => {
       step: { index: 1, of: 2 },
     });
     expect(row?.problem).toBeUndefined();
+    // The step was written at at(1); the canary's interval is 1m: the next analysis is due a minute later.
+    expect(row?.nextAnalysisAt).toBe(new Date(at(1).getTime() + 60_000).toISOString());
+  });
+
+  it("gives no next analysis once the rollout is over", async () => {
+    api.put(gatewayCanaryDeployment({ annotations: { "greenlight.dev/steps": "100" } }));
+    api.put(httpRoute());
+    for (let minute = 0; minute < 6; minute++) {
+      await runStep({ clients, reader: healthyReader, namespaces: [NAMESPACE], now: at(minute) });
+    }
+    const [row] = await readStandings(clients, [NAMESPACE]);
+    expect(row?.phase).toBe("Promoted");
+    expect(row?.nextAnalysisAt).toBeUndefined();
   });
 
   it("canary analyze renders {{service}} as the canary backend Service", async () => {

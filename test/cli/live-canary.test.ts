@@ -144,7 +144,9 @@ describe("greenlight canary status --watch on a pseudo-terminal (script)", () =>
     const { stdout } = run.output();
     expect(stdout.startsWith("\x1b[?25l")).toBe(true);
     expect(stdout).toMatch(new RegExp(`${ESCAPE}\\[\\d+A${ESCAPE}\\[J`));
-    expect(stdout).toMatch(/NAMESPACE\s+CANARY\s+VERSION\s+CANARY WEIGHT\s+PHASE\s+STEP\s+UPDATED\s+LAST CHECKS/);
+    expect(stdout).toMatch(
+      /NAMESPACE\s+CANARY\s+VERSION\s+CANARY WEIGHT\s+PHASE\s+STEP\s+UPDATED\s+NEXT ANALYSIS\s+LAST CHECKS/,
+    );
     expect(stdout).toContain("\x1b[?25h");
   }, 30_000);
 });

@@ -5,6 +5,7 @@ import { importUnleashFeatures } from "../../../functions/flags/unleash.ts";
 import { type ImportRow, planUnleashImport, prefixProblem } from "../../../functions/flags/unleash-plan.ts";
 import { formatTable } from "../../text/table.ts";
 import { CliError } from "../errors.ts";
+import { exitOnInterrupt, LiveView, weightBar } from "../live.ts";
 import { type FlagsBackend, ProblemsError } from "./backend.ts";
 
 /** Exit codes: 0 every feature imported (or would be), 3 some skipped or in conflict, 1 a write failed, 2 bad input. */
@@ -150,22 +151,42 @@ function summarize(rows: readonly ReportRow[]): ImportReport["summary"] {
   return summary;
 }
 
-/** Writes every mapped row, each with its own If-Match: 0 (create only) or the revision it replaces. */
+/**
+ * Writes every mapped row, each with its own If-Match: 0 (create only) or the revision it replaces. On a terminal
+ * one progress line on stderr is redrawn in place after each write and erased before the report.
+ */
 async function apply(rows: ReportRow[], backend: FlagsBackend): Promise<void> {
-  for (const row of rows) {
-    if (row.result !== "mapped" || !row.flag) continue;
-    try {
-      const outcome = await backend.put(row.flag, row.revision ?? 0);
-      row.written = { revision: outcome.flag.revision, created: outcome.created };
-    } catch (error) {
-      if (!(error instanceof CliError)) throw error;
-      const problems =
-        error instanceof ProblemsError
-          ? `: ${error.problems.map((problem) => `${problem.path || "(flag)"}: ${problem.message}`).join("; ")}`
-          : "";
-      row.result = "failed";
-      row.reason = `${error.message}${problems}`;
+  const mapped = rows.filter((row) => row.result === "mapped" && row.flag).length;
+  const progress = new LiveView(process.stderr);
+  const stopProgress = progress.live ? exitOnInterrupt([progress]) : () => undefined;
+  let done = 0;
+  try {
+    for (const row of rows) {
+      const flag = row.flag;
+      if (row.result !== "mapped" || !flag) continue;
+      await applyRow(row, flag, backend);
+      done += 1;
+      if (progress.live) progress.render(`importing: ${done}/${mapped} ${weightBar(done, mapped)} ${row.key ?? ""}`);
     }
+  } finally {
+    progress.clear();
+    stopProgress();
+  }
+}
+
+/** One write; a refusal the CLI can explain marks the row failed (the flag left as it was), anything else throws. */
+async function applyRow(row: ReportRow, flag: NonNullable<ReportRow["flag"]>, backend: FlagsBackend) {
+  try {
+    const outcome = await backend.put(flag, row.revision ?? 0);
+    row.written = { revision: outcome.flag.revision, created: outcome.created };
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    const problems =
+      error instanceof ProblemsError
+        ? `: ${error.problems.map((problem) => `${problem.path || "(flag)"}: ${problem.message}`).join("; ")}`
+        : "";
+    row.result = "failed";
+    row.reason = `${error.message}${problems}`;
   }
 }
 

@@ -115,10 +115,15 @@ function declaredOver(req: IncomingMessage, limit: number): boolean {
   return declared !== undefined && Number(declared) > limit;
 }
 
+/** Statuses whose answers never carry content (RFC 9110 sections 15.2, 15.3.5 and 15.4.5). */
+const noContent = (status: number): boolean => status < 200 || status === 204 || status === 304;
+
 function answer(res: ServerResponse, status: number, headers: Record<string, string>, body: string | null): void {
-  res.statusCode = status;
-  for (const name in headers) res.setHeader(name, headers[name] as string);
-  // With the whole body given to end() before any write, Node sets Content-Length itself.
+  // One writeHead with the framing given: the headers go to Node as they are, without a setHeader (and its checks)
+  // per name. The length is given because headers written up front leave Node nothing to count, and it would then
+  // frame the answer as chunked. For HEAD Node sends the headers alone, so the length is the GET answer's.
+  if (noContent(status)) res.writeHead(status, headers);
+  else res.writeHead(status, { ...headers, "content-length": String(body === null ? 0 : Buffer.byteLength(body)) });
   res.end(body ?? undefined);
 }
 

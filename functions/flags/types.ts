@@ -4,6 +4,8 @@
  * A flag is boolean unless it has `variants`; then its value is the chosen variant's `value`.
  */
 
+import type { JudgeState } from "../judge/window.ts";
+
 export type FlagState = "enabled" | "disabled" | "partial";
 
 export const CONDITION_OPS = [
@@ -65,6 +67,98 @@ export interface Flag {
   /** Who to ask about this flag, and when it should be gone (ISO 8601 date): for `GET /admin/stale`. */
   owner?: string;
   expires?: string;
+  /** A guarded rollout: the share of `rollout.variant` raised step by step while the judge finds no regression. */
+  rollout?: RolloutPlan;
+  /** Where the rollout stands; written by the stepper and the rollout controls, not by hand (see docs/FLAGS.md). */
+  rolloutStatus?: RolloutStatus;
+}
+
+// ---- guarded rollouts ------------------------------------------------------------------------------------------
+
+/** The builtin comparisons of treatment against control, by the comparative judge (functions/judge/). */
+export const ROLLOUT_BUILTIN_CHECKS = ["error-rate", "latency"] as const;
+export type RolloutBuiltinCheck = (typeof ROLLOUT_BUILTIN_CHECKS)[number];
+
+/**
+ * One check of a rollout: a builtin comparison, or custom PromQL (`{{key}}`, `{{variant}}` and `{{interval}}` are
+ * filled in) whose single value must stay at most `max` or at least `min` (exactly one of them).
+ */
+export type RolloutCheck =
+  | { builtin: RolloutBuiltinCheck }
+  | { name: string; query: string; max?: number; min?: number };
+
+/** The comparative judge's settings; the defaults are the canary's judge-* annotations' (2%, 0.5%, 5%). */
+export interface RolloutJudgeSettings {
+  /** False-alarm level over the whole rollout, split evenly over the builtin checks; in (0, 0.2], default 0.02. */
+  alpha?: number;
+  /** Tolerated error-rate difference, treatment minus control; in (0, 1), default 0.005. */
+  tolerance?: number;
+  /** Tolerated excess of P(a treatment request is slower than a control one) over one half; in (0, 0.5), default 0.05. */
+  latencyTolerance?: number;
+}
+
+export interface RolloutPlan {
+  /** The treatment's share at each step, integer percentages, strictly increasing, the last one 100. */
+  steps: number[];
+  /** Time between two judgements, and the window each one reads: "5m", "1h", "1m30s"; at least 1s (1m or more in production). */
+  interval: string;
+  /** Flags with variants: the new variant whose share is stepped (not the defaultVariant). Boolean flags: "on". */
+  variant?: string;
+  /** The share a regression or an abort goes back to: 0 (default) up to below the first step. */
+  floor?: number;
+  /** Default: both builtins, `[{"builtin": "error-rate"}, {"builtin": "latency"}]`. */
+  checks?: RolloutCheck[];
+  judge?: RolloutJudgeSettings;
+  /** Fewest treatment requests a window needs to count towards a step up (default 10). */
+  minRequests?: number;
+}
+
+export const ROLLOUT_PHASES = ["progressing", "paused", "rolled-back", "completed", "aborted"] as const;
+export type RolloutPhase = (typeof ROLLOUT_PHASES)[number];
+
+/** A check's outcome: pass, regression (rolls back), inconclusive, no data or error (these three hold). */
+export type RolloutCheckOutcome = "pass" | "regression" | "inconclusive" | "no-data" | "error";
+
+/** What one check found at the last judgement. */
+export interface RolloutCheckReading {
+  /** `error-rate`, `latency` or the custom check's name. */
+  name: string;
+  outcome: RolloutCheckOutcome;
+  /** The judged value: the error-rate difference, P(treatment slower), or the custom query's value. */
+  value?: number;
+  /** The comparison's confidence interval at this look (builtins). */
+  lower?: number;
+  upper?: number;
+  /** The bound: the tolerance (error-rate), ½ + latency tolerance (latency), the custom check's max or min. */
+  threshold?: number;
+  comparison?: "max" | "min";
+  /** Requests (and failed requests, error-rate) counted since the rollout began, per side (builtins). */
+  treatment?: { requests: number; errors?: number };
+  control?: { requests: number; errors?: number };
+  detail: string;
+}
+
+/** The judge's memory between passes (functions/judge/window.ts); its "canary" is the treatment, "stable" the control. */
+export type RolloutJudgeState = JudgeState;
+
+export interface RolloutStatus {
+  phase: RolloutPhase;
+  /** Index into the plan's steps of the share in force. */
+  step: number;
+  /** The treatment's share the rollout last wrote, in percent. */
+  share: number;
+  /** When the current step (or phase) began (ISO 8601). */
+  since: string;
+  /** When the last window was judged; the next one is due an interval after it (or after `since`). */
+  checkedAt?: string;
+  /** The fingerprint of the plan this status belongs to: another plan is re-placed on its steps. */
+  plan: string;
+  /** Cumulative evidence since the rollout began (or was last restarted). */
+  judge?: RolloutJudgeState;
+  /** The checks of the last judgement. */
+  checks?: RolloutCheckReading[];
+  /** Why the rollout holds, paused, rolled back or was aborted, in words (named check and values on a rollback). */
+  reason?: string;
 }
 
 /** A flag as stored: the definition plus the rule-set version of its last write (its revision, used as ETag). */

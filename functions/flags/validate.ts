@@ -8,6 +8,7 @@
 import { closest } from "../contract/closest.ts";
 import { compareInstants, type Instant, isStrictDate, parseStrictDateTime } from "./date-time.ts";
 import { compilePattern } from "./pattern.ts";
+import { checkRolloutPlan, checkRolloutStatus } from "./rollout/validate-plan.ts";
 import { parseSemver } from "./semver.ts";
 import {
   CONDITION_OPS,
@@ -52,6 +53,8 @@ const FIELDS = [
   "defaultVariant",
   "owner",
   "expires",
+  "rollout",
+  "rolloutStatus",
 ] as const satisfies readonly (keyof Flag)[];
 const CONDITION_FIELDS = ["attribute", "op", "value"] as const;
 const VARIANT_FIELDS = ["value", "weight"] as const;
@@ -75,7 +78,6 @@ const FIELD_ALIASES: Record<string, string> = {
   enabledsegments: "segments",
   audience: "segments",
   groups: "segments",
-  rollout: "percentage",
   rolloutpercentage: "percentage",
   rolloutpercent: "percentage",
   percent: "percentage",
@@ -225,6 +227,19 @@ function check(input: unknown, urlKey: string | undefined): FlagValidation {
   if (owner !== undefined) flag.owner = owner;
   const expires = checkExpires(given("expires"), problems);
   if (expires !== undefined) flag.expires = expires;
+  const givenVariants = given("variants");
+  const rollout = checkRolloutPlan(
+    given("rollout"),
+    {
+      state: given("state"),
+      ...(isPlainObject(givenVariants) ? { variants: givenVariants as Record<string, Variant> } : {}),
+      defaultVariant: given("defaultVariant"),
+    },
+    problems,
+  );
+  if (rollout !== undefined) flag.rollout = rollout;
+  const rolloutStatus = checkRolloutStatus(given("rolloutStatus"), given("rollout") !== undefined, problems);
+  if (rolloutStatus !== undefined) flag.rolloutStatus = rolloutStatus;
 
   const ok = problems.length === 0 && flag.key !== undefined && flag.state !== undefined;
   const bytes = jsonBytes(ok ? flag : input, MAX_FLAG_BYTES);

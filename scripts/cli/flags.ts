@@ -13,6 +13,7 @@ import { formatTable } from "../text/table.ts";
 import { CliError } from "./errors.ts";
 import { type FlagsBackend, notFoundHint, ProblemsError, type StaleFlag, type StaleReport } from "./flags/backend.ts";
 import type { FlagEntry } from "./flags/documents.ts";
+import { registerRolloutCommands } from "./flags/rollout.ts";
 import { readInput } from "./input.ts";
 import { parsePortOption } from "./webhook.ts";
 
@@ -143,6 +144,10 @@ async function get(key: string, flags: TargetFlags): Promise<void> {
   const stored = await (await connect(flags)).get(key);
   if (emitData(format, stored)) return;
   process.stdout.write(formatTable(FLAG_HEADER, [flagRow(stored)]));
+  if (stored.flag.rollout) {
+    const { describeRollout } = await import("../../functions/flags/rollout/plan.ts");
+    process.stdout.write(`rollout: ${describeRollout(stored.flag)}\n`);
+  }
 }
 
 interface SetFlags extends TargetFlags {
@@ -759,4 +764,6 @@ Examples:
   greenlight flags stale --days 90 --unused-days 30 -o json --url http://127.0.0.1:8081`,
     )
     .action((flags: StaleFlags) => stale(flags));
+
+  registerRolloutCommands(group, connect, addTargetOptions, parseRevision);
 }

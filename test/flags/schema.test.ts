@@ -81,6 +81,8 @@ describe("the schema document", () => {
       "defaultVariant",
       "owner",
       "expires",
+      "rollout",
+      "rolloutStatus",
     ]);
     const condition = schema.$defs.condition as { properties: { op: { enum: string[] } } };
     expect(condition.properties.op.enum).toEqual([...CONDITION_OPS]);

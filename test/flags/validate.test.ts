@@ -16,7 +16,7 @@ const BASE = { key: "checkout", state: "enabled" } as const;
 const OPS =
   "accepted: eq, neq, gt, gte, lt, lte, in, not_in, contains, starts_with, ends_with, matches, semver_eq, semver_gt, semver_lt";
 const FIELDS =
-  "accepted: key, description, state, segments, percentage, salt, startTime, endTime, conditions, variants, defaultVariant, owner, expires";
+  "accepted: key, description, state, segments, percentage, salt, startTime, endTime, conditions, variants, defaultVariant, owner, expires, rollout, rolloutStatus";
 
 /** The problems of an input that must be rejected. */
 function problemsOf(input: unknown, options?: { key?: string }): FlagProblem[] {

@@ -6,6 +6,7 @@
 import { parseInteger } from "../../contract/values.ts";
 import { type HttpRequest, type HttpResponse, jsonResponse } from "../../http/message.ts";
 import type { RuleCache } from "../cache.ts";
+import { controlRollout, describeRollout, type RolloutControl } from "../rollout/plan.ts";
 import { DEFAULT_UNCHANGED_DAYS, DEFAULT_UNUSED_DAYS, MAX_STALE_DAYS, staleReport } from "../stale.ts";
 import {
   type FlagStore,
@@ -16,6 +17,7 @@ import {
 } from "../types.ts";
 import { describeProblems, validateFlag } from "../validate.ts";
 import { actorOf, bearerToken } from "./auth.ts";
+import type { Gate, Route } from "./core.ts";
 import { parseWritePreconditions, revisionEtag, type WritePreconditions } from "./etag.ts";
 import { readJsonBody } from "./json.ts";
 import {
@@ -289,4 +291,117 @@ export function listStale(url: URL, deps: AdminDeps): Promise<HttpResponse> {
     });
     return ok(200, report);
   });
+}
+
+// ---- guarded rollouts ----------------------------------------------------------------------------------------------
+
+export const ROLLOUT_ROUTE_NAMES = [
+  "GET /admin/flags/{key}/rollout",
+  "POST /admin/flags/{key}/rollout/pause|resume|abort",
+] as const;
+
+const CONTROLS: readonly RolloutControl[] = ["pause", "resume", "abort"];
+const MAX_REASON = 500;
+
+/** GET /admin/flags/{key}/rollout: the plan, where it stands (rolloutStatus) and one line saying so. */
+export function getRollout(key: string, deps: AdminDeps): Promise<HttpResponse> {
+  return guarded(async () => {
+    const stored = await deps.store.get(key);
+    if (!stored) return error(404, `no flag "${key}"`);
+    const { flag } = stored;
+    if (!flag.rollout) return error(404, `flag "${key}" has no rollout plan: add one under "rollout" (docs/FLAGS.md)`);
+    const body = {
+      key,
+      revision: stored.revision,
+      plan: flag.rollout,
+      ...(flag.rolloutStatus ? { status: flag.rolloutStatus } : {}),
+      summary: describeRollout(flag),
+    };
+    return ok(200, body, { ETag: revisionEtag(stored.revision) });
+  });
+}
+
+/** The optional body of a control: `{"reason": "..."}`, kept in the status. */
+async function controlReason(
+  request: HttpRequest,
+  deps: AdminDeps,
+): Promise<{ ok: true; reason?: string } | { ok: false; response: HttpResponse }> {
+  const body = await readJsonBody(request, deps.bodyLimitBytes);
+  if (!body.ok) return { ok: false, response: error(body.status, body.message) };
+  if (body.empty) return { ok: true };
+  const value = body.value;
+  const accepted = `accepted: no body, or {"reason": "<up to ${MAX_REASON} characters>"}`;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { ok: false, response: error(400, `body is not an object; ${accepted}`) };
+  }
+  const fields = Object.keys(value);
+  const reason = (value as { reason?: unknown }).reason;
+  if (
+    fields.some((field) => field !== "reason") ||
+    (reason !== undefined && (typeof reason !== "string" || reason.length > MAX_REASON))
+  ) {
+    return { ok: false, response: error(400, `body is invalid; ${accepted}`) };
+  }
+  return reason === undefined || reason.trim() === "" ? { ok: true } : { ok: true, reason: reason.trim() };
+}
+
+/**
+ * POST /admin/flags/{key}/rollout/{pause|resume|abort}: a person's control, written as the token's actor. With
+ * If-Match it writes only over that revision (412 otherwise); without, over the revision it read, trying again when
+ * the stepper wrote in between. 409 when the control does not apply to where the rollout stands.
+ */
+export function controlFlagRollout(
+  request: HttpRequest,
+  url: URL,
+  key: string,
+  deps: AdminDeps,
+): Promise<HttpResponse> {
+  return guarded(async () => {
+    const control = url.pathname.replace(/\/$/, "").split("/").at(-1) as RolloutControl;
+    if (!CONTROLS.includes(control))
+      return error(404, `no rollout control "${control}"; accepted: ${CONTROLS.join(", ")}`);
+    const reason = await controlReason(request, deps);
+    if (!reason.ok) return reason.response;
+    const precondition = writeOptions(request, deps);
+    if (!precondition.ok) return precondition.response;
+    const { options, preconditions } = precondition;
+    const given = options.ifMatch !== undefined || options.ifNoneMatch !== undefined;
+    for (let attempt = 0; ; attempt++) {
+      const stored = await deps.store.get(key);
+      if (!stored) return error(404, `no flag "${key}"`);
+      const result = controlRollout(stored.flag, control, new Date(deps.now()), reason.reason);
+      if ("error" in result) return error(result.kind === "conflict" ? 409 : 404, result.error, { kind: result.kind });
+      const put = async (): Promise<HttpResponse> => {
+        const write = given ? options : { ...options, ifMatch: stored.revision };
+        const written = await deps.store.put(result.flag, write);
+        deps.cache.invalidate();
+        const headers: Record<string, string> = written.stored ? { ETag: revisionEtag(written.stored.revision) } : {};
+        return ok(200, { version: written.version, flag: written.stored, summary: result.reason }, headers);
+      };
+      if (given) return conditional(key, preconditions, put);
+      try {
+        return await put();
+      } catch (cause) {
+        // The stepper (or another person) wrote between the read and the write: read again and decide again.
+        if (!(cause instanceof StoreConflictError)) throw cause;
+        if (attempt >= 2) return error(409, `flag "${key}" kept changing while the ${control} was written: try again`);
+      }
+    }
+  });
+}
+
+/** The rollout routes, each behind the admin API's gate. */
+export function rolloutRoutes<D extends AdminDeps>(gate: Gate<D>): Route<D>[] {
+  return [
+    {
+      pattern: /^\/admin\/flags\/([^/]+)\/rollout$/,
+      gate,
+      methods: { GET: (_request, _url, key, deps) => getRollout(key, deps) },
+    },
+    {
+      pattern: /^\/admin\/flags\/([^/]+)\/rollout\/(?:pause|resume|abort)$/,
+      gate,
+      methods: { POST: (request, url, key, deps) => controlFlagRollout(request, url, key, deps) },
+    },
+  ];
 }

@@ -10,7 +10,18 @@ import { type WebHandler, webHandler } from "../../http/web.ts";
 import type { RuleCache } from "../cache.ts";
 import type { FlagLimits } from "../limits.ts";
 import type { FlagStore } from "../types.ts";
-import { type AdminDeps, checkAdmin, deleteFlag, getFlag, listAudit, listFlags, listStale, putFlag } from "./admin.ts";
+import {
+  type AdminDeps,
+  checkAdmin,
+  deleteFlag,
+  getFlag,
+  listAudit,
+  listFlags,
+  listStale,
+  putFlag,
+  ROLLOUT_ROUTE_NAMES,
+  rolloutRoutes,
+} from "./admin.ts";
 import {
   type CoreDeps,
   composeFlagCore,
@@ -49,6 +60,7 @@ export interface FlagHttpOptions {
 export const ADMIN_ROUTE_NAMES = [
   "GET /admin/flags",
   "GET|PUT|DELETE /admin/flags/{key}",
+  ...ROLLOUT_ROUTE_NAMES,
   "GET /admin/audit",
   "GET /admin/stale",
 ] as const;
@@ -100,6 +112,7 @@ export const ADMIN_API: RoutePlugin<Deps> = {
         DELETE: (request, _url, key, deps) => deleteFlag(request, key, deps),
       },
     },
+    ...rolloutRoutes<Deps>(admit),
     { pattern: /^\/admin\/audit$/, gate: admit, methods: { GET: (_request, url, _key, deps) => listAudit(url, deps) } },
     { pattern: /^\/admin\/stale$/, gate: admit, methods: { GET: (_request, url, _key, deps) => listStale(url, deps) } },
   ],

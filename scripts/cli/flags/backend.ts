@@ -1,5 +1,6 @@
 // What every `greenlight flags` command needs from where the flags live: the local store or a running flag server.
 import { editDistance } from "../../../functions/contract/closest.ts";
+import type { RolloutControl } from "../../../functions/flags/rollout/plan.ts";
 import type { StaleFlag, StaleReport } from "../../../functions/flags/stale.ts";
 import type {
   AuditEntry,
@@ -45,6 +46,19 @@ export interface FlagsBackend {
   evaluateAll(context: EvaluationContext): Promise<EvaluationResult[]>;
   /** Every flag key, for "did you mean"; empty when they cannot be read. */
   keys(): Promise<string[]>;
+  /** Pause, resume or abort the flag's guarded rollout; the flag as written and what happened, in words. */
+  controlRollout(key: string, control: RolloutControl, options?: ControlOptions): Promise<ControlOutcome>;
+}
+
+/** A rollout control's options: why (kept in the status), and the revision it must apply to. */
+export interface ControlOptions {
+  reason?: string;
+  ifMatch?: number;
+}
+
+export interface ControlOutcome {
+  flag: StoredFlag;
+  summary: string;
 }
 
 /** Up to three keys the user probably meant: near in edit distance, or containing what they typed. */

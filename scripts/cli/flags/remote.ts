@@ -259,6 +259,28 @@ export function createRemoteBackend(options: RemoteOptions): FlagsBackend {
       throw failure(answer, "POST /ofrep/v1/evaluate/flags", false);
     },
 
+    async controlRollout(key, control, controlOptions = {}) {
+      const path = `${flagPath(key)}/rollout/${control}`;
+      const { reason, ifMatch } = controlOptions;
+      const answer = await request("POST", path, {
+        admin: true,
+        write: true,
+        ...(reason === undefined ? {} : { body: { reason } }),
+        ...(ifMatch === undefined ? {} : { ifMatch }),
+      });
+      if (answer.status === 412) throw conflict(answer, key, ifMatch);
+      const noRoute = isObject(answer.body) && String(answer.body.error ?? "").startsWith("no route");
+      if (answer.status === 404 && noRoute) {
+        throw new CliError(`${base} has no rollout controls (${serverMessage(answer)}): upgrade the flag server`);
+      }
+      if (answer.status === 404 && isObject(answer.body) && answer.body.kind === undefined) {
+        throw await notFound(key, answer);
+      }
+      if (answer.status === 409 || answer.status === 404) throw new CliError(serverMessage(answer));
+      if (answer.status !== 200 || !isObject(answer.body)) throw failure(answer, `POST ${path}`, true);
+      return { flag: answer.body.flag as StoredFlag, summary: String(answer.body.summary ?? control) };
+    },
+
     async keys() {
       try {
         if (options.token) return (await backend.list()).flags.map((stored) => stored.flag.key);

@@ -66,6 +66,29 @@ module.exports = {
       to: { path: "^functions/(canary|bluegreen|rolling|stepper|deployment|kube)/" },
     },
     {
+      name: "flag-rollout-core-is-pure",
+      comment:
+        "a guarded rollout's decisions (functions/flags/rollout/ but step.ts and read.ts, its I/O) use plain data, the judge and the contract: no store, no HTTP",
+      severity: "error",
+      from: { path: "^functions/flags/rollout/(?!(step|read)\\.ts$)" },
+      to: { path: "^(functions/flags/(?!(rollout/|types\\.ts$|hash\\.ts$))|functions/(?!(flags|judge|contract)/))" },
+    },
+    {
+      name: "flag-rollout-core-needs-no-node",
+      comment: "the rollout core runs wherever the flag validator does (the edge too): no Node built-in",
+      severity: "error",
+      from: { path: "^functions/flags/rollout/(?!(step|read)\\.ts$)" },
+      to: { dependencyTypes: ["core"] },
+    },
+    {
+      name: "notify-knows-no-feature",
+      comment:
+        "functions/notify turns events into messages and sends them: the strategies and the flag store call it, never the reverse",
+      severity: "error",
+      from: { path: "^functions/notify/" },
+      to: { path: "^functions/(canary|bluegreen|rolling|stepper|flags|deployment|judge)/" },
+    },
+    {
       name: "functions-below-webhooks-and-scripts",
       comment: "functions/ never imports webhooks/ or scripts/",
       severity: "error",

@@ -24,6 +24,8 @@ import { sleepOn, systemClock } from "../kube/clock.ts";
 import { listDeployments } from "../kube/deployments.ts";
 import { KubeError, toKubeError } from "../kube/errors.ts";
 import { recordEvent } from "../kube/events.ts";
+import type { NotifyBatch } from "../notify/notifier.ts";
+import { type BlueGreenTransition, blueGreenNotification } from "../notify/rollouts.ts";
 import {
   autoPromotion,
   backoffDelays,
@@ -151,6 +153,8 @@ export interface RunOptions {
   timing?: Partial<Timing>;
   /** One line per step taken (the CLI prints them on stderr). */
   onProgress?: (line: string) => void;
+  /** Told of each switch and switch back this run wrote (functions/notify). */
+  notify?: NotifyBatch;
 }
 
 export interface SwitchOptions extends RunOptions {
@@ -176,6 +180,8 @@ export interface BlueGreenContext {
   sleep?: Sleep;
   timing?: Partial<Timing>;
   onProgress?: (line: string) => void;
+  /** The pass's notifications (functions/notify). */
+  notify?: NotifyBatch;
 }
 
 interface Env {
@@ -185,6 +191,7 @@ interface Env {
   now: () => Date;
   timing: Timing;
   progress: (line: string) => void;
+  notify?: NotifyBatch;
 }
 
 const realSleep: Sleep = (ms) => sleepOn(systemClock, ms);
@@ -197,7 +204,29 @@ function makeEnv(clients: KubeClients, options: RunOptions): Env {
     now: options.now ?? (() => new Date()),
     timing: { ...DEFAULT_TIMING, ...options.timing },
     progress: options.onProgress ?? (() => {}),
+    ...(options.notify ? { notify: options.notify } : {}),
   };
+}
+
+/** Tells the receivers of a switch or switch back that this run wrote; `service` is the Service as it was before. */
+function notifySwitch(
+  env: Env,
+  report: BlueGreenReport,
+  service: V1Service,
+  what: Pick<BlueGreenTransition, "kind" | "deployment" | "from" | "to" | "message">,
+  annotations: Record<string, string> | undefined,
+): void {
+  if (!env.notify) return;
+  const priorText = service.metadata?.annotations?.[STATUS_ANNOTATION];
+  const event = blueGreenNotification({
+    ...what,
+    namespace: report.namespace,
+    service: report.service,
+    ...(service.metadata?.uid ? { uid: service.metadata.uid } : {}),
+    ...(priorText !== undefined ? { priorText } : {}),
+    now: env.now(),
+  });
+  env.notify.notify(event, annotations);
 }
 
 /** The Deployment a switch moves traffic to. */
@@ -494,6 +523,13 @@ async function promote(
     { type: "Normal", reason: "BlueGreenSwitched", message: `Service ${service} switched from ${from} to ${to}` },
     "Switch",
   );
+  notifySwitch(
+    env,
+    report,
+    main,
+    { kind: "bluegreen.switched", deployment: target.name, from, to, message: status.message },
+    target.deployment.metadata?.annotations,
+  );
 
   const verdict = await verifyEndpoints(env, report, switched, to);
   if (verdict.ok) {
@@ -550,6 +586,13 @@ async function switchBack(
   env.progress(`switched ${namespace}/${service} back: version ${to} -> ${from}`);
   const message = `Service ${service} switched back from ${to} to ${from}: ${reason}`;
   await record(env, report, target, { type: "Warning", reason: "BlueGreenSwitchedBack", message }, "SwitchBack");
+  notifySwitch(
+    env,
+    report,
+    switched,
+    { kind: "bluegreen.switchedback", deployment: target.name, from: to, to: from, message },
+    target.deployment.metadata?.annotations,
+  );
   return { ...report, outcome: "switched-back", message: `${namespace}/${service}: ${message}` };
 }
 

@@ -9,6 +9,8 @@ import { assessRollout } from "../deployment/readiness.ts";
 import type { KubeClients } from "../kube/clients.ts";
 import { KubeError, toKubeError } from "../kube/errors.ts";
 import { recordEvent } from "../kube/events.ts";
+import type { NotifyBatch } from "../notify/notifier.ts";
+import { canaryNotification } from "../notify/rollouts.ts";
 import type { CheckResult, MetricsReader } from "./checks.ts";
 import { analyseCanary, type JudgeState } from "./compare.ts";
 import { type CanaryDecision, type CanaryDeployment, type CanaryEvent, decideCanary, planCanary } from "./decide.ts";
@@ -27,6 +29,8 @@ export interface CanaryContext {
   reader: MetricsReader;
   now: Date;
   dryRun: boolean;
+  /** Told of promotions, rollbacks and pauses, by the run whose guarded write won (functions/notify). */
+  notify?: NotifyBatch;
 }
 
 export type CanaryOutcome =
@@ -182,6 +186,24 @@ export async function stepCanary(
       );
       if (failed) report.warnings.push(failed.message);
     }
+    const notice = context.notify
+      ? canaryNotification({
+          namespace,
+          deployment: name,
+          ...(deployment.metadata?.uid ? { uid: deployment.metadata.uid } : {}),
+          version,
+          ...(decision.status.canaryRevision ? { revision: decision.status.canaryRevision } : {}),
+          ...(decision.status.stableVersion ? { stableVersion: decision.status.stableVersion } : {}),
+          route: settings.route,
+          ...(prior.status ? { prior: prior.status } : {}),
+          ...(priorRaw !== undefined ? { priorText: priorRaw } : {}),
+          status: decision.status,
+          routeWeights: input.currentWeights,
+          message: decision.events[0]?.message ?? decision.status.reason ?? "",
+          now: context.now,
+        })
+      : undefined;
+    if (notice) context.notify?.notify(notice, deployment.metadata?.annotations);
     return { ...report, outcome: "written" };
   } catch (error) {
     const failure = error instanceof KubeError ? error : toKubeError(error, `canary ${namespace}/${name}`);

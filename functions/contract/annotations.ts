@@ -11,6 +11,7 @@ import {
   parseInteger,
   parseLabelValue,
   parseLatency,
+  parseNotifyUrl,
   parseObjectName,
   parsePort,
   parseRate,
@@ -53,8 +54,11 @@ export function parseLatencyTolerance(raw: string): Parsed<number> {
     : { ok: false, problem: 'accepted: a probability above 0 and below 50%, e.g. "5%" or "0.05"' };
 }
 
-/** Which part of greenlight reads a key; strategy-scoped keys are ignored (with a warning) under another strategy. */
-export type Scope = "inject" | "strategy" | Strategy | "control" | "status";
+/**
+ * Which part of greenlight reads a key; strategy-scoped keys are ignored (with a warning) under another strategy.
+ * `notify` keys apply to every strategy, and are read from the Deployment and from its Namespace.
+ */
+export type Scope = "inject" | "strategy" | Strategy | "control" | "notify" | "status";
 
 interface KeySpec<T> {
   scope: Scope;
@@ -239,6 +243,18 @@ export const KEYS = {
   paused: spec({ scope: "control", parse: parseBoolean, default: "false", doc: "hold the rollout where it is" }),
   promote: spec({ scope: "control", parse: parseBoolean, default: "false", doc: "skip the remaining steps" }),
   abort: spec({ scope: "control", parse: parseBoolean, default: "false", doc: "roll back now" }),
+  "notify-slack": spec({
+    scope: "notify",
+    parse: parseNotifyUrl,
+    default: "the Namespace's annotation, then GREENLIGHT_NOTIFY_SLACK_URL",
+    doc: 'Slack-compatible incoming webhook told of promotions, rollbacks, pauses, switches and undos; "off" for none',
+  }),
+  "notify-cloudevents": spec({
+    scope: "notify",
+    parse: parseNotifyUrl,
+    default: "the Namespace's annotation, then GREENLIGHT_NOTIFY_CLOUDEVENTS_URL",
+    doc: 'CloudEvents 1.0 HTTP receiver of the same events; "off" for none',
+  }),
   injected: spec({ scope: "status", parse: text, doc: "written by the mutating webhook: the labels it set" }),
   status: spec({ scope: "status", parse: text, doc: "written by greenlight: rollout progress" }),
 } as const;

@@ -138,3 +138,24 @@ export function parseChoice<T extends string>(raw: string, choices: readonly T[]
   const found = choices.find((choice) => choice === raw);
   return found !== undefined ? ok(found) : bad(`accepted: ${choices.map((c) => `"${c}"`).join(", ")}`);
 }
+
+/** Turns a notification channel off at this level (and below it: a Deployment's "off" beats its Namespace's URL). */
+export const NOTIFY_OFF = "off";
+
+/**
+ * A notification receiver: an absolute http(s) URL with a host (at most 2048 characters, no spaces), or "off".
+ * The URL is returned as written, so what the stepper sends to is exactly what the annotation says.
+ */
+export function parseNotifyUrl(raw: string): Parsed<string> {
+  const accepted = `accepted: an absolute http:// or https:// URL, e.g. "https://hooks.slack.com/services/T0/B0/X", or "${NOTIFY_OFF}"`;
+  if (raw === NOTIFY_OFF) return ok(raw);
+  if (raw.length > 2048 || !/^[\x21-\x7e]+$/.test(raw)) return bad(accepted);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return bad(accepted);
+  }
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.hostname === "") return bad(accepted);
+  return ok(raw);
+}

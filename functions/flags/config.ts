@@ -1,6 +1,8 @@
 // The Node flag server (`flags serve`, the local stack): its store, rule cache and HTTP settings, as ./env.ts reads
 // them from the environment; Node-only (the file store), so the Lambda and edge entries use ./env.ts alone.
 import { resolve } from "node:path";
+import { notifierFromEnv } from "../notify/env.ts";
+import { notifyingStore } from "../notify/flags.ts";
 import { createRuleCache, type RuleCache } from "./cache.ts";
 import { type Env, flagPlaceFromEnv, flagSettingsFromEnv, unusedDaysFromEnv } from "./env.ts";
 import { EXAMPLE_FLAGS } from "./examples.ts";
@@ -8,6 +10,7 @@ import { createFileStore, DEFAULT_FLAGS_DIR } from "./file-store.ts";
 import type { FlagHttpOptions } from "./http/handler.ts";
 import type { AdminTokens } from "./http/tokens.ts";
 import { type FlagLimits, memoryLimits } from "./limits.ts";
+import { isRolloutHold } from "./rollout/plan.ts";
 import type { FlagStore } from "./types.ts";
 import { usageOptionsFromEnv } from "./usage.ts";
 
@@ -55,6 +58,9 @@ export function flagsConfigFromEnv(env: Env, options: { cwd: string }): FlagsCon
     limits = memoryLimits(rates);
     where = `files in ${dir}`;
   }
+  // Every successful put and delete is told to the receivers the environment names (functions/notify), if any.
+  const notifier = notifierFromEnv(env);
+  if (notifier) store = notifyingStore(store, notifier, { quiet: isRolloutHold });
   // Usage counts flushed off the request path (cache.ts); `flags serve` also flushes on an idle timer and at exit.
   const usage = usageOptionsFromEnv(env, settings.ttlMs);
   const cache = createRuleCache(store, {

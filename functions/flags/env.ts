@@ -126,12 +126,14 @@ export function flagPlaceFromEnv(env: Env, rates: Rates = {}): FlagPlace {
  * Without the Upstash variables, or with a bad value, every request answers 503 with the reason, rather than
  * failing the cold start where only the platform's logs would say why.
  */
-export function upstashFlagCore(env: Env): HttpCore {
+export function upstashFlagCore(env: Env, wrap: { wrapStore?: (store: FlagStore) => FlagStore } = {}): HttpCore {
   try {
     const { rates, ...settings } = flagSettingsFromEnv(env);
     const upstash = upstashFromEnv(env, {}, rates);
     if (!upstash) return createUnavailableCore(MISSING_UPSTASH_MESSAGE, settings.corsOrigins);
-    const { store, limits } = upstash;
+    const { limits } = upstash;
+    // The Lambda entry wraps the store to notify flag writes (functions/notify); the edge passes nothing.
+    const store = wrap.wrapStore ? wrap.wrapStore(upstash.store) : upstash.store;
     // Counted per instance and flushed off the request path (cache.ts); a frozen Lambda's flush in flight finishes
     // when the instance thaws, or times out then and is dropped (docs/FLAGS.md, Usage counts).
     const usage = usageOptionsFromEnv(env, settings.ttlMs);

@@ -8,11 +8,16 @@
  * dropped. Counts still in memory when an instance is retired are lost; docs/FLAGS.md, Usage counts, says so.
  */
 
+import type { Env } from "../contract/settings.ts";
 import { lambdaHandler } from "../http/lambda.ts";
 import type { HttpCore } from "../http/message.ts";
+import { NOTIFY_SECRETS, notifierFromEnv } from "../notify/env.ts";
+import { notifyingStore } from "../notify/flags.ts";
 import { resolveSecrets } from "../secrets/resolve.ts";
 import { upstashFlagCore } from "./env.ts";
 import { createUnavailableCore } from "./http/handler.ts";
+import { isRolloutHold } from "./rollout/plan.ts";
+import type { FlagStore } from "./types.ts";
 
 /**
  * The variables serverless.yml may give by name (`X_PARAMETER` / `X_SECRET`) rather than by value: fetched at the
@@ -23,7 +28,14 @@ export const FLAG_SECRETS = [
   "GREENLIGHT_ADMIN_TOKEN",
   "GREENLIGHT_ADMIN_TOKENS",
   "GREENLIGHT_FLAGS_API_KEY",
+  ...NOTIFY_SECRETS,
 ] as const;
+
+/** Flag writes notify the environment's receivers, when it names any (a bad setting answers 503, as others do). */
+const notifying = (env: Env) => (store: FlagStore) => {
+  const notifier = notifierFromEnv(env);
+  return notifier ? notifyingStore(store, notifier, { quiet: isRolloutHold }) : store;
+};
 
 let built: Promise<HttpCore> | undefined;
 
@@ -34,7 +46,7 @@ let built: Promise<HttpCore> | undefined;
  */
 function core(): Promise<HttpCore> {
   built ??= resolveSecrets(process.env, FLAG_SECRETS).then(
-    (env) => upstashFlagCore(env),
+    (env) => upstashFlagCore(env, { wrapStore: notifying(env) }),
     (error: unknown) => {
       built = undefined;
       const message = `flags are misconfigured: ${(error as Error).message}`;

@@ -6,6 +6,8 @@ import { annotationName, readAnnotation, readOrWarn } from "../contract/annotati
 import type { KubeClients } from "../kube/clients.ts";
 import { KubeError, toKubeError } from "../kube/errors.ts";
 import { recordEvent } from "../kube/events.ts";
+import type { NotifyBatch } from "../notify/notifier.ts";
+import { rollingNotification } from "../notify/rollouts.ts";
 import { decideRolling, type RollingEvent } from "./decide.ts";
 import type { CrashLoop } from "./health.ts";
 import { snapshotRollout } from "./kube.ts";
@@ -18,6 +20,8 @@ export interface RollingContext {
   dryRun: boolean;
   /** Restarts after which a container counts as crash-looping even between back-offs (default 3). */
   restartThreshold?: number;
+  /** Told of each undo this pass wrote (functions/notify). */
+  notify?: NotifyBatch;
 }
 
 export type RollingOutcome =
@@ -170,6 +174,20 @@ export async function guardRollout(context: RollingContext, deployment: V1Deploy
         context.now,
       );
       if (failed) warnings.push(failed.message);
+    }
+    if (decision.rollback && context.notify) {
+      const { resourceVersion, uid } = deployment.metadata ?? {};
+      const event = rollingNotification({
+        namespace,
+        deployment: name,
+        ...(uid ? { uid } : {}),
+        ...(resourceVersion ? { resourceVersion } : {}),
+        ...(report.rolledBackFrom !== undefined ? { from: report.rolledBackFrom } : {}),
+        ...(report.rolledBackTo !== undefined ? { to: report.rolledBackTo } : {}),
+        message: decision.status.message,
+        now: context.now,
+      });
+      context.notify.notify(event, deployment.metadata?.annotations);
     }
     return { ...report, outcome: decision.rollback ? "rolled-back" : "written" };
   } catch (error) {

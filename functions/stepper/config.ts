@@ -8,8 +8,11 @@ import { createPrometheusReader, prometheusUrlFromEnv } from "../canary/promethe
 import { readSetting, readSettingOr, SettingError, settingValue } from "../contract/settings.ts";
 import { isDns1123Label } from "../contract/syntax.ts";
 import { type Parsed, parseInteger } from "../contract/values.ts";
+import { upstashStoreFromEnv } from "../flags/env.ts";
+import { rolloutMetricsFromEnv } from "../flags/rollout/queries.ts";
 import { createKubeClients } from "../kube/clients.ts";
 import { awsCredentialsFromEnv, eksToken, parseEksClusterName } from "../kube/eks-token.ts";
+import { notifierFromEnv } from "../notify/env.ts";
 import { SECRET_SUFFIX } from "../secrets/resolve.ts";
 import { DEFAULT_CONCURRENCY, type RunOptions } from "./run.ts";
 
@@ -283,9 +286,14 @@ export interface StepperSetup {
 /** Everything `runStep` needs, built from the environment, with the time it is due for renewal on EKS. */
 export function stepperSetupFromEnv(env: StepperEnv = process.env, kube: KubeConfigOptions = {}): StepperSetup {
   const concurrency = concurrencyFromEnv(env);
+  const notifier = notifierFromEnv(env);
   const access = clusterAccessFromEnv(env, kube);
+  // Guarded flag rollouts are stepped too when the flag function's store is configured here (Upstash).
+  const flagStore = upstashStoreFromEnv(env);
   return {
     options: {
+      ...(flagStore ? { flags: { store: flagStore, metrics: rolloutMetricsFromEnv(env) } } : {}),
+      ...(notifier ? { notifier } : {}),
       clients: createKubeClients(access.config, env.AWS_LAMBDA_LOG_STREAM_NAME ?? env.HOSTNAME ?? "greenlight"),
       reader: createPrometheusReader({ url: prometheusUrlFromEnv(env) }),
       namespaces: namespacesFromEnv(env),

@@ -1,6 +1,7 @@
 // The scheduled Lambda: one stepper pass per invocation (EventBridge `rate(1 minute)`), stopping new work in time.
 
 import type { Env } from "../contract/settings.ts";
+import { NOTIFY_SECRETS } from "../notify/env.ts";
 import { resolveSecrets } from "../secrets/resolve.ts";
 import { eksClusterFromEnv, type StepperOptions, type StepperSetup, stepperSetupFromEnv } from "./config.ts";
 import type { RunReport } from "./run.ts";
@@ -22,7 +23,13 @@ interface ScheduledContext {
  * (no 4 KB environment limit there) and, when it carries credentials, the Prometheus URL from SSM. On EKS the
  * kubeconfig's name is not given (serverless.yml leaves it out), so nothing is fetched for it.
  */
-export const STEPPER_SECRETS = ["GREENLIGHT_KUBECONFIG", "PROMETHEUS_URL"] as const;
+export const STEPPER_SECRETS = [
+  "GREENLIGHT_KUBECONFIG",
+  "PROMETHEUS_URL",
+  // The flag store, for guarded flag rollouts (as the flag function reads it).
+  "UPSTASH_REDIS_REST_TOKEN",
+  ...NOTIFY_SECRETS,
+] as const;
 
 export interface StepperHandlerOptions {
   /** The function's environment, read at each build (the role's credentials are in it); default process.env. */
@@ -109,6 +116,27 @@ async function pass(runOptions: () => Promise<StepperOptions>, context: Schedule
         message,
       })),
       deferred: report.deferred.length,
+      ...(report.flags || report.flagsError
+        ? {
+            flags: report.flags?.map(({ key, action, phase, share, reason }) => ({
+              key,
+              action,
+              phase,
+              share,
+              reason,
+            })),
+            flagsError: report.flagsError,
+          }
+        : {}),
+      ...(report.notifications
+        ? {
+            notifications: {
+              sent: report.notifications.sent,
+              failed: report.notifications.failed,
+              dropped: report.notifications.dropped,
+            },
+          }
+        : {}),
       error: report.error,
     }),
   );

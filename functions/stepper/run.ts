@@ -6,11 +6,16 @@ import type { BlueGreenReport, Timing } from "../bluegreen/switch.ts";
 import type { MetricsReader } from "../canary/checks.ts";
 import { IstioReader } from "../canary/istio.ts";
 import type { CanaryReport } from "../canary/step.ts";
+import type { RolloutMetrics } from "../flags/rollout/queries.ts";
+import { type FlagRolloutReport, stepFlagRollouts } from "../flags/rollout/step.ts";
+import type { FlagStore } from "../flags/types.ts";
 import { boundedClients, type CallPolicy, DEFAULT_CALL_TIMEOUT_MS } from "../kube/calls.ts";
 import type { KubeClients } from "../kube/clients.ts";
 import { type Clock, sleepOn, systemClock } from "../kube/clock.ts";
 import { listDeployments } from "../kube/deployments.ts";
 import { toKubeError } from "../kube/errors.ts";
+import { namespaceReader } from "../notify/namespaces.ts";
+import type { Notifier, NotifySummary } from "../notify/notifier.ts";
 import type { RollingReport } from "../rolling/guard.ts";
 import { boundedReader } from "./bounded-reader.ts";
 import { strategiesFor } from "./strategies.ts";
@@ -41,6 +46,10 @@ export interface RunOptions {
   onProgress?: (report: CanaryReport) => void;
   /** Blue/green smoke and verification timing; the default fits a pass inside the Lambda's minute. */
   blueGreenTiming?: Partial<Timing>;
+  /** With a flag store: every flag's guarded rollout is stepped after the Deployments (functions/flags/rollout). */
+  flags?: { store: FlagStore; metrics?: RolloutMetrics };
+  /** Tells Slack / CloudEvents receivers of promotions, rollbacks, pauses, switches and undos (functions/notify). */
+  notifier?: Notifier;
 }
 
 /**
@@ -65,6 +74,12 @@ export interface RunReport {
   deferred: { namespace: string; deployment: string }[];
   /** A failure of the whole pass (listing Deployments); the canaries were not touched. */
   error?: string;
+  /** With a flag store: one report per flag with a rollout plan. */
+  flags?: FlagRolloutReport[];
+  /** The flag rollouts could not be stepped at all (the store failed); the Deployments were. */
+  flagsError?: string;
+  /** With a notifier: what was sent, failed or dropped (the pass waits for deliveries at most its budget). */
+  notifications?: NotifySummary;
 }
 
 export async function runStep(options: RunOptions): Promise<RunReport> {
@@ -80,12 +95,24 @@ export async function runStep(options: RunOptions): Promise<RunReport> {
   };
   const clients = boundedClients(options.clients, policy);
   const report: RunReport = { startedAt: now.toISOString(), canaries: [], blueGreen: [], rolling: [], deferred: [] };
+  const flags = options.flags;
+  const stepFlags = async () => {
+    if (!flags) return;
+    const reader = boundedReader(options.reader, policy);
+    const dryRun = options.dryRun ?? false;
+    await stepFlagRollouts({ ...flags, reader, now, dryRun }).then(
+      (reports) => (report.flags = reports),
+      (error: unknown) => (report.flagsError = `flag rollouts: ${(error as Error)?.message ?? String(error)}`),
+    );
+  };
   let deployments: V1Deployment[];
   try {
     deployments = await listDeployments(clients, options.namespaces);
   } catch (error) {
+    await stepFlags();
     return { ...report, error: toKubeError(error, "listing Deployments").message };
   }
+  const notify = options.dryRun ? undefined : options.notifier?.batch({ readNamespace: namespaceReader(clients) });
   const strategies = strategiesFor({
     clients,
     istio: new IstioReader(clients),
@@ -95,6 +122,7 @@ export async function runStep(options: RunOptions): Promise<RunReport> {
     sleep: (ms: number) => sleepOn(clock, ms),
     deployments,
     blueGreenTiming: { ...SCHEDULED_BLUE_GREEN_TIMING, ...options.blueGreenTiming },
+    ...(notify ? { notify } : {}),
   });
   const pastDeadline = () => options.deadline !== undefined && clock.now() >= options.deadline.getTime();
   const queue = strategies.flatMap((strategy) => strategy.claimed.map((deployment) => ({ strategy, deployment })));
@@ -113,6 +141,12 @@ export async function runStep(options: RunOptions): Promise<RunReport> {
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY) }, worker));
+  await stepFlags();
+  if (notify && options.notifier) {
+    // Deliveries ran beside the work; what is left gets at most the budget, and never past the pass's end.
+    const left = endBy ? endBy.getTime() - clock.now() : Number.POSITIVE_INFINITY;
+    report.notifications = await notify.settle(Math.max(0, Math.min(options.notifier.settings.budgetMs, left)));
+  }
   const byName = (a: { namespace: string; deployment?: string }, b: { namespace: string; deployment?: string }) =>
     `${a.namespace}/${a.deployment}`.localeCompare(`${b.namespace}/${b.deployment}`);
   report.canaries.sort(byName);

@@ -7,6 +7,7 @@ import type { IstioReader } from "../canary/istio.ts";
 import { createRouters } from "../canary/router.ts";
 import { type Canary, type CanaryReport, isCanary, readCanary, stepCanary } from "../canary/step.ts";
 import type { KubeClients } from "../kube/clients.ts";
+import type { NotifyBatch } from "../notify/notifier.ts";
 import { guardRollout, isRolling, type RollingReport } from "../rolling/guard.ts";
 
 /** What every strategy's step gets from the pass. */
@@ -20,6 +21,8 @@ export interface PassContext {
   /** The pass's one list of Deployments (blue/green reads the serving one from it). */
   deployments: readonly V1Deployment[];
   blueGreenTiming: Partial<Timing>;
+  /** This pass's notifications: each strategy notifies after its own guarded write won. */
+  notify?: NotifyBatch;
 }
 
 /** Where the pass's report keeps each strategy's reports. */

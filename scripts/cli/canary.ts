@@ -47,7 +47,15 @@ function checkText(check: JudgedCheck, format: (value: number) => string): strin
 async function connect() {
   const { runOptionsFromEnv } = await import("../../functions/stepper/config.ts");
   try {
-    return runOptionsFromEnv();
+    const options = runOptionsFromEnv();
+    // Flag rollouts: Upstash when configured (as the Lambda), else the file store when GREENLIGHT_FLAGS_DIR names it.
+    if (!options.flags && process.env.GREENLIGHT_FLAGS_DIR?.trim()) {
+      const { flagsConfigFromEnv } = await import("../../functions/flags/config.ts");
+      const { rolloutMetricsFromEnv } = await import("../../functions/flags/rollout/queries.ts");
+      const config = flagsConfigFromEnv(process.env, { cwd: process.cwd() });
+      options.flags = { store: config.store, metrics: rolloutMetricsFromEnv(process.env) };
+    }
+    return options;
   } catch (error) {
     throw new CliError(`${(error as Error).message}`);
   }
@@ -164,8 +172,31 @@ async function step(flags: StepFlags): Promise<void> {
           )}`,
         );
       }
+      if (report.flags?.length || report.flagsError) {
+        process.stdout.write(
+          `\n${formatTable(
+            ["FLAG", "ACTION", "PHASE", "SHARE", "NOTE"],
+            (report.flags ?? []).map((f) => [
+              f.key,
+              f.action,
+              f.phase ?? "-",
+              f.share === undefined ? "-" : `${f.share}%`,
+              f.reason,
+            ]),
+          )}${report.flagsError ? `${report.flagsError}\n` : ""}`,
+        );
+      }
       if (nothing) {
         process.stdout.write("no Deployment annotated greenlight.dev/strategy: canary, blue-green or rolling\n");
+      }
+      const told = report.notifications;
+      if (told && told.failed + told.dropped + told.warnings.length > 0) {
+        const lost = told.deliveries.filter((d) => d.outcome !== "sent");
+        process.stderr.write(
+          `notifications: ${told.sent} sent, ${told.failed} failed, ${told.dropped} dropped` +
+            `${lost.map((d) => `\n  ${d.type} to ${d.channel} ${d.receiver}: ${d.outcome} (${d.detail})`).join("")}` +
+            `${told.warnings.map((warning) => `\n  ${warning}`).join("")}\n`,
+        );
       }
     }
     if (report.error) throw new CliError(report.error);

@@ -116,7 +116,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
         name: "start",
         term: "start [options]",
         summary:
-          "Run the local stack: webhooks (HTTPS, local CA), flag API, the stepper (canary, blue/green, rolling) and a status page",
+          "Run the local stack: webhooks (HTTPS, local CA), flag API, the stepper (canary, blue/green, rolling, flag rollouts) and the dashboard",
       },
     ],
     module: "./start.ts",

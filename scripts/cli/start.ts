@@ -61,7 +61,7 @@ export function registerStartCommand(program: Command): void {
   program
     .command("start")
     .description(
-      "Run the local stack: webhooks (HTTPS, local CA), flag API, the stepper (canary, blue/green, rolling) and a status page",
+      "Run the local stack: webhooks (HTTPS, local CA), flag API, the stepper (canary, blue/green, rolling, flag rollouts) and the dashboard",
     )
     .option("--port <port>", "port of the / page (env GREENLIGHT_PORT; default 8080)")
     .option("--webhook-port <port>", "HTTPS port of the webhooks (env GREENLIGHT_WEBHOOK_PORT; default 8443)")

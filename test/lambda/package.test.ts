@@ -220,6 +220,8 @@ describe("osls package", () => {
       GREENLIGHT_ADMIN_TOKENS_PARAMETER: "",
       GREENLIGHT_FLAGS_API_KEY_PARAMETER: "",
       GREENLIGHT_FLAGS_CACHE_TTL: "5s",
+      GREENLIGHT_NOTIFY_SLACK_URL_PARAMETER: "",
+      GREENLIGHT_NOTIFY_CLOUDEVENTS_URL: "",
     });
     // As CloudFormation gives them: the kubeconfig's name is conditional (left out on EKS), here it is set.
     expect(evaluate(template, environmentOf("functions/stepper/lambda.handler") as Json)).toEqual({
@@ -230,6 +232,10 @@ describe("osls package", () => {
       GREENLIGHT_EKS_ENDPOINT: "",
       GREENLIGHT_EKS_CA: "",
       GREENLIGHT_NAMESPACES: "",
+      GREENLIGHT_NOTIFY_SLACK_URL_PARAMETER: "",
+      GREENLIGHT_NOTIFY_CLOUDEVENTS_URL: "",
+      GREENLIGHT_NOTIFY_CLOUDEVENTS_MODE: "",
+      GREENLIGHT_NOTIFY: "",
     });
     expect(condition(template, "StepperOnEks")).toBe(false);
     // PROMETHEUS_URL stays a plain variable for a URL without credentials, from a parameter, never from the shell.
@@ -282,6 +288,10 @@ describe("osls package", () => {
         "GET /admin/audit",
         "GET /admin/flags",
         "GET /admin/flags/{key}",
+        "GET /admin/flags/{key}/rollout",
+        "OPTIONS /admin/flags/{key}/rollout",
+        "OPTIONS /admin/flags/{key}/rollout/{control}",
+        "POST /admin/flags/{key}/rollout/{control}",
         "GET /admin/stale",
         "GET /flags/healthz",
         "GET /healthz",

@@ -156,6 +156,9 @@ async function buildCli({ log = (line) => process.stderr.write(`${line}\n`) } = 
     // Non-ASCII characters escaped (esbuild's default, stated because scripts/greenlight.mjs reads it as latin1).
     charset: "ascii",
     plugins: [lazyChildProcessForCommander],
+    // CommonJS has no import.meta: code that finds files next to its sources reads `undefined` here and falls back
+    // to __filename (functions/dashboard/files.ts), instead of esbuild's empty object and its warning.
+    define: { "import.meta.url": "undefined" },
     // Node's CommonJS wrapper, written into the file so that scripts/greenlight.mjs compiles it as read.
     banner: { js: "(function (exports, require, module, __filename, __dirname) {" },
     footer: { js: "})" },

@@ -1,4 +1,5 @@
-// The local stack's `/` page: endpoints, live flags and rollout statuses as plain HTML, kept fresh by an inline script.
+// The local stack's status page (`/status`; the dashboard has `/`): endpoints, live flags and rollout statuses as plain
+// HTML that works without JavaScript modules, kept fresh by an inline script allowed by its hash.
 /*
  * Everything shown comes from LocalState (also served as JSON at /api/state). Flag descriptions, keys, segments,
  * canary, blue/green and rolling-update names and messages are user data: the server escapes them here, and the script

@@ -1,4 +1,4 @@
-// `npm start` in one process: the webhooks over HTTPS (local CA), the flag API, the stepper loop and the `/` page.
+// `npm start` in one process: the webhooks over HTTPS (local CA), the flag API, the stepper loop and the dashboard.
 /*
  * startLocalStack() makes the CA (or reuses it), opens the three servers, starts the stepper loop, waits for its
  * first cluster probe and returns; it prints nothing itself (the CLI prints startupLines() once its signal handlers
@@ -14,11 +14,15 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { MetricsReader } from "../../functions/canary/checks.ts";
 import { createPrometheusReader, prometheusUrlFromEnv } from "../../functions/canary/prometheus.ts";
+import { createDashboardCore } from "../../functions/dashboard/core.ts";
+import { loadDashboardFiles } from "../../functions/dashboard/files.ts";
 import { flagHttpOptions, flagsConfigFromEnv } from "../../functions/flags/config.ts";
 import { envValue, ENV as FLAG_ENV } from "../../functions/flags/env.ts";
-import { createFlagsListener } from "../../functions/flags/http/node.ts";
+import { createFlagCore, DEFAULT_BODY_LIMIT_BYTES } from "../../functions/flags/http/handler.ts";
 import { type AdminTokens, singleAdminToken } from "../../functions/flags/http/tokens.ts";
 import { RATE_LIMIT_SWITCH } from "../../functions/flags/limits.ts";
+import { type RolloutMetrics, rolloutMetricsFromEnv } from "../../functions/flags/rollout/queries.ts";
+import { nodeListener } from "../../functions/http/node.ts";
 import { concurrencyFromEnv, namespacesFromEnv } from "../../functions/stepper/config.ts";
 import { runStep } from "../../functions/stepper/run.ts";
 import { buildWebhookConfigurations, DEFAULT_NAMESPACE, WEBHOOK_PATHS } from "../../webhooks/config/configurations.ts";
@@ -27,6 +31,7 @@ import { createWebhookListener } from "../../webhooks/http/core.ts";
 import { type RunningServer, startHttpServer, startHttpsServer } from "../../webhooks/http/server.ts";
 import { ensureLocalTls, LocalCaError, type LocalTls, TLS_DIR } from "./ca.ts";
 import { type Connection, clusterFromConfig, clusterFromEnv, DEFAULT_PROBE_TIMEOUT_MS } from "./cluster.ts";
+import { createRolloutHistory } from "./history.ts";
 import { flagsPathNeedsHostCheck, withHostCheck } from "./host-check.ts";
 import { withRequestLog } from "./log.ts";
 import type { EndpointGroup, FlagRow, LocalState } from "./page.ts";
@@ -140,9 +145,11 @@ export function endpointGroups(urls: Record<PortName, string>): EndpointGroup[] 
       ["GET", "/admin/audit", "audit log (admin token)"],
       ["GET", "/healthz", "health of the flag store and its cache"],
     ]),
-    group("This page", urls.page, [
-      ["GET", "/", "endpoints, flags and canaries"],
+    group("Dashboard", urls.page, [
+      ["GET", "/", "the dashboard: flags (sign in with the admin token) and rollouts"],
+      ["GET", "/status", "this page: endpoints, flags and canaries, without JavaScript"],
       ["GET", "/api/state", "what this page shows, as JSON"],
+      ["GET", "/api/rollouts", "the stepper and each canary's timeline, as JSON"],
       ["GET", `/${DEMO_SVG}`, "the demo canary chart (npm run demo)"],
       ["GET", "/healthz", "health"],
     ]),
@@ -203,6 +210,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   let reader: MetricsReader;
   let prometheusUrl: string | undefined;
   let concurrency: number | undefined;
+  let rolloutMetrics: RolloutMetrics;
   try {
     flags = flagsConfigFromEnv(flagEnv, { cwd: options.cwd });
     if (options.reader) reader = options.reader;
@@ -211,6 +219,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       reader = createPrometheusReader({ url: prometheusUrl });
     }
     concurrency = concurrencyFromEnv(options.env);
+    rolloutMetrics = rolloutMetricsFromEnv(options.env);
   } catch (error) {
     throw error instanceof LocalStackError ? error : new LocalStackError((error as Error).message);
   }
@@ -235,6 +244,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // The names the page and the admin API answer to (DNS rebinding, see host-check.ts): those in the certificate.
   const hostNames = servingHosts(options);
   let loop: StepperLoop | undefined;
+  const history = createRolloutHistory();
   const started: Running[] = [];
   const urls = {} as Record<PortName, string>;
   const ports = {} as Record<PortName, number>;
@@ -307,31 +317,46 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }),
   );
   const flagsLog = log.child({ component: "flags" });
+  // One flag core for both ports: the dashboard's origin answers the admin API with the same cache and limits.
+  const flagOptions = flagHttpOptions(flags, {
+    adminTokens,
+    onError: (error) => flagsLog.error({ err: error }, "flag request failed"),
+  });
+  const flagCore = createFlagCore(flagOptions);
+  const bodyLimitBytes = flagOptions.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   await listen("flags", () =>
     startHttpServer(
       withRequestLog(
         flagsLog,
-        withHostCheck(
-          createFlagsListener(
-            flagHttpOptions(flags, {
-              adminTokens,
-              onError: (error) => flagsLog.error({ err: error }, "flag request failed"),
-            }),
-          ),
-          hostNames,
-          flagsPathNeedsHostCheck,
-        ),
+        withHostCheck(nodeListener(flagCore, { bodyLimitBytes }), hostNames, flagsPathNeedsHostCheck),
       ),
       { port: options.ports.flags, host: options.host },
     ),
   );
   const pageLog = log.child({ component: "page" });
+  const dashboard = createDashboardCore({
+    files: loadDashboardFiles(),
+    rolloutsUrl: "/api/rollouts",
+    statusUrl: "/status",
+  });
   await listen("page", () =>
     startHttpServer(
       withRequestLog(
         pageLog,
         withHostCheck(
-          createPageApp({ state, demoPath, onError: (error) => pageLog.error({ err: error }, "page request failed") }),
+          createPageApp({
+            state,
+            demoPath,
+            onError: (error) => pageLog.error({ err: error }, "page request failed"),
+            dashboard,
+            flags: flagCore,
+            rollouts: async () => ({
+              generatedAt: new Date().toISOString(),
+              stepper: stepperView(),
+              canaries: history.timelines(),
+            }),
+            bodyLimitBytes,
+          }),
           hostNames,
         ),
       ),
@@ -367,8 +392,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         dryRun: options.dryRun,
         deadline,
         ...(concurrency === undefined ? {} : { concurrency }),
+        // Guarded flag rollouts in the stack's own flag store, on the same Prometheus.
+        flags: { store: flags.store, metrics: rolloutMetrics },
       }),
     logger: stepperLog,
+    onPass: (report, at) => history.record(report.canaries, at),
     ...(options.retryMs === undefined ? {} : { retryMs: options.retryMs }),
     ...(options.stopTimeoutMs === undefined ? {} : { stopTimeoutMs: options.stopTimeoutMs }),
   });
@@ -416,7 +444,7 @@ export function startupLines(stack: LocalStack): string[] {
         : stepper.status;
   const lines = [
     "greenlight local stack (Ctrl-C to stop)",
-    `  page      ${stack.urls.page}/  endpoints, live flags, canary statuses`,
+    `  page      ${stack.urls.page}/  the dashboard: flags (sign in with the admin token below) and rollouts; /status without JavaScript`,
     `  webhooks  ${stack.urls.webhook}  POST ${WEBHOOK_PATHS.mutateAnnotated}, ${WEBHOOK_PATHS.mutateNamespace}, ${WEBHOOK_PATHS.validate}; GET /healthz, /metrics`,
     `  flags     ${stack.urls.flags}  OFREP /ofrep/v1/evaluate/flags[/{key}], admin /admin/flags (${stack.flagsWhere})`,
     `  stepper   ${stepperLine}${stack.prometheusUrl ? `; metrics from ${stack.prometheusUrl}` : ""}`,

@@ -74,10 +74,13 @@ export interface StepperLoopOptions {
   /** One pass; no canary may start after `deadline` (stop() moves it to now). */
   runPass: (clients: KubeClients, deadline: Date) => Promise<PassReport>;
   logger: Logger;
+  /** Told of every finished pass (the local stack's rollout history); must not throw. */
+  onPass?: (report: PassReport, finishedAt: Date) => void;
 }
 
 /** The part of runStep's report the loop shows and logs. */
-export type PassReport = Pick<RunReport, "startedAt" | "canaries" | "blueGreen" | "rolling" | "deferred" | "error">;
+export type PassReport = Pick<RunReport, "startedAt" | "canaries" | "blueGreen" | "rolling" | "deferred" | "error"> &
+  Pick<RunReport, "flags" | "flagsError">;
 
 export interface StepperLoop {
   /** Settles once the first probe has: the caller can then say whether the stepper runs. */
@@ -204,6 +207,7 @@ export function startStepperLoop(options: StepperLoopOptions): StepperLoop {
       };
     }
     view.passes += 1;
+    options.onPass?.(report, new Date());
     view.lastPass = {
       startedAt: report.startedAt,
       finishedAt: new Date().toISOString(),
@@ -229,6 +233,13 @@ export function startStepperLoop(options: StepperLoopOptions): StepperLoop {
       },
       "stepper pass",
     );
+    // Guarded flag rollouts: every write (and every failure) logged, a quiet pass not.
+    for (const flag of report.flags ?? []) {
+      if (flag.action === "error" || flag.action === "invalid" || flag.action === "conflict")
+        log.warn(flag, "flag rollout not stepped");
+      else if (flag.action !== "none") log.info(flag, `flag rollout ${flag.action}`);
+    }
+    if (report.flagsError) log.warn({ error: report.flagsError }, "flag rollouts not stepped");
     for (const canary of report.canaries) {
       const fields = { ...canaryView(canary), events: canary.events.map((event) => event.message) };
       if (canary.outcome === "error" || canary.outcome === "skipped") log.warn(fields, "canary not stepped");

@@ -221,7 +221,7 @@ describe("the local stack without a cluster", () => {
     expect(refusedWrite.status).toBe(401);
   });
 
-  it("shows the endpoints and the live flags on /, with user text escaped", async () => {
+  it("shows the endpoints and the live flags on /status, with user text escaped", async () => {
     const hostile = `<img src=x onerror="alert(1)"> & 'quoted' <script>alert(2)</script>`;
     const put = await fetch(`${stack.urls.flags}/admin/flags/escape_probe`, {
       method: "PUT",
@@ -236,7 +236,7 @@ describe("the local stack without a cluster", () => {
     });
     expect(put.status).toBeLessThan(300);
 
-    const page = await fetch(`${stack.urls.page}/`);
+    const page = await fetch(`${stack.urls.page}/status`);
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toMatch(/^text\/html/);
     expect(page.headers.get("content-security-policy")).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]+'/);
@@ -297,7 +297,7 @@ describe("the local stack without a cluster", () => {
     const chart = await fetch(`${stack.urls.page}${after.demo.url}`);
     expect(chart.headers.get("content-type")).toMatch(/^image\/svg\+xml/);
     expect(await chart.text()).toBe(svg);
-    const html = await (await fetch(`${stack.urls.page}/`)).text();
+    const html = await (await fetch(`${stack.urls.page}/status`)).text();
     expect(html).toContain(`<img id="demo-chart"`);
     expect(html).toContain(`src="${after.demo.url}"`);
     expect(html).not.toMatch(/<div id="demo" hidden>/);
@@ -418,7 +418,7 @@ describe("the local stack against the fake Kubernetes API", () => {
       // A later pass under load may defer the canary (its 50 ms deadline passed): wait for a page that shows it.
       const row = `<td>${NAMESPACE}/myapp-v2</td><td>Progressing</td><td>90 / 10</td>`;
       const html = await until(
-        async () => (await fetch(`${stack.urls.page}/`)).text(),
+        async () => (await fetch(`${stack.urls.page}/status`)).text(),
         (page) => page.includes(row),
         "the page to show the canary",
       );

@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { benchBudgets, renderBudgetsSection } from "./budgets.ts";
 import { benchCli, renderCliSection } from "./cli.ts";
 import { benchEdge, renderEdgeSection } from "./edge.ts";
+import { benchFlagJudge, renderFlagJudgeSection } from "./flag-judge.ts";
 import { benchFlags, renderFlagsSection } from "./flags.ts";
 import { benchJudge, renderJudgeSection } from "./judge.ts";
 import { benchSim, renderSimSection } from "./sim.ts";
@@ -38,6 +39,7 @@ const PARTS: Record<string, Part> = {
   stepper: async (context) => renderStepperSection(await benchStepper(context), context),
   sim: async (context) => renderSimSection(await benchSim(context), context),
   judge: async (context) => renderJudgeSection(await benchJudge(context), context),
+  "flag-judge": async (context) => renderFlagJudgeSection(await benchFlagJudge(context), context),
   flags: async (context) => renderFlagsSection(await benchFlags(context), context),
   budgets: async (context) => renderBudgetsSection(await benchBudgets(context), context),
   edge: async (context) => renderEdgeSection(await benchEdge(context), context),

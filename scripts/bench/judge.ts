@@ -21,11 +21,11 @@ export const JUDGES: readonly JudgeKind[] = ["compare", "threshold"];
 /** Virtual minutes a timeline may run: the comparison holds a step until it can tell. */
 export const MINUTES = 90;
 /** Defaults of greenlight.dev/judge-alpha and judge-tolerance, which the scenario leaves as they are. */
-const ALPHA = 0.02;
-const TOLERANCE = 0.005;
-const POWER = 0.95;
+export const ALPHA = 0.02;
+export const TOLERANCE = 0.005;
+export const POWER = 0.95;
 /** The first step's canary share, where a failing canary is held until it is judged. */
-const FIRST_SHARE = 0.1;
+export const FIRST_SHARE = 0.1;
 
 export interface Tally {
   runs: number;
@@ -46,7 +46,7 @@ export interface JudgeResult {
   violations: number;
 }
 
-const emptyTally = (): Tally => ({
+export const emptyTally = (): Tally => ({
   runs: 0,
   rolledBack: 0,
   promoted: 0,
@@ -127,7 +127,7 @@ export function wilson(successes: number, trials: number): [number, number] {
   return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
-const median = (values: readonly number[]): number | undefined => {
+export const median = (values: readonly number[]): number | undefined => {
   if (values.length === 0) return undefined;
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length / 2;
@@ -136,12 +136,12 @@ const median = (values: readonly number[]): number | undefined => {
     : (sorted[Math.floor(middle)] as number);
 };
 
-const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
-const share = (count: number, runs: number) => {
+export const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
+export const share = (count: number, runs: number) => {
   const [low, high] = wilson(count, runs);
   return `${pct(count / runs)} (${count}/${runs}; ${pct(low)}–${pct(high)})`;
 };
-const minutes = (values: readonly number[]) => {
+export const minutes = (values: readonly number[]) => {
   const m = median(values);
   return m === undefined ? "–" : `${m.toFixed(0)} min`;
 };

@@ -1,0 +1,322 @@
+// A metrics endpoint serving an OpenTelemetry-instrumented HTTP server's request durations split by feature flag
+// variant, as a guarded flag rollout reads them (functions/flags/rollout/queries.ts), controllable over HTTP.
+/*
+ * What it serves (`GET /metrics`, Prometheus text format 0.0.4), per configured side of a flag (a flag key and one
+ * variant it serves): the histogram `http_server_request_duration_seconds` (`_bucket` with `le`, `_sum`, `_count`)
+ * that OpenTelemetry's `http.server.request.duration` becomes in Prometheus, with the labels
+ * `feature_flag_key`, `feature_flag_result_variant` (the feature-flag semantic conventions' `feature_flag.key` and
+ * `feature_flag.result.variant`), `http_request_method`, `http_route` and `http_response_status_code` ("200", or
+ * "500" for the `errorRate` share). Buckets: OpenTelemetry's recommended bounds for that metric
+ * (`OTEL_HTTP_DURATION_BUCKETS_S`); latencies log-normal with the configured p50 and p99 (`logNormalCumulative`).
+ *
+ * Deterministic, as the Istio exporter is: every counter is `value at the last change + rate * (now - last change)`,
+ * so `increase()` over a window after the last change is exactly the configured rate times its length. Changing a
+ * side keeps its counters (they never go down); a side at 0 rps keeps its series, flat.
+ *
+ * Control, from any process: `POST /control` with `{"set": FlagSide}`, `{"remove": {key, variant}}` or
+ * `{"reset": true}`; `GET /control` lists the sides. `flagExporterControl(url)` is the client for tests.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
+import { normalCdf } from "../../functions/judge/special.ts";
+
+/** OpenTelemetry's recommended bucket bounds for `http.server.request.duration`, in seconds. */
+export const OTEL_HTTP_DURATION_BUCKETS_S: readonly number[] = [
+  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+];
+
+export const FLAG_METRIC = "http_server_request_duration_seconds";
+export const FLAG_ROUTE = "/checkout";
+
+/** Standard normal quantile of 0.99: a log-normal's p99 is p50 · exp(2.326 σ). */
+const Z99 = 2.326347874040841;
+
+/**
+ * Cumulative share of requests at or below each bound (seconds) for a log-normal latency with this p50 and p99 (ms),
+ * and its mean in seconds. p99 at or below p50 gives a point mass at p50.
+ */
+export function logNormalCumulative(
+  p50Ms: number,
+  p99Ms: number,
+  boundsSeconds: readonly number[] = OTEL_HTTP_DURATION_BUCKETS_S,
+): { cumulative: number[]; meanSeconds: number } {
+  const median = Math.max(p50Ms, 1e-6) / 1000;
+  const sigma = p99Ms > p50Ms ? Math.log(p99Ms / p50Ms) / Z99 : 0;
+  const cumulative = boundsSeconds.map((bound) =>
+    sigma > 0 ? normalCdf((Math.log(bound) - Math.log(median)) / sigma) : bound >= median ? 1 : 0,
+  );
+  return { cumulative, meanSeconds: median * Math.exp((sigma * sigma) / 2) };
+}
+
+export interface FlagSideKey {
+  /** The flag's key: `feature_flag_key`. */
+  key: string;
+  /** The variant this side serves: `feature_flag_result_variant`. */
+  variant: string;
+}
+
+export interface FlagSide extends FlagSideKey {
+  /** Requests per second served this variant, >= 0. */
+  rps: number;
+  /** Share answered 500, in [0, 1]. */
+  errorRate: number;
+  /** Median and 99th percentile latency in milliseconds (p99 >= p50 > 0). */
+  p50Ms: number;
+  p99Ms: number;
+}
+
+const CODES = ["200", "500"] as const;
+type Code = (typeof CODES)[number];
+
+interface CodeCounters {
+  count: number;
+  /** Cumulative, one per bound. */
+  buckets: number[];
+  sum: number;
+}
+
+interface Served {
+  side: FlagSide;
+  base: Record<Code, CodeCounters>;
+  since: number;
+}
+
+const keyOf = (side: FlagSideKey): string => `${side.key}\u0000${side.variant}`;
+
+const zero = (): CodeCounters => ({ count: 0, buckets: OTEL_HTTP_DURATION_BUCKETS_S.map(() => 0), sum: 0 });
+
+function ratesOf(side: FlagSide, code: Code): CodeCounters {
+  const count = side.rps * (code === "200" ? 1 - side.errorRate : side.errorRate);
+  const { cumulative, meanSeconds } = logNormalCumulative(side.p50Ms, side.p99Ms);
+  return { count, buckets: cumulative.map((share) => count * share), sum: count * meanSeconds };
+}
+
+function countersAt(entry: Served, code: Code, now: number): CodeCounters {
+  const elapsed = Math.max(0, now - entry.since) / 1000;
+  const base = entry.base[code];
+  const rates = ratesOf(entry.side, code);
+  return {
+    count: base.count + rates.count * elapsed,
+    buckets: base.buckets.map((value, index) => value + (rates.buckets[index] ?? 0) * elapsed),
+    sum: base.sum + rates.sum * elapsed,
+  };
+}
+
+/** Checks a side from a caller (possibly JSON from another process); throws one line naming the field. */
+export function validateFlagSide(input: unknown): FlagSide {
+  const value = (input ?? {}) as Record<string, unknown>;
+  const text = (field: string): string => {
+    const raw = value[field];
+    if (typeof raw !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(raw)) {
+      throw new Error(
+        `side.${field} must be a flag key or variant name (letters, digits, . _ -), got ${JSON.stringify(raw)}`,
+      );
+    }
+    return raw;
+  };
+  const number = (field: string, check: (n: number) => boolean, accepted: string): number => {
+    const raw = value[field];
+    if (typeof raw !== "number" || !Number.isFinite(raw) || !check(raw)) {
+      throw new Error(`side.${field} must be ${accepted}, got ${JSON.stringify(raw)}`);
+    }
+    return raw;
+  };
+  const p50Ms = number("p50Ms", (n) => n > 0, "a number of milliseconds > 0");
+  return {
+    key: text("key"),
+    variant: text("variant"),
+    rps: number("rps", (n) => n >= 0, "a number >= 0"),
+    errorRate: number("errorRate", (n) => n >= 0 && n <= 1, "a number in [0, 1]"),
+    p50Ms,
+    p99Ms: number("p99Ms", (n) => n >= p50Ms, `a number of milliseconds >= p50Ms (${p50Ms})`),
+  };
+}
+
+const escapeLabel = (value: string): string => value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+
+function labelsOf(side: FlagSideKey, code: Code): string {
+  const labels: Record<string, string> = {
+    feature_flag_key: side.key,
+    feature_flag_result_variant: side.variant,
+    http_request_method: "GET",
+    http_route: FLAG_ROUTE,
+    http_response_status_code: code,
+  };
+  return Object.entries(labels)
+    .map(([name, value]) => `${name}="${escapeLabel(value)}"`)
+    .join(",");
+}
+
+/** The simulation without HTTP: `render()` is the /metrics body at the clock's current time. */
+export class FlagTrafficSimulation {
+  readonly #sides = new Map<string, Served>();
+  readonly #now: () => number;
+
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
+  }
+
+  /** Adds a side or changes its traffic from now on; its counters carry on from their current values. */
+  set(input: FlagSide): void {
+    const side = validateFlagSide(input);
+    const now = this.#now();
+    const existing = this.#sides.get(keyOf(side));
+    const base = existing
+      ? { "200": countersAt(existing, "200", now), "500": countersAt(existing, "500", now) }
+      : { "200": zero(), "500": zero() };
+    this.#sides.set(keyOf(side), { side, base, since: now });
+  }
+
+  remove(key: FlagSideKey): boolean {
+    return this.#sides.delete(keyOf(key));
+  }
+
+  reset(): void {
+    this.#sides.clear();
+  }
+
+  list(): FlagSide[] {
+    return [...this.#sides.values()].map((entry) => ({ ...entry.side }));
+  }
+
+  render(): string {
+    const now = this.#now();
+    const lines: string[] = [];
+    for (const entry of this.#sides.values()) {
+      for (const code of CODES) {
+        const counters = countersAt(entry, code, now);
+        const labels = labelsOf(entry.side, code);
+        OTEL_HTTP_DURATION_BUCKETS_S.forEach((bound, index) => {
+          lines.push(`${FLAG_METRIC}_bucket{${labels},le="${bound}"} ${counters.buckets[index]}`);
+        });
+        lines.push(`${FLAG_METRIC}_bucket{${labels},le="+Inf"} ${counters.count}`);
+        lines.push(`${FLAG_METRIC}_sum{${labels}} ${counters.sum}`);
+        lines.push(`${FLAG_METRIC}_count{${labels}} ${counters.count}`);
+      }
+    }
+    return [
+      `# HELP ${FLAG_METRIC} Duration of HTTP server requests.`,
+      `# TYPE ${FLAG_METRIC} histogram`,
+      ...lines,
+      "",
+    ].join("\n");
+  }
+}
+
+function validateKey(input: unknown): FlagSideKey {
+  const value = (input ?? {}) as Record<string, unknown>;
+  for (const field of ["key", "variant"]) {
+    if (typeof value[field] !== "string") throw new Error(`remove.${field} must be a string`);
+  }
+  return { key: String(value.key), variant: String(value.variant) };
+}
+
+function control(simulation: FlagTrafficSimulation, message: unknown): FlagSide[] {
+  const body = (message ?? {}) as Record<string, unknown>;
+  if ("set" in body) simulation.set(validateFlagSide(body.set));
+  else if ("remove" in body) simulation.remove(validateKey(body.remove));
+  else if (body.reset === true) simulation.reset();
+  else throw new Error('control body must be {"set": side}, {"remove": {key, variant}} or {"reset": true}');
+  return simulation.list();
+}
+
+const CONTROL_BODY_LIMIT = 64 * 1024;
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > CONTROL_BODY_LIMIT) throw new Error("control body too large");
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function reply(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { "content-type": "application/json" });
+  response.end(JSON.stringify(body));
+}
+
+export interface FlagExporter {
+  /** `http://127.0.0.1:<port>`; Prometheus scrapes `${url}/metrics`. */
+  url: string;
+  metricsUrl: string;
+  simulation: FlagTrafficSimulation;
+  close(): Promise<void>;
+}
+
+/** Starts the exporter on 127.0.0.1 (a free port unless given). */
+export async function startFlagExporter(options: { port?: number; now?: () => number } = {}): Promise<FlagExporter> {
+  const simulation = new FlagTrafficSimulation(options.now);
+  const server = createServer((request, response) => {
+    const path = new URL(request.url ?? "/", "http://exporter").pathname;
+    if (path === "/metrics" && request.method === "GET") {
+      response.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+      response.end(simulation.render());
+      return;
+    }
+    if (path === "/control" && request.method === "GET") return reply(response, 200, { sides: simulation.list() });
+    if (path === "/control" && request.method === "POST") {
+      readBody(request)
+        .then((text) => reply(response, 200, { sides: control(simulation, JSON.parse(text)) }))
+        .catch((error: unknown) =>
+          reply(response, 400, { error: error instanceof Error ? error.message : String(error) }),
+        );
+      return;
+    }
+    reply(response, 404, { error: `no route ${request.method} ${path}: use GET /metrics or GET|POST /control` });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    metricsUrl: `${url}/metrics`,
+    simulation,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export interface FlagExporterControl {
+  set(side: FlagSide): Promise<void>;
+  remove(key: FlagSideKey): Promise<void>;
+  reset(): Promise<void>;
+  list(): Promise<FlagSide[]>;
+}
+
+/** A client for a running exporter's `/control`, usable from any test worker. */
+export function flagExporterControl(url: string): FlagExporterControl {
+  const send = async (body: unknown): Promise<FlagSide[]> => {
+    const response = await fetch(`${url}/control`, {
+      method: body === undefined ? "GET" : "POST",
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? null : JSON.stringify(body),
+      signal: AbortSignal.timeout(5_000),
+    });
+    const answer = (await response.json()) as { sides?: FlagSide[]; error?: string };
+    if (!response.ok) throw new Error(`flag exporter control at ${url} refused: ${answer.error ?? response.status}`);
+    return answer.sides ?? [];
+  };
+  return {
+    set: async (side) => {
+      await send({ set: side });
+    },
+    remove: async (key) => {
+      await send({ remove: key });
+    },
+    reset: async () => {
+      await send({ reset: true });
+    },
+    list: () => send(undefined),
+  };
+}

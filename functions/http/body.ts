@@ -20,6 +20,35 @@ function cancel(stream: { cancel(): Promise<void> } | null | undefined): void {
   stream?.cancel().catch(() => undefined);
 }
 
+/** What a body over the limit may still send, read and dropped, before the 413 goes out: as the Node adapter's linger. */
+export const DISCARD_BYTES = 1024 * 1024;
+export const DISCARD_MS = 2_000;
+
+/**
+ * Reads and drops the rest of a body that went over the limit, up to DISCARD_BYTES or DISCARD_MS, then cancels what
+ * is left. Answering while the client still writes lets some runtimes (workerd) close the connection under it, and
+ * the client then sees a reset instead of the 413; a client that sends far more, or slowly, gets the cancel.
+ */
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  let dropped = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), DISCARD_MS);
+  });
+  try {
+    while (dropped <= DISCARD_BYTES) {
+      const next = await Promise.race([reader.read(), late]);
+      if (next === "late" || next.done) break;
+      dropped += next.value.byteLength;
+    }
+  } catch {
+    // A body that fails while being dropped changes nothing: the answer is the 413.
+  } finally {
+    clearTimeout(timer);
+  }
+  cancel(reader);
+}
+
 /**
  * At most `limitBytes` of the body. A Content-Length over the limit is refused before a byte is read; the bytes
  * actually read are counted too, so a chunked or lying client cannot make the core hold more than the limit.
@@ -42,7 +71,7 @@ export async function readBody(request: HttpRequest, limitBytes: number): Promis
     if (done) break;
     total += value.byteLength;
     if (total > limitBytes) {
-      cancel(reader);
+      await discardRest(reader);
       return tooLarge(limitBytes);
     }
     chunks.push(value);

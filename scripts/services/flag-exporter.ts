@@ -16,10 +16,16 @@
  * Control, from any process: `POST /control` with `{"set": FlagSide}`, `{"remove": {key, variant}}` or
  * `{"reset": true}`; `GET /control` lists the sides. `flagExporterControl(url)` is the client for tests.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { normalCdf } from "../../functions/judge/special.ts";
+import {
+  type ControlClient,
+  type ControlProtocol,
+  controlClient,
+  escapeLabel,
+  type ServedExporter,
+  serveExporter,
+} from "./controlled-exporter.ts";
 
 /** OpenTelemetry's recommended bucket bounds for `http.server.request.duration`, in seconds. */
 export const OTEL_HTTP_DURATION_BUCKETS_S: readonly number[] = [
@@ -133,8 +139,6 @@ export function validateFlagSide(input: unknown): FlagSide {
   };
 }
 
-const escapeLabel = (value: string): string => value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-
 function labelsOf(side: FlagSideKey, code: Code): string {
   const labels: Record<string, string> = {
     feature_flag_key: side.key,
@@ -212,111 +216,25 @@ function validateKey(input: unknown): FlagSideKey {
   return { key: String(value.key), variant: String(value.variant) };
 }
 
-function control(simulation: FlagTrafficSimulation, message: unknown): FlagSide[] {
-  const body = (message ?? {}) as Record<string, unknown>;
-  if ("set" in body) simulation.set(validateFlagSide(body.set));
-  else if ("remove" in body) simulation.remove(validateKey(body.remove));
-  else if (body.reset === true) simulation.reset();
-  else throw new Error('control body must be {"set": side}, {"remove": {key, variant}} or {"reset": true}');
-  return simulation.list();
-}
+const PROTOCOL: ControlProtocol<FlagSide, FlagSideKey> = {
+  listName: "sides",
+  validateItem: validateFlagSide,
+  validateKey,
+  shapes: { item: "side", key: "{key, variant}" },
+};
 
-const CONTROL_BODY_LIMIT = 64 * 1024;
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > CONTROL_BODY_LIMIT) throw new Error("control body too large");
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function reply(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { "content-type": "application/json" });
-  response.end(JSON.stringify(body));
-}
-
-export interface FlagExporter {
-  /** `http://127.0.0.1:<port>`; Prometheus scrapes `${url}/metrics`. */
-  url: string;
-  metricsUrl: string;
+export interface FlagExporter extends ServedExporter {
   simulation: FlagTrafficSimulation;
-  close(): Promise<void>;
 }
 
 /** Starts the exporter on 127.0.0.1 (a free port unless given). */
 export async function startFlagExporter(options: { port?: number; now?: () => number } = {}): Promise<FlagExporter> {
   const simulation = new FlagTrafficSimulation(options.now);
-  const server = createServer((request, response) => {
-    const path = new URL(request.url ?? "/", "http://exporter").pathname;
-    if (path === "/metrics" && request.method === "GET") {
-      response.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
-      response.end(simulation.render());
-      return;
-    }
-    if (path === "/control" && request.method === "GET") return reply(response, 200, { sides: simulation.list() });
-    if (path === "/control" && request.method === "POST") {
-      readBody(request)
-        .then((text) => reply(response, 200, { sides: control(simulation, JSON.parse(text)) }))
-        .catch((error: unknown) =>
-          reply(response, 400, { error: error instanceof Error ? error.message : String(error) }),
-        );
-      return;
-    }
-    reply(response, 404, { error: `no route ${request.method} ${path}: use GET /metrics or GET|POST /control` });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, "127.0.0.1", resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
-  return {
-    url,
-    metricsUrl: `${url}/metrics`,
-    simulation,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  return { ...(await serveExporter(simulation, PROTOCOL, options.port)), simulation };
 }
 
-export interface FlagExporterControl {
-  set(side: FlagSide): Promise<void>;
-  remove(key: FlagSideKey): Promise<void>;
-  reset(): Promise<void>;
-  list(): Promise<FlagSide[]>;
-}
+export type FlagExporterControl = ControlClient<FlagSide, FlagSideKey>;
 
 /** A client for a running exporter's `/control`, usable from any test worker. */
-export function flagExporterControl(url: string): FlagExporterControl {
-  const send = async (body: unknown): Promise<FlagSide[]> => {
-    const response = await fetch(`${url}/control`, {
-      method: body === undefined ? "GET" : "POST",
-      headers: { "content-type": "application/json" },
-      body: body === undefined ? null : JSON.stringify(body),
-      signal: AbortSignal.timeout(5_000),
-    });
-    const answer = (await response.json()) as { sides?: FlagSide[]; error?: string };
-    if (!response.ok) throw new Error(`flag exporter control at ${url} refused: ${answer.error ?? response.status}`);
-    return answer.sides ?? [];
-  };
-  return {
-    set: async (side) => {
-      await send({ set: side });
-    },
-    remove: async (key) => {
-      await send({ remove: key });
-    },
-    reset: async () => {
-      await send({ reset: true });
-    },
-    list: () => send(undefined),
-  };
-}
+export const flagExporterControl = (url: string): FlagExporterControl =>
+  controlClient(url, PROTOCOL.listName, "flag exporter");

@@ -19,9 +19,15 @@
  * or `{"reset": true}`; `GET /control` lists the workloads. `exporterControl(url)` is the client for tests.
  * Workloads are keyed by namespace, deployment and version: tests sharing one exporter use their own namespaces.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
+import {
+  type ControlClient,
+  type ControlProtocol,
+  controlClient,
+  escapeLabel,
+  type ServedExporter,
+  serveExporter,
+} from "./controlled-exporter.ts";
 
 /** Istio's default buckets for `istio_request_duration_milliseconds`. */
 export const ISTIO_DURATION_BUCKETS_MS: readonly number[] = [
@@ -259,8 +265,6 @@ export class IstioTrafficSimulation {
   }
 }
 
-const escapeLabel = (value: string): string => value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-
 /** The labels Istio's standard metrics carry (the subset greenlight and dashboards select on). */
 function istioLabels(workload: Required<Workload>, reporter: "destination" | "source", code: Code): string {
   const { namespace, deployment, version, service } = workload;
@@ -287,116 +291,32 @@ function istioLabels(workload: Required<Workload>, reporter: "destination" | "so
     .join(",");
 }
 
-export interface IstioExporter {
-  /** `http://127.0.0.1:<port>`; Prometheus scrapes `${url}/metrics`. */
-  url: string;
-  metricsUrl: string;
+export interface IstioExporter extends ServedExporter {
   set(workload: Workload): void;
   remove(key: WorkloadKey): boolean;
   list(): Workload[];
-  close(): Promise<void>;
 }
 
-const CONTROL_BODY_LIMIT = 64 * 1024;
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > CONTROL_BODY_LIMIT) throw new Error("control body too large");
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function reply(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { "content-type": "application/json" });
-  response.end(JSON.stringify(body));
-}
-
-/** Applies one control message; returns the workloads afterwards. */
-function control(simulation: IstioTrafficSimulation, message: unknown): Workload[] {
-  const body = (message ?? {}) as Record<string, unknown>;
-  if ("set" in body) simulation.set(validateWorkload(body.set));
-  else if ("remove" in body) simulation.remove(validateKey(body.remove));
-  else if (body.reset === true) simulation.reset();
-  else throw new Error('control body must be {"set": workload}, {"remove": key} or {"reset": true}');
-  return simulation.list();
-}
+const PROTOCOL: ControlProtocol<Workload, WorkloadKey> = {
+  listName: "workloads",
+  validateItem: validateWorkload,
+  validateKey,
+  shapes: { item: "workload", key: "key" },
+};
 
 /** Starts the exporter on 127.0.0.1 (a free port unless given). */
 export async function startIstioExporter(options: { port?: number; now?: () => number } = {}): Promise<IstioExporter> {
   const simulation = new IstioTrafficSimulation(options.now);
-  const server = createServer((request, response) => {
-    const path = new URL(request.url ?? "/", "http://exporter").pathname;
-    if (path === "/metrics" && request.method === "GET") {
-      response.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
-      response.end(simulation.render());
-      return;
-    }
-    if (path === "/control" && request.method === "GET") return reply(response, 200, { workloads: simulation.list() });
-    if (path === "/control" && request.method === "POST") {
-      readBody(request)
-        .then((text) => reply(response, 200, { workloads: control(simulation, JSON.parse(text)) }))
-        .catch((error: unknown) =>
-          reply(response, 400, { error: error instanceof Error ? error.message : String(error) }),
-        );
-      return;
-    }
-    reply(response, 404, { error: `no route ${request.method} ${path}: use GET /metrics or GET|POST /control` });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, "127.0.0.1", resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const served = await serveExporter(simulation, PROTOCOL, options.port);
   return {
-    url,
-    metricsUrl: `${url}/metrics`,
+    ...served,
     set: (workload) => simulation.set(workload),
     remove: (key) => simulation.remove(key),
     list: () => simulation.list(),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
   };
 }
 
-export interface ExporterControl {
-  set(workload: Workload): Promise<void>;
-  remove(key: WorkloadKey): Promise<void>;
-  reset(): Promise<void>;
-  list(): Promise<Workload[]>;
-}
+export type ExporterControl = ControlClient<Workload, WorkloadKey>;
 
 /** A client for a running exporter's `/control`, usable from any test worker. */
-export function exporterControl(url: string): ExporterControl {
-  const send = async (body: unknown): Promise<Workload[]> => {
-    const response = await fetch(`${url}/control`, {
-      method: body === undefined ? "GET" : "POST",
-      headers: { "content-type": "application/json" },
-      body: body === undefined ? null : JSON.stringify(body),
-      signal: AbortSignal.timeout(5_000),
-    });
-    const answer = (await response.json()) as { workloads?: Workload[]; error?: string };
-    if (!response.ok) throw new Error(`exporter control at ${url} refused: ${answer.error ?? response.status}`);
-    return answer.workloads ?? [];
-  };
-  return {
-    set: async (workload) => {
-      await send({ set: workload });
-    },
-    remove: async (key) => {
-      await send({ remove: key });
-    },
-    reset: async () => {
-      await send({ reset: true });
-    },
-    list: () => send(undefined),
-  };
-}
+export const exporterControl = (url: string): ExporterControl => controlClient(url, PROTOCOL.listName, "exporter");

@@ -23,6 +23,7 @@ import {
   share,
   type Tally,
   TOLERANCE,
+  tallyEnd,
   VARIANTS,
 } from "./judge.ts";
 
@@ -60,15 +61,8 @@ export async function runFlagJudgeTimeline(
 
 /** Adds one outcome to a tally (a completed rollout counts as promoted). */
 export function tallyOutcome(tally: Tally, outcome: FlagOutcome): void {
-  tally.runs++;
-  if (outcome.phase === "rolled-back") {
-    tally.rolledBack++;
-    tally.requestsToRollback.push(outcome.served);
-    tally.minutesToRollback.push(outcome.minute);
-  } else if (outcome.phase === "completed") {
-    tally.promoted++;
-    tally.minutesToPromotion.push(outcome.minute);
-  } else tally.held++;
+  const end = outcome.phase === "rolled-back" ? "rolled-back" : outcome.phase === "completed" ? "promoted" : "held";
+  tallyEnd(tally, { ...outcome, outcome: end });
 }
 
 /** The fixed-sample size the error-rate figure is set against: the judge part's, for a 10% first step. */

@@ -46,6 +46,22 @@ export interface JudgeResult {
   violations: number;
 }
 
+/** Adds one timeline's end to a tally: rolled back (with the requests served and the minute), promoted, or held. */
+export function tallyEnd(
+  tally: Tally,
+  end: { outcome: "rolled-back" | "promoted" | "held"; served: number; minute: number },
+): void {
+  tally.runs++;
+  if (end.outcome === "rolled-back") {
+    tally.rolledBack++;
+    tally.requestsToRollback.push(end.served);
+    tally.minutesToRollback.push(end.minute);
+  } else if (end.outcome === "promoted") {
+    tally.promoted++;
+    tally.minutesToPromotion.push(end.minute);
+  } else tally.held++;
+}
+
 export const emptyTally = (): Tally => ({
   runs: 0,
   rolledBack: 0,
@@ -81,17 +97,9 @@ export async function benchJudge(context: BenchContext): Promise<JudgeResult> {
     for (const variant of VARIANTS) {
       for (const judge of JUDGES) {
         const outcome = await runJudgeTimeline(seed, variant, judge);
-        const tally = tallies[variant][judge];
-        tally.runs++;
         violations += outcome.violations;
-        if (outcome.phase === "RolledBack") {
-          tally.rolledBack++;
-          tally.requestsToRollback.push(outcome.served);
-          tally.minutesToRollback.push(outcome.minute);
-        } else if (outcome.phase === "Promoted") {
-          tally.promoted++;
-          tally.minutesToPromotion.push(outcome.minute);
-        } else tally.held++;
+        const end = outcome.phase === "RolledBack" ? "rolled-back" : outcome.phase === "Promoted" ? "promoted" : "held";
+        tallyEnd(tallies[variant][judge], { ...outcome, outcome: end });
       }
     }
     if (seed % 100 === 0) {

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
 import { namespacesFromEnv } from "../../functions/stepper/config.ts";
+import { namespaceReader } from "../../functions/notify/namespaces.ts";
 import { runStep } from "../../functions/stepper/run.ts";
 import {
   gatewayCanaryDeployment,
@@ -219,6 +220,24 @@ describe("the stepper's RBAC in manifests/overlays/cluster-wide", () => {
     const can = authorizer(objectsOf("overlays/cluster-wide"), STEPPER);
     expect(calls.some((call) => call.namespace === undefined)).toBe(true);
     expect(calls.filter((call) => !can(call)).map(show)).toEqual([]);
+  });
+});
+
+describe("the stepper's Namespace read in manifests/overlays/notify-namespaces", () => {
+  it("allows the read the notify annotations need, beside either shape, and nothing else", async () => {
+    api.calls.length = 0;
+    await namespaceReader(clients)(NAMESPACE);
+    const calls = api.calls
+      .filter((call): call is RecordedCall & { resource: string } => call.resource === "namespaces")
+      .map((call) => ({ verb: call.verb, group: call.group ?? "", resource: call.resource, namespace: undefined }));
+    expect(calls.map(show)).toEqual(["get /namespaces in (all namespaces)"]);
+    const reader = objectsOf("overlays/notify-namespaces");
+    for (const shape of ["stepper", "overlays/cluster-wide"]) {
+      expect(calls.every(authorizer(objectsOf(shape), STEPPER)), `${shape} alone`).toBe(false);
+      expect(calls.every(authorizer([...objectsOf(shape), ...reader], STEPPER)), `${shape} with it`).toBe(true);
+    }
+    const role = reader.find((o) => o.kind === "ClusterRole") as KubeObject & { rules: Rule[] };
+    expect(role.rules).toEqual([{ apiGroups: [""], resources: ["namespaces"], verbs: ["get"] }]);
   });
 });
 

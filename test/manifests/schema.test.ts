@@ -100,6 +100,7 @@ describe("the manifests against their schemas", () => {
       "overlays/cert-manager",
       "overlays/cluster-wide",
       "overlays/eks-access-entry",
+      "overlays/notify-namespaces",
       "overlays/serverless",
       "stepper",
     ]);

@@ -4,11 +4,11 @@
 // walks 10% -> 50% -> 100%; one whose new variant fails four times as often (2% against 0.5%) is held at 10% by the
 // first window and rolled back to 0% by the second.
 /*
- * Time: the judge adds up its windows, and a window is the plan's interval (at least 1 minute). So the passes here run
- * a real minute apart, on the real clock, and every window the judge counts is traffic it has not counted before (as
+ * Time: the judge adds up its windows, and a window is the plan's interval (20 s here). So the passes here run
+ * an interval apart, on the real clock, and every window the judge counts is traffic it has not counted before (as
  * in test/stepper/judge.test.ts). After each pass the "app" (the exporter) serves the treatment at the share the pass
- * wrote, as an app evaluating the flag would. The traffic is synthetic, so it can be heavy enough (5,000 requests a
- * second) for one window to decide. This file starts its own exporter and Prometheus (scripts/services) rather than
+ * wrote, as an app evaluating the flag would. The traffic is synthetic, so it can be heavy enough (15,000 requests a
+ * second) for one 20 s window to decide. This file starts its own exporter and Prometheus (scripts/services) rather than
  * the shared Istio ones.
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -29,13 +29,13 @@ import {
 } from "../../scripts/services/flag-exporter.ts";
 import { type RunningPrometheus, startPrometheus, waitForSamples } from "../../scripts/services/prometheus.ts";
 
-const TOTAL_RPS = 5_000;
+const TOTAL_RPS = 15_000;
 const CONTROL = { errorRate: 0.005, p50Ms: 40, p99Ms: 100 };
 const FLAGS = {
   equal: { key: "checkout-equal", treatment: CONTROL },
   failing: { key: "checkout-failing", treatment: { ...CONTROL, errorRate: 0.02 } },
 } as const;
-const INTERVAL_MS = 60_000;
+const INTERVAL_MS = 20_000;
 /** After an interval, one more scrape (1 s) so the window holds its last second. */
 const MARGIN_MS = 2_000;
 
@@ -48,7 +48,7 @@ const planned = (key: string): Flag => ({
   key,
   state: "partial",
   percentage: 0,
-  rollout: { steps: [10, 50, 100], interval: "1m" },
+  rollout: { steps: [10, 50, 100], interval: "20s" },
 });
 
 /** The app: serves `on` to the flag's share of the requests, `off` to the rest. */
@@ -124,7 +124,7 @@ describe("guarded flag rollouts against a real Prometheus", () => {
     const equalChecks = Object.fromEntries((equal?.rolloutStatus?.checks ?? []).map((check) => [check.name, check]));
     expect(equalChecks["error-rate"]).toMatchObject({ outcome: "pass" });
     expect(equalChecks["error-rate"]?.value).toBeCloseTo(0, 3);
-    // Two windows: about 60 s at 10% and 60 s at 50% of 5,000 requests a second.
+    // Two windows: about 20 s at 10% and 20 s at 50% of 15,000 requests a second.
     expect(equalChecks["error-rate"]?.treatment?.requests).toBeGreaterThan(100_000);
     expect(equalChecks.latency).toMatchObject({ outcome: "pass" });
     expect(equalChecks.latency?.value).toBeCloseTo(0.5, 2);

@@ -3,8 +3,8 @@
 // (per-namespace RoleBindings, the default; a ClusterRoleBinding, overlays/cluster-wide), and every rule is used.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
-import { namespacesFromEnv } from "../../functions/stepper/config.ts";
 import { namespaceReader } from "../../functions/notify/namespaces.ts";
+import { namespacesFromEnv } from "../../functions/stepper/config.ts";
 import { runStep } from "../../functions/stepper/run.ts";
 import {
   gatewayCanaryDeployment,

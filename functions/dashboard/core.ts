@@ -5,6 +5,7 @@
  * still could not execute. Every file is revalidated on each load (`no-cache` + ETag, 304 when unchanged): a new
  * version is seen at once, an unchanged one costs a round trip and no bytes.
  */
+import { ifNoneMatchHits, textHash } from "../flags/http/etag.ts";
 import type { HttpCore, HttpResponse } from "../http/message.ts";
 import { jsonResponse, pathOf } from "../http/message.ts";
 import type { DashboardFiles } from "./assets.ts";
@@ -91,7 +92,7 @@ export function createDashboardCore(options: DashboardOptions): HttpCore {
   }
   const lastSegment = base.split("/").filter(Boolean).pop() ?? "";
   const page = dashboardHtml(options);
-  const pageTag = `"page-${page.length}-${[...page].reduce((hash, char) => (hash * 31 + char.charCodeAt(0)) | 0, 7) >>> 0}"`;
+  const pageTag = `"page-${textHash(page).toString(16)}"`;
   const files = new Map(options.files);
   files.set("", { body: page, contentType: "text/html; charset=utf-8", etag: pageTag });
   files.set("index.html", { body: page, contentType: "text/html; charset=utf-8", etag: pageTag });
@@ -118,10 +119,7 @@ export function createDashboardCore(options: DashboardOptions): HttpCore {
       "Cache-Control": REVALIDATE,
       ETag: file.etag,
     };
-    const known = request.headers.get("if-none-match");
-    if (known?.split(",").some((tag) => tag.trim().replace(/^W\//, "") === file.etag)) {
-      return { status: 304, headers, body: null };
-    }
+    if (ifNoneMatchHits(request.headers.get("if-none-match"), file.etag)) return { status: 304, headers, body: null };
     return { status: 200, headers, body: request.method === "HEAD" ? null : file.body };
   };
 }

@@ -1,12 +1,20 @@
 // Sends events without ever blocking or failing the caller: `notify` starts the deliveries and returns at once, and
 // `settle` waits for them at most a given time; whatever is still running then is aborted and reported as dropped.
 // One batch per stepper pass (or per flag write), so every pass reports what it sent.
-import { type Annotations, readAnnotation } from "../contract/annotations.ts";
+import type { Annotations } from "../contract/annotations.ts";
 import type { HttpMessage } from "./cloudevent.ts";
 import { abortableSleep, type DeliveryOutcome, type DeliveryPolicy, type DeliveryResult, deliver } from "./deliver.ts";
 import type { NotifyEvent } from "./event.ts";
 import { slackMessage } from "./slack.ts";
-import { CHANNELS, type Channel, type CloudEventsMode, describeUrl, resolveTargets, type Targets } from "./targets.ts";
+import {
+  CHANNELS,
+  type Channel,
+  type CloudEventsMode,
+  decidedByDeployment,
+  describeUrl,
+  resolveTargets,
+  type Targets,
+} from "./targets.ts";
 
 export interface NotifierSettings {
   /** The environment's receivers, used where no annotation says otherwise. */
@@ -76,13 +84,6 @@ async function messageFor(channel: Channel, event: NotifyEvent, mode: CloudEvent
   const { cloudEventMessage } = await import("./cloudevent.ts");
   return cloudEventMessage(event, mode);
 }
-
-/** Both channels named on the Deployment itself: its Namespace cannot change where the event goes. */
-const decidedByDeployment = (annotations: Annotations | undefined): boolean =>
-  (["notify-slack", "notify-cloudevents"] as const).every((key) => {
-    const read = readAnnotation(annotations, key);
-    return read.present && read.ok;
-  });
 
 export function createNotifier(settings: NotifierSettings, io: NotifierIo = {}): Notifier {
   const policy: DeliveryPolicy = {

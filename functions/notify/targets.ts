@@ -44,6 +44,13 @@ export function resolveTargets(
   return targets;
 }
 
+/** Every channel named (validly) on the Deployment itself: its Namespace cannot change where the event goes. */
+export const decidedByDeployment = (annotations: Annotations | undefined): boolean =>
+  CHANNELS.every((channel) => {
+    const read = readAnnotation(annotations, KEY[channel]);
+    return read.present && read.ok;
+  });
+
 /** Whether any level names a receiver; false: no Namespace read is worth making for that event. */
 export const hasTargets = (targets: Targets): boolean => CHANNELS.some((channel) => targets[channel] !== undefined);
 

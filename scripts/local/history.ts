@@ -43,15 +43,22 @@ export interface RolloutHistory {
 export const DEFAULT_HISTORY_CAPACITY = 240;
 export const DEFAULT_MAX_CANARIES = 200;
 
-export function pointOf(report: CanaryReport, at: Date): TimelinePoint {
+/** A canary's phase, weights, outcome and problem, as the stepper's view and the timelines both show them. */
+export function canaryState(report: CanaryReport): Pick<TimelinePoint, "phase" | "weights" | "outcome" | "problem"> {
   return {
-    at: at.toISOString(),
     ...(report.phase === undefined ? {} : { phase: report.phase }),
     ...(report.weights === undefined
       ? {}
       : { weights: { stable: report.weights.stable, canary: report.weights.canary } }),
     outcome: report.outcome,
     ...(report.problem === undefined ? {} : { problem: report.problem }),
+  };
+}
+
+export function pointOf(report: CanaryReport, at: Date): TimelinePoint {
+  return {
+    at: at.toISOString(),
+    ...canaryState(report),
     checks: (report.checks ?? []).map((check) => ({
       name: check.name,
       ...(check.value === undefined ? {} : { value: check.value }),

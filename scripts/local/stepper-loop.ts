@@ -6,6 +6,7 @@ import type { KubeClients } from "../../functions/kube/clients.ts";
 import type { RollingReport } from "../../functions/rolling/guard.ts";
 import type { RunReport } from "../../functions/stepper/run.ts";
 import type { Connection } from "./cluster.ts";
+import { canaryState } from "./history.ts";
 
 export const DEFAULT_RETRY_MS = 5 * 60_000;
 /** How long stop() waits for a pass in flight before giving up on it. */
@@ -104,12 +105,7 @@ export function canaryView(report: CanaryReport): CanaryView {
     namespace: report.namespace,
     deployment: report.deployment,
     ...(report.virtualService === undefined ? {} : { virtualService: report.virtualService }),
-    ...(report.phase === undefined ? {} : { phase: report.phase }),
-    ...(report.weights === undefined
-      ? {}
-      : { weights: { stable: report.weights.stable, canary: report.weights.canary } }),
-    outcome: report.outcome,
-    ...(report.problem === undefined ? {} : { problem: report.problem }),
+    ...canaryState(report),
   };
 }
 

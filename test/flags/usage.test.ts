@@ -12,51 +12,18 @@ import { createFileStore } from "../../functions/flags/file-store.ts";
 import { createFlagCore } from "../../functions/flags/http/handler.ts";
 import {
   type EvaluationContext,
-  type EvaluationResult,
   type FlagStore,
-  isFailure,
   StoreUnavailableError,
   USAGE_DAYS_KEPT,
   type UsageBatch,
 } from "../../functions/flags/types.ts";
 import { createUsageCounter, errorVariant, usageOptionsFromEnv } from "../../functions/flags/usage.ts";
-import type { HttpCore, HttpRequest, HttpResponse } from "../../functions/http/message.ts";
+import type { HttpCore, HttpResponse } from "../../functions/http/message.ts";
 import { createMemoryStore, type MemoryStore, TEST_FLAGS } from "./memory-store.ts";
+import { BULK, get, post, type Tally, tally } from "./usage-support.ts";
 
 const T0 = Date.parse("2026-06-01T00:00:00Z");
 const TTL = 5_000;
-const BULK = "/ofrep/v1/evaluate/flags";
-
-function post(path: string, body: unknown, headers: Record<string, string> = {}): HttpRequest {
-  const all = new Map<string, string>([["content-type", "application/json"], ...Object.entries(headers)]);
-  return {
-    method: "POST",
-    url: `http://localhost${path}`,
-    headers: { get: (name) => all.get(name.toLowerCase()) ?? null },
-    bodyBytes: new TextEncoder().encode(JSON.stringify(body)),
-  };
-}
-
-const get = (path: string): HttpRequest => ({
-  method: "GET",
-  url: `http://localhost${path}`,
-  headers: { get: () => null },
-});
-
-/** The outcome a result is counted under: its variant, or `error:<code>`. */
-const outcomeOf = (result: EvaluationResult): string =>
-  isFailure(result) ? errorVariant(result.errorCode) : result.variant;
-
-/** Counts as the store reports them: flag -> variant -> evaluations. */
-type Tally = Record<string, Record<string, number>>;
-
-function tally(into: Tally, result: EvaluationResult, times = 1): void {
-  if (isFailure(result) && result.errorCode === "FLAG_NOT_FOUND") return;
-  const variants = into[result.key] ?? {};
-  into[result.key] = variants;
-  const outcome = outcomeOf(result);
-  variants[outcome] = (variants[outcome] ?? 0) + times;
-}
 
 function tallyOf(batch: UsageBatch | undefined): Tally {
   const into: Tally = {};

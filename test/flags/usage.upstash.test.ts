@@ -5,18 +5,18 @@ import { createRuleCache } from "../../functions/flags/cache.ts";
 import { upstashFlagCore } from "../../functions/flags/env.ts";
 import { compileRuleSet, evaluateAll, evaluateKey } from "../../functions/flags/evaluate.ts";
 import { createFlagCore } from "../../functions/flags/http/handler.ts";
-import { type EvaluationResult, isFailure, USAGE_DAYS_KEPT } from "../../functions/flags/types.ts";
+import { USAGE_DAYS_KEPT } from "../../functions/flags/types.ts";
 import { createUpstashClient, createUpstashStore } from "../../functions/flags/upstash-store.ts";
-import { errorVariant, usageDay } from "../../functions/flags/usage.ts";
-import type { HttpCore, HttpRequest } from "../../functions/http/message.ts";
+import { usageDay } from "../../functions/flags/usage.ts";
+import type { HttpCore } from "../../functions/http/message.ts";
 import { type RunningRedis, startRedis } from "../../scripts/services/redis.ts";
 import { redisCommand } from "../../scripts/services/resp.ts";
 import { type RunningUpstashBridge, startUpstashBridge } from "../../scripts/services/upstash-bridge.ts";
 import { TEST_FLAGS } from "./memory-store.ts";
+import { BULK, get, post, type Tally, tally } from "./usage-support.ts";
 
 const TOKEN = "usage-upstash-token";
 const TTL = 5_000;
-const BULK = "/ofrep/v1/evaluate/flags";
 let redis: RunningRedis;
 let bridge: RunningUpstashBridge;
 let prefixes = 0;
@@ -30,31 +30,6 @@ afterAll(async () => {
   await bridge?.close();
   await redis?.close();
 });
-
-function post(path: string, body: unknown): HttpRequest {
-  return {
-    method: "POST",
-    url: `http://localhost${path}`,
-    headers: { get: (name) => (name.toLowerCase() === "content-type" ? "application/json" : null) },
-    bodyBytes: new TextEncoder().encode(JSON.stringify(body)),
-  };
-}
-
-const get = (path: string): HttpRequest => ({
-  method: "GET",
-  url: `http://localhost${path}`,
-  headers: { get: () => null },
-});
-
-type Tally = Record<string, Record<string, number>>;
-
-function tally(into: Tally, result: EvaluationResult): void {
-  if (isFailure(result) && result.errorCode === "FLAG_NOT_FOUND") return;
-  const variants = into[result.key] ?? {};
-  into[result.key] = variants;
-  const outcome = isFailure(result) ? errorVariant(result.errorCode) : result.variant;
-  variants[outcome] = (variants[outcome] ?? 0) + 1;
-}
 
 /** A store over the bridge with its own prefix, seeded with the HTTP tests' flags. */
 async function seededStore() {

@@ -51,9 +51,6 @@ export const decidedByDeployment = (annotations: Annotations | undefined): boole
     return read.present && read.ok;
   });
 
-/** Whether any level names a receiver; false: no Namespace read is worth making for that event. */
-export const hasTargets = (targets: Targets): boolean => CHANNELS.some((channel) => targets[channel] !== undefined);
-
 /** A receiver as reports and logs show it: scheme and host only (a Slack webhook's path is its secret). */
 export function describeUrl(url: string): string {
   try {

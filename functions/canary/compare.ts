@@ -12,6 +12,7 @@
 // guard); a window with fewer than min-requests requests is counted but judged no-data, as under threshold.
 import { compareLatency } from "../judge/ranks.ts";
 import { rateVerdict } from "../judge/rates.ts";
+import { readVersions, type VersionQueries } from "../judge/read.ts";
 import {
   addWindow,
   coarsen,
@@ -20,19 +21,14 @@ import {
   histogramOf,
   type JudgeState,
   type VersionWindow,
-  wholeCount as whole,
 } from "../judge/window.ts";
 import {
   analyse,
   type CheckResult,
   type CheckTarget,
   formatNumber,
-  isMetricsError,
   type JudgeReading,
-  type LabelledSample,
-  type MetricsError,
   type MetricsReader,
-  messageOf,
   promWindow,
   REQUEST_COUNT,
 } from "./checks.ts";
@@ -47,8 +43,8 @@ export { addWindow, coarsen, emptyJudgeState, histogramOf };
 export type Window = { canary: VersionWindow; stable: VersionWindow } | { error: string };
 
 export interface CompareQueries {
-  canary: { requests: string; errors: string; buckets: string };
-  stable: { requests: string; errors: string; buckets: string };
+  canary: VersionQueries;
+  stable: VersionQueries;
 }
 
 const literal = (value: string): string => JSON.stringify(value);
@@ -73,44 +69,8 @@ export function compareQueries(target: CheckTarget, settings: Pick<CanarySetting
 }
 
 /** Runs one window's queries; any failure (or nonsense) makes the window uncountable, with the first reason. */
-export async function readWindow(reader: MetricsReader, queries: CompareQueries): Promise<Window> {
-  if (!reader.querySamples) return { error: "the metrics reader cannot read labelled samples (histogram buckets)" };
-  const samples = reader.querySamples.bind(reader);
-  const single = async (promql: string): Promise<number | string> => {
-    try {
-      const answer: unknown = await reader.query(promql);
-      if (isMetricsError(answer)) return `${answer.kind} error: ${answer.message}`;
-      if (!Array.isArray(answer) || answer.some((value) => typeof value !== "number")) {
-        return "the metrics reader returned something other than numbers";
-      }
-      const values = answer as number[];
-      if (values.some((value) => !Number.isFinite(value)))
-        return `Prometheus returned ${values.find((v) => !Number.isFinite(v))}`;
-      return whole(values.reduce((sum, value) => sum + value, 0));
-    } catch (error) {
-      return `query failed: ${messageOf(error)}`;
-    }
-  };
-  const buckets = async (promql: string): Promise<Histogram | string> => {
-    try {
-      const answer: LabelledSample[] | MetricsError = await samples(promql);
-      if (isMetricsError(answer)) return `${answer.kind} error: ${answer.message}`;
-      if (!Array.isArray(answer)) return "the metrics reader returned something other than samples";
-      return histogramOf(answer);
-    } catch (error) {
-      return `query failed: ${messageOf(error)}`;
-    }
-  };
-  const version = async (q: CompareQueries["canary"], who: string): Promise<VersionWindow | string> => {
-    const [requests, errors, histogram] = await Promise.all([single(q.requests), single(q.errors), buckets(q.buckets)]);
-    for (const part of [requests, errors, histogram]) if (typeof part === "string") return `${who}: ${part}`;
-    const total = requests as number;
-    return { requests: total, errors: Math.min(total, errors as number), histogram: histogram as Histogram };
-  };
-  const [canary, stable] = await Promise.all([version(queries.canary, "canary"), version(queries.stable, "stable")]);
-  if (typeof canary === "string") return { error: canary };
-  if (typeof stable === "string") return { error: stable };
-  return { canary, stable };
+export function readWindow(reader: MetricsReader, queries: CompareQueries): Promise<Window> {
+  return readVersions(reader, { name: "canary", queries: queries.canary }, { name: "stable", queries: queries.stable });
 }
 
 const percent = (value: number): string => `${formatNumber(value * 100)}%`;

@@ -2,6 +2,7 @@
 // 200, 429, 400), one that never answers, and the address of one that is down (a port nobody listens on).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { freePort } from "../../scripts/services/children.ts";
 
 export interface Received {
   path: string;
@@ -65,13 +66,9 @@ export async function startReceiver(answers: Answer[] = []): Promise<Receiver> {
   return receiver;
 }
 
-/** A URL on a port that was just freed: connecting to it is refused, as to a receiver that is down. */
+/** A URL on a port nobody listens on: connecting to it is refused, as to a receiver that is down. */
 export async function downUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}/hook`;
+  return `http://127.0.0.1:${await freePort()}/hook`;
 }
 
 /** An instant, abortable sleep that records what was asked: retries without waiting for real. */

@@ -20,6 +20,19 @@ export function parseDuration(raw: string): Parsed<number> {
   return seconds > 0 ? ok(seconds) : bad(accepted);
 }
 
+const WAIT_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+const waitText = (ms: number): string =>
+  ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+
+/** Waits like `500ms`, `1.5s` or `1m`, in whole milliseconds, within minMs..maxMs (sub-second values matter). */
+export function parseMilliseconds(raw: string, minMs: number, maxMs: number): Parsed<number> {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(raw);
+  const value = match ? Number(match[1]) * (WAIT_UNITS[match[2] ?? ""] ?? Number.NaN) : Number.NaN;
+  return value >= minMs && value <= maxMs
+    ? ok(Math.round(value))
+    : bad(`accepted: a wait from ${waitText(minMs)} to ${waitText(maxMs)} with its unit, e.g. "500ms", "5s", "1m"`);
+}
+
 const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, kb: 1000, kib: 1024, mb: 1_000_000, mib: 1024 * 1024 };
 
 /** Sizes like `65536`, `64KiB`, `512kb`, `3MiB`, in bytes, within min..max. */

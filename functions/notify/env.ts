@@ -1,8 +1,8 @@
 // Notifications configured by environment, for the stepper (Lambda, CronJob, `greenlight step`) and the flag server.
 // Nothing set: no notifier at all, so nothing is looked up or sent. The receiver URLs may be given by name on
 // Lambda (`_SECRET` / `_PARAMETER`, functions/secrets), as a Slack webhook URL is a credential.
-import { type Env, oneOf, readSetting } from "../contract/settings.ts";
-import { NOTIFY_OFF, type Parsed, parseInteger, parseNotifyUrl } from "../contract/values.ts";
+import { type Env, oneOf, readSetting, readSettingOr } from "../contract/settings.ts";
+import { NOTIFY_OFF, parseInteger, parseMilliseconds, parseNotifyUrl } from "../contract/values.ts";
 import {
   createNotifier,
   DEFAULT_NOTIFIER_SETTINGS,
@@ -26,14 +26,8 @@ export const NOTIFY_ENV = {
 /** The variables a Lambda may give by name rather than by value (functions/secrets/resolve.ts). */
 export const NOTIFY_SECRETS = [NOTIFY_ENV.slack, NOTIFY_ENV.cloudevents] as const;
 
-/** `500ms`, `2s`, `1m`: a wait in milliseconds, from 1 ms to 10 minutes. */
-export function parseWait(raw: string): Parsed<number> {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(raw);
-  const value = match ? Number(match[1]) * (match[2] === "m" ? 60_000 : match[2] === "s" ? 1000 : 1) : Number.NaN;
-  return value >= 1 && value <= 600_000
-    ? { ok: true, value: Math.round(value) }
-    : { ok: false, problem: 'accepted: a wait from 1ms to 10m with its unit, e.g. "500ms", "5s", "1m"' };
-}
+/** GREENLIGHT_NOTIFY_TIMEOUT and _BUDGET: `500ms`, `2s`, `1m`, from 1 ms to 10 minutes. */
+const parseWait = (raw: string) => parseMilliseconds(raw, 1, 600_000);
 
 /** A receiver URL from the environment; "off" is the same as unset. Named, never quoted, when it is wrong. */
 function urlSetting(env: Env, name: string): string | undefined {
@@ -49,16 +43,14 @@ export function notifierSettingsFromEnv(env: Env): NotifierSettings | undefined 
   const cloudevents = urlSetting(env, NOTIFY_ENV.cloudevents);
   if (slack !== undefined) defaults.slack = slack;
   if (cloudevents !== undefined) defaults.cloudevents = cloudevents;
-  const mode: CloudEventsMode =
-    readSetting(env, NOTIFY_ENV.mode, oneOf(CLOUDEVENTS_MODES)) ?? DEFAULT_NOTIFIER_SETTINGS.mode;
+  const fallback = DEFAULT_NOTIFIER_SETTINGS;
   const settings: NotifierSettings = {
-    ...DEFAULT_NOTIFIER_SETTINGS,
+    ...fallback,
     defaults,
-    mode,
-    timeoutMs: readSetting(env, NOTIFY_ENV.timeout, parseWait) ?? DEFAULT_NOTIFIER_SETTINGS.timeoutMs,
-    attempts:
-      readSetting(env, NOTIFY_ENV.attempts, (raw) => parseInteger(raw, 1, 5)) ?? DEFAULT_NOTIFIER_SETTINGS.attempts,
-    budgetMs: readSetting(env, NOTIFY_ENV.budget, parseWait) ?? DEFAULT_NOTIFIER_SETTINGS.budgetMs,
+    mode: readSettingOr<CloudEventsMode>(env, NOTIFY_ENV.mode, oneOf(CLOUDEVENTS_MODES), fallback.mode),
+    timeoutMs: readSettingOr(env, NOTIFY_ENV.timeout, parseWait, fallback.timeoutMs),
+    attempts: readSettingOr(env, NOTIFY_ENV.attempts, (raw) => parseInteger(raw, 1, 5), fallback.attempts),
+    budgetMs: readSettingOr(env, NOTIFY_ENV.budget, parseWait, fallback.budgetMs),
   };
   if (enabled === "off") return undefined;
   const configured = slack !== undefined || cloudevents !== undefined;

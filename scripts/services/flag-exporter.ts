@@ -26,6 +26,7 @@ import {
   type ServedExporter,
   serveExporter,
 } from "./controlled-exporter.ts";
+import { type HistogramCounters, LinearCounters } from "./linear-counters.ts";
 
 /** OpenTelemetry's recommended bucket bounds for `http.server.request.duration`, in seconds. */
 export const OTEL_HTTP_DURATION_BUCKETS_S: readonly number[] = [
@@ -75,38 +76,12 @@ export interface FlagSide extends FlagSideKey {
 const CODES = ["200", "500"] as const;
 type Code = (typeof CODES)[number];
 
-interface CodeCounters {
-  count: number;
-  /** Cumulative, one per bound. */
-  buckets: number[];
-  sum: number;
-}
-
-interface Served {
-  side: FlagSide;
-  base: Record<Code, CodeCounters>;
-  since: number;
-}
-
 const keyOf = (side: FlagSideKey): string => `${side.key}\u0000${side.variant}`;
 
-const zero = (): CodeCounters => ({ count: 0, buckets: OTEL_HTTP_DURATION_BUCKETS_S.map(() => 0), sum: 0 });
-
-function ratesOf(side: FlagSide, code: Code): CodeCounters {
+function ratesOf(side: FlagSide, code: Code): HistogramCounters {
   const count = side.rps * (code === "200" ? 1 - side.errorRate : side.errorRate);
   const { cumulative, meanSeconds } = logNormalCumulative(side.p50Ms, side.p99Ms);
   return { count, buckets: cumulative.map((share) => count * share), sum: count * meanSeconds };
-}
-
-function countersAt(entry: Served, code: Code, now: number): CodeCounters {
-  const elapsed = Math.max(0, now - entry.since) / 1000;
-  const base = entry.base[code];
-  const rates = ratesOf(entry.side, code);
-  return {
-    count: base.count + rates.count * elapsed,
-    buckets: base.buckets.map((value, index) => value + (rates.buckets[index] ?? 0) * elapsed),
-    sum: base.sum + rates.sum * elapsed,
-  };
 }
 
 /** Checks a side from a caller (possibly JSON from another process); throws one line naming the field. */
@@ -154,43 +129,38 @@ function labelsOf(side: FlagSideKey, code: Code): string {
 
 /** The simulation without HTTP: `render()` is the /metrics body at the clock's current time. */
 export class FlagTrafficSimulation {
-  readonly #sides = new Map<string, Served>();
-  readonly #now: () => number;
+  readonly #sides: LinearCounters<FlagSide, FlagSideKey, Code>;
 
   constructor(now: () => number = () => performance.now()) {
-    this.#now = now;
+    this.#sides = new LinearCounters(
+      { codes: CODES, bucketCount: OTEL_HTTP_DURATION_BUCKETS_S.length, keyOf, ratesOf },
+      now,
+    );
   }
 
   /** Adds a side or changes its traffic from now on; its counters carry on from their current values. */
   set(input: FlagSide): void {
-    const side = validateFlagSide(input);
-    const now = this.#now();
-    const existing = this.#sides.get(keyOf(side));
-    const base = existing
-      ? { "200": countersAt(existing, "200", now), "500": countersAt(existing, "500", now) }
-      : { "200": zero(), "500": zero() };
-    this.#sides.set(keyOf(side), { side, base, since: now });
+    this.#sides.set(validateFlagSide(input));
   }
 
   remove(key: FlagSideKey): boolean {
-    return this.#sides.delete(keyOf(key));
+    return this.#sides.remove(key);
   }
 
   reset(): void {
-    this.#sides.clear();
+    this.#sides.reset();
   }
 
   list(): FlagSide[] {
-    return [...this.#sides.values()].map((entry) => ({ ...entry.side }));
+    return this.#sides.list();
   }
 
   render(): string {
-    const now = this.#now();
     const lines: string[] = [];
-    for (const entry of this.#sides.values()) {
+    for (const { item: side, counters: byCode } of this.#sides.now()) {
       for (const code of CODES) {
-        const counters = countersAt(entry, code, now);
-        const labels = labelsOf(entry.side, code);
+        const counters = byCode[code];
+        const labels = labelsOf(side, code);
         OTEL_HTTP_DURATION_BUCKETS_S.forEach((bound, index) => {
           lines.push(`${FLAG_METRIC}_bucket{${labels},le="${bound}"} ${counters.buckets[index]}`);
         });

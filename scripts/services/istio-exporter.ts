@@ -28,6 +28,7 @@ import {
   type ServedExporter,
   serveExporter,
 } from "./controlled-exporter.ts";
+import { type HistogramCounters, LinearCounters } from "./linear-counters.ts";
 
 /** Istio's default buckets for `istio_request_duration_milliseconds`. */
 export const ISTIO_DURATION_BUCKETS_MS: readonly number[] = [
@@ -111,50 +112,17 @@ export function meanLatency(cumulative: readonly number[]): number {
 const CODES = ["200", "503"] as const;
 type Code = (typeof CODES)[number];
 
-/** Per response code: requests, cumulative bucket counts (one per bound), latency sum. */
-interface CodeCounters {
-  requests: number;
-  buckets: number[];
-  sum: number;
-}
-
-interface Simulated {
-  workload: Required<Workload>;
-  /** Counter values at `since` (ms on the simulation clock). */
-  base: Record<Code, CodeCounters>;
-  since: number;
-  /** Codes whose series exist: once a series was incremented it stays. */
-  seen: Set<Code>;
-}
-
 const keyOf = (key: WorkloadKey): string => `${key.namespace}/${key.deployment}/${key.version}`;
 
-const zeroCounters = (): CodeCounters => ({
-  requests: 0,
-  buckets: ISTIO_DURATION_BUCKETS_MS.map(() => 0),
-  sum: 0,
-});
-
 /** Per-second rates of every counter of one code under a workload's settings. */
-function ratesOf(workload: Required<Workload>, code: Code): CodeCounters {
+function ratesOf(workload: Required<Workload>, code: Code): HistogramCounters {
   const share = code === "200" ? 1 - workload.errorRate : workload.errorRate;
-  const requests = workload.rps * share;
+  const count = workload.rps * share;
   const cumulative = latencyDistribution(workload.latencyMs);
   return {
-    requests,
-    buckets: cumulative.map((fraction) => requests * fraction),
-    sum: requests * meanLatency(cumulative),
-  };
-}
-
-function countersAt(entry: Simulated, code: Code, now: number): CodeCounters {
-  const elapsed = Math.max(0, now - entry.since) / 1000;
-  const base = entry.base[code];
-  const rates = ratesOf(entry.workload, code);
-  return {
-    requests: base.requests + rates.requests * elapsed,
-    buckets: base.buckets.map((value, index) => value + (rates.buckets[index] ?? 0) * elapsed),
-    sum: base.sum + rates.sum * elapsed,
+    count,
+    buckets: cumulative.map((fraction) => count * fraction),
+    sum: count * meanLatency(cumulative),
   };
 }
 
@@ -198,58 +166,59 @@ function validateKey(input: unknown): WorkloadKey {
 
 /** The simulation without HTTP: `render()` is the /metrics body at the clock's current time. */
 export class IstioTrafficSimulation {
-  readonly #workloads = new Map<string, Simulated>();
-  readonly #now: () => number;
+  readonly #workloads: LinearCounters<Required<Workload>, WorkloadKey, Code>;
+  /** Per workload, the codes whose series exist: once a series was incremented it stays. */
+  readonly #seen = new Map<string, Set<Code>>();
 
   constructor(now: () => number = () => performance.now()) {
-    this.#now = now;
+    this.#workloads = new LinearCounters(
+      { codes: CODES, bucketCount: ISTIO_DURATION_BUCKETS_MS.length, keyOf, ratesOf },
+      now,
+    );
   }
 
   /** Adds a workload or changes its traffic from now on; its counters carry on from their current values. */
   set(input: Workload): void {
     const workload = validateWorkload(input);
-    const now = this.#now();
-    const existing = this.#workloads.get(keyOf(workload));
-    const base = existing
-      ? { "200": countersAt(existing, "200", now), "503": countersAt(existing, "503", now) }
-      : { "200": zeroCounters(), "503": zeroCounters() };
-    const seen = new Set<Code>(existing?.seen ?? ["200"]);
+    this.#workloads.set(workload);
+    const seen = this.#seen.get(keyOf(workload)) ?? new Set<Code>(["200"]);
     if (workload.errorRate > 0) seen.add("503");
-    this.#workloads.set(keyOf(workload), { workload, base, since: now, seen });
+    this.#seen.set(keyOf(workload), seen);
   }
 
   /** Drops a workload's series (Prometheus marks them stale at the next scrape). */
   remove(key: WorkloadKey): boolean {
-    return this.#workloads.delete(keyOf(key));
+    this.#seen.delete(keyOf(key));
+    return this.#workloads.remove(key);
   }
 
   reset(): void {
-    this.#workloads.clear();
+    this.#workloads.reset();
+    this.#seen.clear();
   }
 
   list(): Workload[] {
-    return [...this.#workloads.values()].map((entry) => ({ ...entry.workload }));
+    return this.#workloads.list();
   }
 
   render(): string {
-    const now = this.#now();
     const requests: string[] = [];
     const durations: string[] = [];
-    for (const entry of this.#workloads.values()) {
+    for (const { item: workload, counters: byCode } of this.#workloads.now()) {
       for (const code of CODES) {
-        if (!entry.seen.has(code)) continue;
-        const counters = countersAt(entry, code, now);
+        if (!this.#seen.get(keyOf(workload))?.has(code)) continue;
+        const counters = byCode[code];
         for (const reporter of ["destination", "source"] as const) {
-          const labels = istioLabels(entry.workload, reporter, code);
-          requests.push(`istio_requests_total{${labels}} ${counters.requests}`);
+          const labels = istioLabels(workload, reporter, code);
+          requests.push(`istio_requests_total{${labels}} ${counters.count}`);
           ISTIO_DURATION_BUCKETS_MS.forEach((bound, index) => {
             durations.push(
               `istio_request_duration_milliseconds_bucket{${labels},le="${bound}"} ${counters.buckets[index]}`,
             );
           });
-          durations.push(`istio_request_duration_milliseconds_bucket{${labels},le="+Inf"} ${counters.requests}`);
+          durations.push(`istio_request_duration_milliseconds_bucket{${labels},le="+Inf"} ${counters.count}`);
           durations.push(`istio_request_duration_milliseconds_sum{${labels}} ${counters.sum}`);
-          durations.push(`istio_request_duration_milliseconds_count{${labels}} ${counters.requests}`);
+          durations.push(`istio_request_duration_milliseconds_count{${labels}} ${counters.count}`);
         }
       }
     }

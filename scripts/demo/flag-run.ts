@@ -27,6 +27,7 @@ import {
   formatFlagSummary,
   formatJudgement,
 } from "./flag-timeline.ts";
+import { Teardown, waitForFirstScrape } from "./harness.ts";
 import { type LoadStats, startLoad } from "./load.ts";
 
 export interface FlagDemoOptions {
@@ -47,31 +48,12 @@ export interface FlagDemoResult {
   ok: boolean;
 }
 
-const FIRST_SCRAPE_LIMIT_MS = 90_000;
 const TERMINAL: ReadonlySet<string> = new Set<RolloutPhase>(["completed", "rolled-back", "aborted"]);
 const JUDGED: ReadonlySet<string> = new Set(["hold", "step-up", "complete", "roll-back"]);
 
 /** Generous bound on the rollouts: ten judgements a step, plus slack. Only a broken setup reaches it. */
 const runLimitMs = (profile: FlagDemoProfile): number =>
   (profile.steps.length * 10 * profile.intervalSeconds + 30) * 1000;
-
-/** Things to stop, newest first; a failure to stop one is reported and the rest are still stopped. */
-function teardown() {
-  const steps: { what: string; stop: () => Promise<unknown> }[] = [];
-  return {
-    add: (what: string, stop: () => Promise<unknown>) => steps.push({ what, stop }),
-    run: async (log: (line: string) => void) => {
-      for (const step of steps.reverse()) {
-        try {
-          await step.stop();
-        } catch (error) {
-          log(`stopping ${step.what} failed: ${error instanceof Error ? error.message : String(error)}`);
-        }
-      }
-      steps.length = 0;
-    },
-  };
-}
 
 const sumStats = (all: readonly LoadStats[]): LoadStats => {
   const total: LoadStats = { sent: 0, answered: {}, timeouts: 0, skipped: 0, failed: 0, inFlight: 0 };
@@ -86,24 +68,6 @@ const sumStats = (all: readonly LoadStats[]): LoadStats => {
   }
   return total;
 };
-
-/** Until Prometheus has scraped every app once (the first scrape lands about 6 s after it starts). */
-async function waitForFirstScrape(
-  query: (promql: string) => Promise<unknown>,
-  apps: number,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  const deadline = Date.now() + FIRST_SCRAPE_LIMIT_MS;
-  const promql = `count(count by (feature_flag_key) (${FLAG_METRIC}_count))`;
-  for (;;) {
-    const answer = await query(promql);
-    if (Array.isArray(answer) && Number(answer[0]) >= apps) return;
-    if (Date.now() >= deadline) {
-      throw new Error(`Prometheus has not scraped the apps after ${FIRST_SCRAPE_LIMIT_MS / 1000} s`);
-    }
-    await sleep(250, undefined, { signal });
-  }
-}
 
 interface Tracked {
   scenario: FlagScenario;
@@ -148,7 +112,7 @@ async function record(
 
 export async function runFlagDemo(options: FlagDemoOptions): Promise<FlagDemoResult> {
   const { profile, log, signal } = options;
-  const stops = teardown();
+  const stops = new Teardown();
   try {
     const store = openDemoStore(options.storeDir);
     await writeDemoFlags(store, FLAG_SCENARIOS, profile);
@@ -190,7 +154,17 @@ export async function runFlagDemo(options: FlagDemoOptions): Promise<FlagDemoRes
         `interval ${profile.intervalSeconds}s, error-rate tolerance 2%, latency tolerance 0.1`,
     );
     log("waiting for Prometheus's first scrape of the apps (about 6 s)...");
-    await waitForFirstScrape((promql) => reader.query(promql), apps.length, signal);
+    await waitForFirstScrape(
+      prometheus.url,
+      reader,
+      {
+        what: "the apps",
+        promql: `count(count by (feature_flag_key) (${FLAG_METRIC}_count))`,
+        landed: (samples) => Number(samples[0]) >= apps.length,
+      },
+      log,
+      signal,
+    );
 
     const tracked = new Map<string, Tracked>(
       FLAG_SCENARIOS.map((scenario) => [

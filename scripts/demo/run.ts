@@ -24,6 +24,7 @@ import { startFakeApiServer } from "../fakes/kube/fake-apiserver.ts";
 import { startPrometheus } from "../services/prometheus.ts";
 import { HEALTHY, startSampleApp } from "./app.ts";
 import { APP, CANARY, type CanaryTuning, DEMO_LIMITS, STABLE, seedDemo } from "./cluster.ts";
+import { Teardown, waitForFirstScrape } from "./harness.ts";
 import { type LoadStats, startLoad } from "./load.ts";
 import { type DemoProfile, SCENARIOS, type Scenario } from "./profiles.ts";
 import { DEFAULT_POLL_MS, type Router, type RouterTarget, startRouter } from "./router.ts";
@@ -58,65 +59,6 @@ export interface DemoResult {
 /** Generous bound on one rollout: every step analysed twice over, plus slack. Only a broken setup reaches it. */
 const runLimitMs = (tuning: CanaryTuning): number =>
   ((tuning.steps.length + tuning.threshold + 2) * 2 * tuning.intervalSeconds + 20) * 1000;
-
-const FIRST_SCRAPE_LIMIT_MS = 90_000;
-
-/** Things to stop, newest first. A failure to stop one is reported and the rest are still stopped. */
-class Teardown {
-  readonly #steps: { what: string; stop: () => Promise<unknown> }[] = [];
-  add(what: string, stop: () => Promise<unknown>): void {
-    this.#steps.push({ what, stop });
-  }
-  async run(log: (line: string) => void): Promise<void> {
-    for (const step of this.#steps.reverse()) {
-      try {
-        await step.stop();
-      } catch (error) {
-        log(`stopping ${step.what} failed: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-    this.#steps.length = 0;
-  }
-}
-
-/** Prometheus's own account of why the router has not been scraped yet (`/api/v1/targets`), if it has one. */
-async function scrapeProblem(prometheusUrl: string): Promise<string | undefined> {
-  try {
-    const response = await fetch(`${prometheusUrl}/api/v1/targets`, { signal: AbortSignal.timeout(2_000) });
-    const body = (await response.json()) as { data?: { activeTargets?: { health?: string; lastError?: string }[] } };
-    const target = body.data?.activeTargets?.[0];
-    if (!target) return "no target discovered yet";
-    return target.lastError ? `${target.health}: ${target.lastError}` : undefined;
-  } catch (error) {
-    return `targets API: ${error instanceof Error ? error.message : String(error)}`;
-  }
-}
-
-async function waitForFirstScrape(
-  prometheusUrl: string,
-  reader: MetricsReader,
-  log: (line: string) => void,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  const started = Date.now();
-  const deadline = started + FIRST_SCRAPE_LIMIT_MS;
-  let nextReport = started + 15_000;
-  for (;;) {
-    const answer = await reader.query('count(istio_requests_total{reporter="destination"})');
-    if (Array.isArray(answer) && answer.length > 0) return;
-    if (Date.now() >= nextReport) {
-      // On a busy machine this can take much longer than usual: say what Prometheus says rather than go quiet.
-      nextReport = Date.now() + 15_000;
-      const problem = await scrapeProblem(prometheusUrl);
-      log(`  still waiting after ${Math.round((Date.now() - started) / 1000)} s${problem ? ` (${problem})` : ""}`);
-    }
-    if (Date.now() >= deadline) {
-      const why = Array.isArray(answer) ? ((await scrapeProblem(prometheusUrl)) ?? "no series yet") : answer.message;
-      throw new Error(`Prometheus has not scraped the router after ${FIRST_SCRAPE_LIMIT_MS / 1000} s (${why})`);
-    }
-    await sleep(250, undefined, { signal });
-  }
-}
 
 interface Rollout {
   clients: KubeClients;
@@ -241,7 +183,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         `steps ${tuning.steps.join(",")}, threshold ${tuning.threshold}`,
     );
     log("waiting for Prometheus's first scrape of the router (about 6 s)...");
-    await waitForFirstScrape(prometheus.url, reader, log, signal);
+    await waitForFirstScrape(
+      prometheus.url,
+      reader,
+      {
+        what: "the router",
+        promql: 'count(istio_requests_total{reporter="destination"})',
+        landed: (samples) => samples.length > 0,
+      },
+      log,
+      signal,
+    );
 
     const context: Rollout = { clients, reader, router, profile, log, signal };
     const runs: RunSummary[] = [];

@@ -3,12 +3,11 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HTTP } from "cloudevents";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canaryDeployment, NAMESPACE, seedCanary } from "../../scripts/fakes/canary-objects.ts";
 import { type FakeApiServer, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
 import { runCli } from "../cli/run.ts";
-import { downUrl, type Receiver, startReceiver } from "./receiver.ts";
+import { cloudEventsOf, downUrl, type Receiver, startReceiver } from "./receiver.ts";
 
 let api: FakeApiServer;
 let ce: Receiver;
@@ -52,7 +51,7 @@ describe("greenlight step with notifications", () => {
     expect(second.stderr).toMatch(/^notifications: 1 sent, 1 failed, 0 dropped$/m);
     expect(second.stderr).toMatch(/dev\.greenlight\.canary\.rolledback to slack http:\/\/127\.0\.0\.1:\d+: failed/);
     expect(second.stderr).not.toContain("/hook");
-    expect(ce.received.map((r) => HTTP.toEvent({ headers: r.headers, body: r.body }))).toMatchObject([
+    expect(cloudEventsOf(ce)).toMatchObject([
       { type: "dev.greenlight.canary.rolledback", subject: `${NAMESPACE}/myapp-v2` },
     ]);
 

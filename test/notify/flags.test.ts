@@ -3,14 +3,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type CloudEvent, HTTP } from "cloudevents";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { flagsConfigFromEnv } from "../../functions/flags/config.ts";
 import { createFileStore } from "../../functions/flags/file-store.ts";
 import { StoreConflictError } from "../../functions/flags/types.ts";
 import { notifyingStore } from "../../functions/notify/flags.ts";
 import { createNotifier, DEFAULT_NOTIFIER_SETTINGS, type NotifySummary } from "../../functions/notify/notifier.ts";
-import { downUrl, type Receiver, recordingSleep, startReceiver } from "./receiver.ts";
+import { cloudEventsOf, downUrl, type Receiver, recordingSleep, startReceiver } from "./receiver.ts";
 
 let dir: string;
 let slack: Receiver;
@@ -25,8 +24,7 @@ afterEach(async () => {
   await Promise.all([slack.close(), ce.close(), rm(dir, { recursive: true, force: true })]);
 });
 
-const cloudEvents = () =>
-  ce.received.map((r) => HTTP.toEvent({ headers: r.headers, body: r.body }) as CloudEvent<Record<string, unknown>>);
+const cloudEvents = () => cloudEventsOf(ce);
 const write = { actor: "alice", token: "ops" };
 
 describe("flag writes through the flag server's store", () => {

@@ -2,6 +2,7 @@
 // 200, 429, 400), one that never answers, and the address of one that is down (a port nobody listens on).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type CloudEvent, HTTP } from "cloudevents";
 import { freePort } from "../../scripts/services/children.ts";
 
 export interface Received {
@@ -65,6 +66,16 @@ export async function startReceiver(answers: Answer[] = []): Promise<Receiver> {
   receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   return receiver;
 }
+
+/** The CloudEvents `receiver` got, read back as the cloudevents package reads either mode. */
+export const cloudEventsOf = (receiver: Receiver): CloudEvent<Record<string, unknown>>[] =>
+  receiver.received.map(
+    (r) => HTTP.toEvent({ headers: r.headers, body: r.body }) as CloudEvent<Record<string, unknown>>,
+  );
+
+/** The `text` of each Slack message `receiver` got. */
+export const slackTextsOf = (receiver: Receiver): string[] =>
+  receiver.received.map((r) => JSON.parse(r.body).text as string);
 
 /** A URL on a port nobody listens on: connecting to it is refused, as to a receiver that is down. */
 export async function downUrl(): Promise<string> {

@@ -2,7 +2,6 @@
 // once (across passes, and across two concurrent passes: only the pass whose guarded write won sends), the
 // Namespace's and the Deployment's annotations choose the receivers, and a receiver that is down or hangs never
 // fails or holds up a pass.
-import { type CloudEvent, HTTP } from "cloudevents";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { MetricsReader } from "../../functions/canary/checks.ts";
 import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
@@ -18,7 +17,7 @@ import {
   virtualService,
 } from "../../scripts/fakes/canary-objects.ts";
 import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
-import { downUrl, type Received, type Receiver, recordingSleep, startReceiver } from "./receiver.ts";
+import { cloudEventsOf, downUrl, type Receiver, recordingSleep, slackTextsOf, startReceiver } from "./receiver.ts";
 
 const MINUTE = 60_000;
 const start = new Date("2026-12-07T10:00:00Z");
@@ -52,12 +51,9 @@ const both = () => notifier({ slack: slack.url, cloudevents: ce.url });
 const pass = (minutes: number, options: { reader?: MetricsReader; notify?: ReturnType<typeof notifier> } = {}) =>
   runStep({ clients, reader: options.reader ?? healthyReader, now: at(minutes), notifier: options.notify ?? both() });
 
-const cloudEvents = (receiver: Receiver = ce) =>
-  receiver.received.map(
-    (r: Received) => HTTP.toEvent({ headers: r.headers, body: r.body }) as CloudEvent<Record<string, unknown>>,
-  );
+const cloudEvents = (receiver: Receiver = ce) => cloudEventsOf(receiver);
 const types = (receiver: Receiver = ce) => cloudEvents(receiver).map((event) => event.type);
-const slackTexts = (receiver: Receiver = slack) => receiver.received.map((r) => JSON.parse(r.body).text as string);
+const slackTexts = (receiver: Receiver = slack) => slackTextsOf(receiver);
 
 const failingReader: MetricsReader = {
   async query(promql) {

@@ -1,6 +1,5 @@
 // Blue/green switches and switch backs, and rolling undos, notify from the strategy that wrote them, once.
 import type { V1Deployment } from "@kubernetes/client-node";
-import { type CloudEvent, HTTP } from "cloudevents";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { stepBlueGreen } from "../../functions/bluegreen/switch.ts";
 import { createKubeClients, type KubeClients } from "../../functions/kube/clients.ts";
@@ -10,7 +9,7 @@ import { type FakeApiServer, startFakeApiServer } from "../../scripts/fakes/kube
 import { attachProxy, type FakeProxy } from "../../scripts/fakes/kube/fake-proxy.ts";
 import { controllerSleep, NAMESPACE, seedBlueGreen } from "../bluegreen/objects.ts";
 import { seedRollout } from "../rolling/objects.ts";
-import { type Receiver, recordingSleep, startReceiver } from "./receiver.ts";
+import { cloudEventsOf, type Receiver, recordingSleep, slackTextsOf, startReceiver } from "./receiver.ts";
 
 let api: FakeApiServer;
 let proxy: FakeProxy;
@@ -39,9 +38,8 @@ const batch = () =>
     { sleep: recordingSleep().sleep },
   ).batch();
 const now = new Date("2026-12-07T10:00:00Z");
-const cloudEvents = () =>
-  ce.received.map((r) => HTTP.toEvent({ headers: r.headers, body: r.body }) as CloudEvent<Record<string, unknown>>);
-const slackTexts = () => slack.received.map((r) => JSON.parse(r.body).text as string);
+const cloudEvents = () => cloudEventsOf(ce);
+const slackTexts = () => slackTextsOf(slack);
 
 describe("blue/green", () => {
   const AUTO = { "greenlight.dev/auto-promote": "true" };

@@ -1,6 +1,5 @@
 // `greenlight flags serve|list|get|set|delete|import|export|eval|audit|stale`: run a flag server, or manage its flags.
 import type { Command } from "commander";
-import { stringify } from "yaml";
 import type {
   AuditEntry,
   EvaluationContext,
@@ -13,27 +12,10 @@ import { formatTable } from "../text/table.ts";
 import { CliError } from "./errors.ts";
 import { type FlagsBackend, notFoundHint, ProblemsError, type StaleFlag, type StaleReport } from "./flags/backend.ts";
 import type { FlagEntry } from "./flags/documents.ts";
+import { emitData, type Format, parseFormat } from "./flags/output.ts";
 import { registerRolloutCommands } from "./flags/rollout.ts";
 import { readInput } from "./input.ts";
 import { parsePortOption } from "./webhook.ts";
-
-type Format = "table" | "json" | "yaml";
-
-function parseFormat(raw: string): Format {
-  // `text` is what the other commands call their human output; accept it here too.
-  if (raw === "text") return "table";
-  if (raw !== "table" && raw !== "json" && raw !== "yaml") {
-    throw new CliError(`-o ${raw} is not supported: use -o table, -o json or -o yaml`);
-  }
-  return raw;
-}
-
-/** Data for -o json / -o yaml; false when the caller prints its table instead. */
-function emitData(format: Format, data: unknown): boolean {
-  if (format === "json") process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
-  else if (format === "yaml") process.stdout.write(stringify(data));
-  return format !== "table";
-}
 
 function parseCount(option: string, max: number) {
   return (raw: string): number => {

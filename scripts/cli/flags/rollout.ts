@@ -5,6 +5,7 @@ import type { RolloutControl } from "../../../functions/flags/rollout/plan.ts";
 import type { StoredFlag } from "../../../functions/flags/types.ts";
 import { CliError } from "../errors.ts";
 import type { FlagsBackend } from "./backend.ts";
+import { emitData, parseFormat } from "./output.ts";
 
 export interface RolloutCommandFlags {
   url?: string;
@@ -17,25 +18,17 @@ export interface RolloutCommandFlags {
 
 type Connect = (flags: RolloutCommandFlags) => Promise<FlagsBackend>;
 
-function format(raw: string): "table" | "json" | "yaml" {
-  if (raw === "text" || raw === "table") return "table";
-  if (raw === "json" || raw === "yaml") return raw;
-  throw new CliError(`-o ${raw} is not supported: use -o table, -o json or -o yaml`);
-}
-
 /** Loaded on use, so `greenlight --help` does not load the rollout core. */
 async function emit(output: string, stored: StoredFlag, summary?: string): Promise<void> {
-  const chosen = format(output);
+  const format = parseFormat(output);
   const { rolloutText, rolloutView } = await import("./rollout-view.ts");
-  const { stringify } = await import("yaml");
-  const view = { ...rolloutView(stored), ...(summary ? { done: summary } : {}) };
-  if (chosen === "json") process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
-  else if (chosen === "yaml") process.stdout.write(stringify(view));
-  else process.stdout.write(`${summary ? `${summary}\n` : ""}${rolloutText(stored)}`);
+  if (!emitData(format, { ...rolloutView(stored), ...(summary ? { done: summary } : {}) })) {
+    process.stdout.write(`${summary ? `${summary}\n` : ""}${rolloutText(stored)}`);
+  }
 }
 
 async function status(key: string, flags: RolloutCommandFlags, connect: Connect): Promise<void> {
-  format(flags.output);
+  parseFormat(flags.output);
   const stored = await (await connect(flags)).get(key);
   if (!stored.flag.rollout) {
     throw new CliError(`flag "${key}" has no rollout plan: add one under rollout: (docs/FLAGS.md, Guarded rollouts)`);
@@ -44,7 +37,7 @@ async function status(key: string, flags: RolloutCommandFlags, connect: Connect)
 }
 
 async function control(key: string, which: RolloutControl, flags: RolloutCommandFlags, connect: Connect) {
-  format(flags.output);
+  parseFormat(flags.output);
   const backend = await connect(flags);
   const outcome = await backend.controlRollout(key, which, {
     ...(flags.reason === undefined ? {} : { reason: flags.reason }),

@@ -1,5 +1,5 @@
 // The demo's sample app: one in-process HTTP server per version, healthy or failing by a configured share.
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface AppBehaviour {
@@ -51,23 +51,29 @@ export interface SampleApp {
   close(): Promise<void>;
 }
 
-export async function startSampleApp(behaviour: AppBehaviour, random: () => number = Math.random): Promise<SampleApp> {
+/** An HTTP server on a free loopback port, answering through `later` (after a delay); close() drops what is pending. */
+export interface DelayedServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** `handle` answers each request by calling `later(delayMs, send)`; the sends still pending when closed never run. */
+export async function startDelayedServer(
+  handle: (
+    request: IncomingMessage,
+    response: ServerResponse,
+    later: (delayMs: number, send: () => void) => void,
+  ) => void,
+): Promise<DelayedServer> {
   const timers = new Set<NodeJS.Timeout>();
-  const server: Server = createServer((request, response) => {
-    // The body is not used, but it must be read for the connection to be reused.
-    request.resume();
-    const plan = planResponse(behaviour, random);
+  const later = (delayMs: number, send: () => void): void => {
     const timer = setTimeout(() => {
       timers.delete(timer);
-      const body =
-        plan.status === 200
-          ? JSON.stringify({ version: behaviour.version, ok: true })
-          : JSON.stringify({ version: behaviour.version, error: "simulated failure" });
-      response.writeHead(plan.status, { "content-type": "application/json", "x-app-version": behaviour.version });
-      response.end(body);
-    }, plan.delayMs);
+      send();
+    }, delayMs);
     timers.add(timer);
-  });
+  };
+  const server: Server = createServer((request, response) => handle(request, response, later));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
@@ -75,7 +81,6 @@ export async function startSampleApp(behaviour: AppBehaviour, random: () => numb
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    version: behaviour.version,
     close: async () => {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
@@ -83,4 +88,21 @@ export async function startSampleApp(behaviour: AppBehaviour, random: () => numb
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+export async function startSampleApp(behaviour: AppBehaviour, random: () => number = Math.random): Promise<SampleApp> {
+  const server = await startDelayedServer((request, response, later) => {
+    // The body is not used, but it must be read for the connection to be reused.
+    request.resume();
+    const plan = planResponse(behaviour, random);
+    later(plan.delayMs, () => {
+      const body =
+        plan.status === 200
+          ? JSON.stringify({ version: behaviour.version, ok: true })
+          : JSON.stringify({ version: behaviour.version, error: "simulated failure" });
+      response.writeHead(plan.status, { "content-type": "application/json", "x-app-version": behaviour.version });
+      response.end(body);
+    });
+  });
+  return { url: server.url, version: behaviour.version, close: server.close };
 }

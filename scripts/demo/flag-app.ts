@@ -8,15 +8,13 @@
  * generator's request number (`?n=`), so the flag's percentage splits the requests as it would split users. The
  * rule cache asks the store every `ttlMs`, so a share the stepper writes is served within that time.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { Histogram, Registry } from "prom-client";
 import { createRuleCache } from "../../functions/flags/cache.ts";
 import { evaluateKey } from "../../functions/flags/evaluate.ts";
 import { type FlagStore, isFailure } from "../../functions/flags/types.ts";
 import { FLAG_METRIC, FLAG_ROUTE, OTEL_HTTP_DURATION_BUCKETS_S } from "../services/flag-exporter.ts";
-import { planResponse } from "./app.ts";
+import { planResponse, startDelayedServer } from "./app.ts";
 import type { VariantBehaviour } from "./flag-profiles.ts";
 
 export interface FlagAppOptions {
@@ -60,7 +58,6 @@ export async function startFlagApp(options: FlagAppOptions): Promise<FlagApp> {
     registers: [registry],
   });
   const served: Record<string, number> = {};
-  const timers = new Set<NodeJS.Timeout>();
 
   const variantOf = async (targetingKey: string): Promise<string> => {
     const snapshot = await cache.current();
@@ -69,7 +66,7 @@ export async function startFlagApp(options: FlagAppOptions): Promise<FlagApp> {
     return isFailure(result) ? UNEVALUATED : result.variant;
   };
 
-  const server: Server = createServer((request, response) => {
+  const server = await startDelayedServer((request, response, later) => {
     request.resume();
     const url = new URL(request.url ?? "/", "http://app");
     if (url.pathname === "/metrics") {
@@ -88,8 +85,7 @@ export async function startFlagApp(options: FlagAppOptions): Promise<FlagApp> {
     const started = performance.now();
     void variantOf(`user-${url.searchParams.get("n") ?? "0"}`).then((variant) => {
       const plan = planResponse({ version: variant, ...(options.variants[variant] ?? options.fallback) }, random);
-      const timer = setTimeout(() => {
-        timers.delete(timer);
+      later(plan.delayMs, () => {
         response.writeHead(plan.status, { "content-type": "application/json" });
         response.end(JSON.stringify({ flag: options.key, variant, ok: plan.status === 200 }));
         served[variant] = (served[variant] ?? 0) + 1;
@@ -103,25 +99,13 @@ export async function startFlagApp(options: FlagAppOptions): Promise<FlagApp> {
           },
           (performance.now() - started) / 1000,
         );
-      }, plan.delayMs);
-      timers.add(timer);
+      });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const base = `http://127.0.0.1:${port}`;
   return {
-    url: base,
-    metricsUrl: `${base}/metrics`,
+    url: server.url,
+    metricsUrl: `${server.url}/metrics`,
     served: () => ({ ...served }),
-    close: async () => {
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: server.close,
   };
 }

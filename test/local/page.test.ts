@@ -1,7 +1,7 @@
 // The / page as a new user reads it: who gets each flag, and a header over every column of every table.
-import vm from "node:vm";
 import { describe, expect, it } from "vitest";
 import { type FlagRow, type LocalState, percentageText, renderPage } from "../../scripts/local/page.ts";
+import { drawnRows, runPageScript } from "./page-script.ts";
 
 const flag = (key: string, state: string, percentage: number): FlagRow => ({
   key,
@@ -69,55 +69,9 @@ function serverRows(html: string, id: string): string[][] {
   );
 }
 
-/** Runs the page's script against /api/state answering `fresh`, on a stand-in DOM; returns the flag rows it drew. */
+/** Runs the page's script against /api/state answering `fresh`; returns the flag rows it drew. */
 async function scriptFlagRows(fresh: LocalState): Promise<string[][]> {
-  class Node {
-    children: Node[] = [];
-    textContent = "";
-    hidden = false;
-    colSpan = 1;
-    className = "";
-    attributes = new Map<string, string>();
-    classList = { add: () => {}, remove: () => {} };
-    get firstChild(): Node | undefined {
-      return this.children[0];
-    }
-    appendChild(child: Node): Node {
-      this.children.push(child);
-      return child;
-    }
-    removeChild(child: Node): Node {
-      this.children = this.children.filter((c) => c !== child);
-      return child;
-    }
-    getAttribute(name: string): string | null {
-      return this.attributes.get(name) ?? null;
-    }
-    setAttribute(name: string, value: string): void {
-      this.attributes.set(name, value);
-    }
-  }
-  const elements = new Map<string, Node>();
-  let poll: (() => void) | undefined;
-  const script = /<script>([\s\S]*?)<\/script>/.exec(renderPage(state))?.[1] ?? "";
-  vm.runInNewContext(script, {
-    document: {
-      body: new Node(),
-      createElement: () => new Node(),
-      getElementById: (id: string) => {
-        if (!elements.has(id)) elements.set(id, new Node());
-        return elements.get(id);
-      },
-    },
-    fetch: async () => ({ ok: true, json: async () => JSON.parse(JSON.stringify(fresh)) }),
-    setInterval: (callback: () => void) => {
-      poll = callback;
-    },
-    Promise,
-  });
-  poll?.();
-  await new Promise((resolve) => setTimeout(resolve, 10));
-  return elements.get("flag-rows")?.children.map((tr) => tr.children.map((td) => td.textContent)) ?? [];
+  return drawnRows(await runPageScript(renderPage(state), fresh), "flag-rows");
 }
 
 describe("the / page's flags", () => {

@@ -5,7 +5,6 @@ import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import vm from "node:vm";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { DestinationStream } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,6 +19,7 @@ import { createPageApp } from "../../scripts/local/page-server.ts";
 import { LocalConfigError, resolveSettings } from "../../scripts/local/settings.ts";
 import { listenProblem, servingHosts } from "../../scripts/local/stack.ts";
 import { type PassReport, startStepperLoop } from "../../scripts/local/stepper-loop.ts";
+import { drawnRows, runPageScript } from "./page-script.ts";
 
 interface LogRecord {
   level: number;
@@ -535,38 +535,6 @@ describe("the / page", () => {
   });
 
   it("refreshes the tables from /api/state with text only, when its inline script runs", async () => {
-    // A small stand-in for the DOM: enough for the script's createElement / textContent / getElementById calls.
-    class Node {
-      children: Node[] = [];
-      textContent = "";
-      hidden = false;
-      colSpan = 1;
-      className = "";
-      attributes = new Map<string, string>();
-      classList = {
-        add: (name: string) => this.classes.add(name),
-        remove: (name: string) => this.classes.delete(name),
-      };
-      classes = new Set<string>();
-      constructor(readonly tag: string) {}
-      get firstChild(): Node | undefined {
-        return this.children[0];
-      }
-      appendChild(child: Node): Node {
-        this.children.push(child);
-        return child;
-      }
-      removeChild(child: Node): Node {
-        this.children = this.children.filter((c) => c !== child);
-        return child;
-      }
-      getAttribute(name: string): string | null {
-        return this.attributes.get(name) ?? null;
-      }
-      setAttribute(name: string, value: string): void {
-        this.attributes.set(name, value);
-      }
-    }
     const ids = [
       "flag-rows",
       "canary-rows",
@@ -578,32 +546,16 @@ describe("the / page", () => {
       "demo-chart",
       "updated",
     ];
-    const elements = new Map(ids.map((id) => [id, new Node(id)]));
-    const body = new Node("body");
-    let poll: (() => void) | undefined;
     const fresh: LocalState = {
       ...state,
       generatedAt: "2026-11-26T10:00:05.000Z",
       demo: { available: true, url: "/demo.svg?v=42" },
       stepper: { ...state.stepper, status: "idle", message: "no cluster at https://k8s" },
     };
-    const script = /<script>([\s\S]*?)<\/script>/.exec(renderPage(state))?.[1] ?? "";
-    vm.runInNewContext(script, {
-      document: {
-        body,
-        createElement: (tag: string) => new Node(tag),
-        getElementById: (id: string) => elements.get(id) ?? null,
-      },
-      fetch: async () => ({ ok: true, json: async () => JSON.parse(JSON.stringify(fresh)) }),
-      setInterval: (callback: () => void) => {
-        poll = callback;
-      },
-      Promise,
-    });
-    expect(poll).toBeDefined();
-    poll?.();
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    const text = (id: string) => elements.get(id)?.children.map((tr) => tr.children.map((td) => td.textContent)) ?? [];
+    const run = await runPageScript(renderPage(state), fresh, ids);
+    const { elements, body } = run;
+    expect(run.polled).toBe(true);
+    const text = (id: string) => drawnRows(run, id);
     expect(text("flag-rows")).toEqual([["k1", "partial", "20%", `beta, ${hostile}`, "7", hostile]]);
     // The last pass stays on show while the stepper is idle.
     expect(text("canary-rows")).toEqual([["shop/checkout-v2", "RolledBack", "100 / 0", "written", hostile]]);

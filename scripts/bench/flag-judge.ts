@@ -10,19 +10,14 @@ import type { CanaryVariant, JudgeKind } from "../sim/judge-scenario.ts";
 import { RPS, STABLE_ERROR_RATE, STABLE_P99_MS, STEPS } from "../sim/judge-scenario.ts";
 import type { BenchContext } from "./index.ts";
 import {
-  ALPHA,
-  emptyTally,
-  FIRST_SHARE,
-  fixedSampleSize,
+  emptyTallies,
   JUDGES,
+  judgeTable,
   MINUTES,
-  median,
-  minutes,
-  POWER,
   pct,
-  share,
+  scenarioFixedSampleSize,
+  type Tallies,
   type Tally,
-  TOLERANCE,
   tallyEnd,
   VARIANTS,
 } from "./judge.ts";
@@ -30,7 +25,7 @@ import {
 export interface FlagJudgeResult {
   seeds: number;
   seconds: number;
-  tallies: Record<CanaryVariant, Record<JudgeKind, Tally>>;
+  tallies: Tallies;
 }
 
 export interface FlagOutcome {
@@ -66,19 +61,11 @@ export function tallyOutcome(tally: Tally, outcome: FlagOutcome): void {
 }
 
 /** The fixed-sample size the error-rate figure is set against: the judge part's, for a 10% first step. */
-export const flagFixedSampleSize = (): number =>
-  fixedSampleSize(4 * STABLE_ERROR_RATE, STABLE_ERROR_RATE, {
-    alpha: ALPHA,
-    power: POWER,
-    tolerance: TOLERANCE,
-    ratio: (1 - FIRST_SHARE) / FIRST_SHARE,
-  });
+export const flagFixedSampleSize = scenarioFixedSampleSize;
 
 export async function benchFlagJudge(context: BenchContext): Promise<FlagJudgeResult> {
   const seeds = context.duration * 100;
-  const tallies = Object.fromEntries(
-    VARIANTS.map((variant) => [variant, Object.fromEntries(JUDGES.map((judge) => [judge, emptyTally()]))]),
-  ) as FlagJudgeResult["tallies"];
+  const tallies = emptyTallies();
   const started = performance.now();
   for (let seed = 1; seed <= seeds; seed++) {
     for (const variant of VARIANTS) {
@@ -96,21 +83,7 @@ export async function benchFlagJudge(context: BenchContext): Promise<FlagJudgeRe
 export function renderFlagJudgeSection(result: FlagJudgeResult, context: BenchContext): string {
   const { tallies, seeds } = result;
   const fixed = flagFixedSampleSize();
-  const stopped = (variant: CanaryVariant, judge: JudgeKind) => {
-    const tally = tallies[variant][judge];
-    return share(tally.runs - tally.promoted, tally.runs);
-  };
-  const requests = (judge: JudgeKind) => {
-    const m = median(tallies["errors-4x"][judge].requestsToRollback);
-    return m === undefined ? "–" : `${m.toFixed(0)} (${(m / fixed).toFixed(2)}x)`;
-  };
-  const row = (figure: string, target: string, compare: string, threshold: string) =>
-    `| ${figure} | ${target} | ${compare} | ${threshold} |`;
-  const both = (f: (judge: JudgeKind) => string) => [f("compare"), f("threshold")] as const;
-  const outcome = (variant: CanaryVariant) => (judge: JudgeKind) => {
-    const tally = tallies[variant][judge];
-    return `${share(tally.rolledBack, tally.runs)}; ${minutes(tally.minutesToRollback)}`;
-  };
+  const { row, both, rolledBack, stopped, promotions, rollbacks, requests } = judgeTable(tallies, fixed);
   return [
     "## Judges on a guarded flag rollout",
     "",
@@ -135,36 +108,17 @@ export function renderFlagJudgeSection(result: FlagJudgeResult, context: BenchCo
     "",
     "| figure | target | compare | threshold |",
     "| --- | --- | ---: | ---: |",
-    row(
-      "A/A (treatment identical to control): rolled back",
-      "≤ 2%",
-      ...both((j) => share(tallies.same[j].rolledBack, tallies.same[j].runs)),
-    ),
-    row(
-      "A/A: completed within the timeline; median minutes to completion",
-      "–",
-      ...both(
-        (j) =>
-          `${share(tallies.same[j].promoted, tallies.same[j].runs)}; ${minutes(tallies.same[j].minutesToPromotion)}`,
-      ),
-    ),
-    row("treatment error rate 4x (2% vs 0.5%): stopped before 100%", "≥ 95%", ...both((j) => stopped("errors-4x", j))),
-    row("… of which rolled back; median minutes to the rollback", "–", ...both(outcome("errors-4x"))),
+    row("A/A (treatment identical to control): rolled back", "≤ 2%", ...both(rolledBack("same"))),
+    row("A/A: completed within the timeline; median minutes to completion", "–", ...both(promotions("same"))),
+    row("treatment error rate 4x (2% vs 0.5%): stopped before 100%", "≥ 95%", ...both(stopped("errors-4x"))),
+    row("… of which rolled back; median minutes to the rollback", "–", ...both(rollbacks("errors-4x"))),
     row(
       `… treatment requests served before the rollback (median), and its ratio to ${fixed}, the fixed-sample size`,
       "≤ 2x",
       ...both(requests),
     ),
-    row(
-      "treatment 1.5x slower (p50 and p99 +50%): stopped before 100%",
-      "≥ 95%",
-      ...both((j) => stopped("slower-1.5x", j)),
-    ),
-    row(
-      "treatment p99 +50% with the median unchanged: stopped before 100%",
-      "–",
-      ...both((j) => stopped("p99-tail-1.5x", j)),
-    ),
+    row("treatment 1.5x slower (p50 and p99 +50%): stopped before 100%", "≥ 95%", ...both(stopped("slower-1.5x"))),
+    row("treatment p99 +50% with the median unchanged: stopped before 100%", "–", ...both(stopped("p99-tail-1.5x"))),
     "",
     "The fixed-sample size is the judge section's (the same test, level and power, with nine control requests for " +
       "each treatment one at the first step's 10%). Stopped means not at 100% when the timeline ended: rolled back, " +

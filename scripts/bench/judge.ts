@@ -42,7 +42,7 @@ export interface Tally {
 export interface JudgeResult {
   seeds: number;
   seconds: number;
-  tallies: Record<CanaryVariant, Record<JudgeKind, Tally>>;
+  tallies: Tallies;
   violations: number;
 }
 
@@ -86,11 +86,17 @@ export async function runJudgeTimeline(seed: number, variant: CanaryVariant, jud
   return { phase: "held" as const, minute: minutes, served, violations: result.violations.length };
 }
 
+export type Tallies = Record<CanaryVariant, Record<JudgeKind, Tally>>;
+
+/** An empty tally per variant and judge. */
+export const emptyTallies = (): Tallies =>
+  Object.fromEntries(
+    VARIANTS.map((variant) => [variant, Object.fromEntries(JUDGES.map((judge) => [judge, emptyTally()]))]),
+  ) as Tallies;
+
 export async function benchJudge(context: BenchContext): Promise<JudgeResult> {
   const seeds = context.duration * 100;
-  const tallies = Object.fromEntries(
-    VARIANTS.map((variant) => [variant, Object.fromEntries(JUDGES.map((judge) => [judge, emptyTally()]))]),
-  ) as JudgeResult["tallies"];
+  const tallies = emptyTallies();
   let violations = 0;
   const started = performance.now();
   for (let seed = 1; seed <= seeds; seed++) {
@@ -154,25 +160,45 @@ export const minutes = (values: readonly number[]) => {
   return m === undefined ? "–" : `${m.toFixed(0)} min`;
 };
 
-export function renderJudgeSection(result: JudgeResult, context: BenchContext): string {
-  const { tallies, seeds } = result;
-  const fixed = fixedSampleSize(4 * STABLE_ERROR_RATE, STABLE_ERROR_RATE, {
+/** The fixed-sample size the scenario's error-rate figure is set against: a 4x error rate at the first step's share. */
+export const scenarioFixedSampleSize = (): number =>
+  fixedSampleSize(4 * STABLE_ERROR_RATE, STABLE_ERROR_RATE, {
     alpha: ALPHA,
     power: POWER,
     tolerance: TOLERANCE,
     ratio: (1 - FIRST_SHARE) / FIRST_SHARE,
   });
-  const cell = (variant: CanaryVariant, judge: JudgeKind, what: "rolled back" | "stopped") => {
-    const tally = tallies[variant][judge];
-    return share(what === "rolled back" ? tally.rolledBack : tally.runs - tally.promoted, tally.runs);
+
+/** The rows and cells of both judge sections' tables (this one and flag-judge.ts's), over one run's tallies. */
+export function judgeTable(tallies: Tallies, fixed: number) {
+  const of = (variant: CanaryVariant, judge: JudgeKind) => tallies[variant][judge];
+  return {
+    row: (figure: string, target: string, compare: string, threshold: string) =>
+      `| ${figure} | ${target} | ${compare} | ${threshold} |`,
+    both: (f: (judge: JudgeKind) => string) => [f("compare"), f("threshold")] as const,
+    rolledBack: (variant: CanaryVariant) => (judge: JudgeKind) =>
+      share(of(variant, judge).rolledBack, of(variant, judge).runs),
+    /** Not promoted when the timeline ended: rolled back or still held. */
+    stopped: (variant: CanaryVariant) => (judge: JudgeKind) =>
+      share(of(variant, judge).runs - of(variant, judge).promoted, of(variant, judge).runs),
+    /** The share promoted, and the median minutes to it. */
+    promotions: (variant: CanaryVariant) => (judge: JudgeKind) =>
+      `${share(of(variant, judge).promoted, of(variant, judge).runs)}; ${minutes(of(variant, judge).minutesToPromotion)}`,
+    /** The share rolled back, and the median minutes to it. */
+    rollbacks: (variant: CanaryVariant) => (judge: JudgeKind) =>
+      `${share(of(variant, judge).rolledBack, of(variant, judge).runs)}; ${minutes(of(variant, judge).minutesToRollback)}`,
+    /** The 4x error rate's median requests served before a rollback, and its ratio to the fixed-sample size. */
+    requests: (judge: JudgeKind) => {
+      const m = median(of("errors-4x", judge).requestsToRollback);
+      return m === undefined ? "–" : `${m.toFixed(0)} (${(m / fixed).toFixed(2)}x)`;
+    },
   };
-  const requests = (judge: JudgeKind) => {
-    const m = median(tallies["errors-4x"][judge].requestsToRollback);
-    return m === undefined ? "–" : `${m.toFixed(0)} (${(m / fixed).toFixed(2)}x)`;
-  };
-  const row = (figure: string, target: string, compare: string, threshold: string) =>
-    `| ${figure} | ${target} | ${compare} | ${threshold} |`;
-  const both = (f: (judge: JudgeKind) => string) => [f("compare"), f("threshold")] as const;
+}
+
+export function renderJudgeSection(result: JudgeResult, context: BenchContext): string {
+  const { tallies, seeds } = result;
+  const fixed = scenarioFixedSampleSize();
+  const { row, both, rolledBack, stopped, promotions, rollbacks, requests } = judgeTable(tallies, fixed);
   return [
     "## Judges: compare against threshold on the rollout scenario",
     "",
@@ -190,43 +216,17 @@ export function renderJudgeSection(result: JudgeResult, context: BenchContext): 
     "",
     "| figure | target | compare | threshold |",
     "| --- | --- | ---: | ---: |",
-    row("A/A (canary identical to stable): rolled back", "≤ 2%", ...both((j) => cell("same", j, "rolled back"))),
-    row(
-      "A/A: promoted within the timeline; median minutes to promotion",
-      "–",
-      ...both(
-        (j) =>
-          `${share(tallies.same[j].promoted, tallies.same[j].runs)}; ${minutes(tallies.same[j].minutesToPromotion)}`,
-      ),
-    ),
-    row(
-      "canary error rate 4x (2% vs 0.5%): stopped before promotion",
-      "≥ 95%",
-      ...both((j) => cell("errors-4x", j, "stopped")),
-    ),
-    row(
-      "… of which rolled back; median minutes to the rollback",
-      "–",
-      ...both(
-        (j) =>
-          `${share(tallies["errors-4x"][j].rolledBack, tallies["errors-4x"][j].runs)}; ${minutes(tallies["errors-4x"][j].minutesToRollback)}`,
-      ),
-    ),
+    row("A/A (canary identical to stable): rolled back", "≤ 2%", ...both(rolledBack("same"))),
+    row("A/A: promoted within the timeline; median minutes to promotion", "–", ...both(promotions("same"))),
+    row("canary error rate 4x (2% vs 0.5%): stopped before promotion", "≥ 95%", ...both(stopped("errors-4x"))),
+    row("… of which rolled back; median minutes to the rollback", "–", ...both(rollbacks("errors-4x"))),
     row(
       `… canary requests served before the rollback (median), and its ratio to ${fixed}, the fixed-sample size`,
       "≤ 2x",
       ...both(requests),
     ),
-    row(
-      "canary 1.5x slower (p50 and p99 +50%): stopped before promotion",
-      "≥ 95%",
-      ...both((j) => cell("slower-1.5x", j, "stopped")),
-    ),
-    row(
-      "canary p99 +50% with the median unchanged: stopped before promotion",
-      "–",
-      ...both((j) => cell("p99-tail-1.5x", j, "stopped")),
-    ),
+    row("canary 1.5x slower (p50 and p99 +50%): stopped before promotion", "≥ 95%", ...both(stopped("slower-1.5x"))),
+    row("canary p99 +50% with the median unchanged: stopped before promotion", "–", ...both(stopped("p99-tail-1.5x"))),
     "",
     `The fixed-sample size is the canary requests a one-sided two-proportion z-test of "canary ≤ stable + 0.5%" ` +
       `needs for ${pct(POWER)} power at the same ${pct(ALPHA)} false-alarm level against 2% vs 0.5%, with the stable ` +

@@ -3,15 +3,9 @@
 // document. The package takes a few hundred milliseconds to load, so the notifier imports this file only when it
 // first sends a CloudEvent.
 import { CloudEvent, HTTP } from "cloudevents";
+import type { HttpMessage } from "./deliver.ts";
 import type { NotifyEvent } from "./event.ts";
 import type { CloudEventsMode } from "./targets.ts";
-
-export type { CloudEventsMode };
-
-export interface HttpMessage {
-  headers: Record<string, string>;
-  body: string;
-}
 
 /** The CloudEvent itself: the data is the event's facts plus its title, message and severity. */
 export function toCloudEvent(event: NotifyEvent): CloudEvent<Record<string, unknown>> {

@@ -1,7 +1,12 @@
 // One HTTP POST to one receiver, with a per-request timeout and a bounded retry: at most `attempts` tries, waiting
 // backoffMs, 2 x backoffMs, ... between them, retried only after a network error, a timeout, a 429 or a 5xx (another
 // answer will not change by asking again). Never throws: the outcome says what happened.
-import type { HttpMessage } from "./cloudevent.ts";
+
+/** What is POSTed: the Slack JSON or the CloudEvent, as headers and a body. */
+export interface HttpMessage {
+  headers: Record<string, string>;
+  body: string;
+}
 
 export interface DeliveryPolicy {
   /** One request waits at most this long. */

@@ -2,8 +2,14 @@
 // `settle` waits for them at most a given time; whatever is still running then is aborted and reported as dropped.
 // One batch per stepper pass (or per flag write), so every pass reports what it sent.
 import type { Annotations } from "../contract/annotations.ts";
-import type { HttpMessage } from "./cloudevent.ts";
-import { abortableSleep, type DeliveryOutcome, type DeliveryPolicy, type DeliveryResult, deliver } from "./deliver.ts";
+import {
+  abortableSleep,
+  type DeliveryOutcome,
+  type DeliveryPolicy,
+  type DeliveryResult,
+  deliver,
+  type HttpMessage,
+} from "./deliver.ts";
 import type { NotifyEvent } from "./event.ts";
 import { slackMessage } from "./slack.ts";
 import {

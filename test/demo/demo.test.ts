@@ -4,41 +4,11 @@
  * a temp dir. Prometheus is installed by the global test setup. Assertions are on outcomes (phases, exit status,
  * files, processes), never on how long anything took.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-
-interface Running {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function startDemo(args: string[]): Running {
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/demo/index.ts", ...args], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr?.on("data", (chunk) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code) => resolve(code));
-  });
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
-}
+import { type RunningDemo as Running, startDemo } from "./spawn-demo.ts";
 
 /** Resolves once stdout matches (a limit for a broken setup, not a measurement). */
 async function waitForOutput(running: Running, pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {

@@ -5,11 +5,10 @@
  * `greenlight flags` would. Prometheus is installed by the global test setup; the demo starts its own. Assertions are
  * on outcomes (phases, shares, audit entries, exit status, processes), never on how long anything took.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFileStore } from "../../functions/flags/file-store.ts";
 import { STEPPER_ACTOR } from "../../functions/flags/rollout/plan.ts";
@@ -18,8 +17,8 @@ import { type CliIo, main } from "../../scripts/demo/cli.ts";
 import { DEMO_ACTOR, FLAG_PROFILES, FLAG_SCENARIOS } from "../../scripts/demo/flag-profiles.ts";
 import type { FlagDemoOptions } from "../../scripts/demo/flag-run.ts";
 import { flagStoreDirs } from "../../scripts/demo/flag-store.ts";
+import { startDemo } from "./spawn-demo.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const [EQUAL, FAILING] = FLAG_SCENARIOS.map((scenario) => scenario.key);
 
 /** A flag of the user's own with a plan, already in the store: the demo's passes must leave it alone. */
@@ -39,24 +38,11 @@ interface Finished {
 let dir: string;
 let child: ChildProcess | undefined;
 
-function runDemo(args: string[]): Promise<Finished> {
-  const started = spawn(process.execPath, ["--import", "tsx", "scripts/demo/index.ts", ...args], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child = started;
-  let stdout = "";
-  let stderr = "";
-  started.stdout?.on("data", (chunk) => {
-    stdout += chunk;
-  });
-  started.stderr?.on("data", (chunk) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve, reject) => {
-    started.once("error", reject);
-    started.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
+async function runDemo(args: string[]): Promise<Finished> {
+  const started = startDemo(args);
+  child = started.child;
+  const code = await started.exited;
+  return { code, stdout: started.stdout(), stderr: started.stderr() };
 }
 
 /** Whether anything still answers at the URL (a stopped Prometheus refuses the connection). */

@@ -1,5 +1,6 @@
 // `greenlight flags serve|list|get|set|delete|import|export|eval|audit|stale`: run a flag server, or manage its flags.
 import type { Command } from "commander";
+import { isObject } from "../../functions/contract/objects.ts";
 import type {
   AuditEntry,
   EvaluationContext,
@@ -137,9 +138,6 @@ interface SetFlags extends TargetFlags {
   ifMatch?: number;
 }
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
 function printProblems(problems: { path: string; message: string }[], where = ""): void {
   const at = where ? `${where} ` : "";
   for (const problem of problems) process.stderr.write(`  ${at}${problem.path || "(flag)"}: ${problem.message}\n`);
@@ -171,7 +169,7 @@ async function set(key: string | undefined, flags: SetFlags): Promise<void> {
           },
         ]
       : [];
-  const keyed = key !== undefined && fileKey === undefined && isPlainObject(raw) ? { ...raw, key } : raw;
+  const keyed = key !== undefined && fileKey === undefined && isObject(raw) ? { ...raw, key } : raw;
   const validated = validateFlag(keyed);
   const checked =
     mismatch.length === 0

@@ -3,6 +3,7 @@
  * Reads go to the store, not the rule cache: an operator must see the write they just made, and the revision
  * they send back in If-Match must be the stored one. Every write invalidates this process's cache.
  */
+import { isObject } from "../../contract/objects.ts";
 import { parseInteger } from "../../contract/values.ts";
 import { type HttpRequest, type HttpResponse, jsonResponse } from "../../http/message.ts";
 import type { RuleCache } from "../cache.ts";
@@ -331,11 +332,9 @@ async function controlReason(
   if (body.empty) return { ok: true };
   const value = body.value;
   const accepted = `accepted: no body, or {"reason": "<up to ${MAX_REASON} characters>"}`;
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return { ok: false, response: error(400, `body is not an object; ${accepted}`) };
-  }
+  if (!isObject(value)) return { ok: false, response: error(400, `body is not an object; ${accepted}`) };
   const fields = Object.keys(value);
-  const reason = (value as { reason?: unknown }).reason;
+  const reason = value.reason;
   if (
     fields.some((field) => field !== "reason") ||
     (reason !== undefined && (typeof reason !== "string" || reason.length > MAX_REASON))

@@ -1,5 +1,6 @@
 // Checks a flag's `rollout` plan and `rolloutStatus` for validate.ts: every problem at its JSON Pointer, saying what is
 // accepted. Pure and total, like the flag validator; on success fresh copies holding only the given fields.
+import { isObject } from "../../contract/objects.ts";
 import { parseDuration } from "../../contract/values.ts";
 import {
   ROLLOUT_BUILTIN_CHECKS,
@@ -27,9 +28,6 @@ export const MAX_ROLLOUT_CHECKS = 10;
 const MAX_QUERY = 2000;
 const CHECK_NAME = /^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/;
 const TEMPLATE_VARIABLES = ["key", "variant", "interval"];
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 function show(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);

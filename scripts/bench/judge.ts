@@ -9,6 +9,7 @@ import {
   type JudgeKind,
   judgeScenario,
   RPS,
+  SCENARIO_MINUTES,
   STABLE_ERROR_RATE,
   STABLE_P99_MS,
   STEPS,
@@ -19,7 +20,7 @@ import type { BenchContext } from "./index.ts";
 export const VARIANTS: readonly CanaryVariant[] = ["same", "errors-4x", "slower-1.5x", "p99-tail-1.5x"];
 export const JUDGES: readonly JudgeKind[] = ["compare", "threshold"];
 /** Virtual minutes a timeline may run: the comparison holds a step until it can tell. */
-export const MINUTES = 90;
+export const MINUTES = SCENARIO_MINUTES;
 /** Defaults of greenlight.dev/judge-alpha and judge-tolerance, which the scenario leaves as they are. */
 export const ALPHA = 0.02;
 export const TOLERANCE = 0.005;

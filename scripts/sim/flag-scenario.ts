@@ -11,7 +11,16 @@
 // custom check beyond its bound rolls the flag back at once.
 import { DEFAULT_ROLLOUT_METRICS } from "../../functions/flags/rollout/queries.ts";
 import type { Flag, RolloutCheck } from "../../functions/flags/types.ts";
-import { type CanaryVariant, canaryProfile, type JudgeKind, RPS, STEPS, stableProfile } from "./judge-scenario.ts";
+import {
+  type CanaryVariant,
+  canaryProfile,
+  type JudgeKind,
+  RPS,
+  SCENARIO_MINUTES,
+  SCENARIO_SCRAPE,
+  STEPS,
+  stableProfile,
+} from "./judge-scenario.ts";
 import type { TrafficProfile } from "./mesh.ts";
 import type { ScrapeSettings } from "./metrics-store.ts";
 import { type RevisionProfile, valueAt } from "./scenario.ts";
@@ -78,8 +87,13 @@ export function scenarioFlag(judge: JudgeKind): Flag {
   };
 }
 
-/** One timeline of the scenario; `minutes` long enough for the slower judge to finish in nearly every run. */
-export function flagScenario(seed: number, variant: CanaryVariant, judge: JudgeKind, minutes = 90): FlagScenario {
+/** One timeline of the scenario. */
+export function flagScenario(
+  seed: number,
+  variant: CanaryVariant,
+  judge: JudgeKind,
+  minutes = SCENARIO_MINUTES,
+): FlagScenario {
   return {
     seed,
     minutes,
@@ -89,6 +103,6 @@ export function flagScenario(seed: number, variant: CanaryVariant, judge: JudgeK
     flag: scenarioFlag(judge),
     treatment: at0(canaryProfile(variant)),
     control: at0(stableProfile()),
-    scrape: { intervalSeconds: 15, lagSeconds: 0, missProbability: 0, outages: [] },
+    scrape: SCENARIO_SCRAPE,
   };
 }

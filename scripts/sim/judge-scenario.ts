@@ -3,6 +3,7 @@
 // the same (A/A), fails four times as often, or is slower. `judgeScenario(seed, variant, judge)` builds one; the
 // bench (scripts/bench/judge.ts) and the tests run them with either judge.
 import { NO_FAULTS } from "./cluster.ts";
+import type { ScrapeSettings } from "./metrics-store.ts";
 import type { RevisionProfile, Scenario } from "./scenario.ts";
 
 export type JudgeKind = "threshold" | "compare";
@@ -15,6 +16,10 @@ export const STABLE_P50_MS = 40;
 export const STABLE_P99_MS = 100;
 export const RPS = 50;
 export const STEPS = "10,20,50,100";
+/** A timeline's default length: long enough for the slower judge to finish in nearly every run. */
+export const SCENARIO_MINUTES = 90;
+/** Every 15 s, on time, none missed: the scenario measures the judges, not scrape faults. */
+export const SCENARIO_SCRAPE: ScrapeSettings = { intervalSeconds: 15, lagSeconds: 0, missProbability: 0, outages: [] };
 
 export const stableProfile = (): RevisionProfile => ({
   startupSeconds: 5,
@@ -40,8 +45,13 @@ export function canaryProfile(variant: CanaryVariant): RevisionProfile {
   }
 }
 
-/** One timeline of the scenario; `minutes` long enough for the slower judge to finish in nearly every run. */
-export function judgeScenario(seed: number, variant: CanaryVariant, judge: JudgeKind, minutes = 90): Scenario {
+/** One timeline of the scenario. */
+export function judgeScenario(
+  seed: number,
+  variant: CanaryVariant,
+  judge: JudgeKind,
+  minutes = SCENARIO_MINUTES,
+): Scenario {
   return {
     seed,
     minutes,
@@ -62,7 +72,7 @@ export function judgeScenario(seed: number, variant: CanaryVariant, judge: Judge
     headerShare: 0,
     stable: stableProfile(),
     canary: canaryProfile(variant),
-    scrape: { intervalSeconds: 15, lagSeconds: 0, missProbability: 0, outages: [] },
+    scrape: SCENARIO_SCRAPE,
     faults: NO_FAULTS,
     concurrentStepper: false,
     actions: [],

@@ -177,8 +177,11 @@ const isProblem = (value: ResolvedPlan | { problem: string }): value is { proble
 export function rolloutDue(flag: Flag, now: Date): "idle" | "start" | "judge" {
   if (!flag.rollout) return "idle";
   const plan = resolvePlan(flag);
-  if (isProblem(plan)) return "idle";
-  const status = flag.rolloutStatus;
+  return isProblem(plan) ? "idle" : dueUnder(plan, flag.rolloutStatus, now);
+}
+
+/** `rolloutDue` under the resolved plan. */
+function dueUnder(plan: ResolvedPlan, status: RolloutStatus | undefined, now: Date): "start" | "idle" | "judge" {
   if (!status || status.plan !== plan.fingerprint) return "start";
   if (status.phase !== "progressing") return "idle";
   const last = Date.parse(status.checkedAt ?? status.since);
@@ -324,7 +327,7 @@ export function decideRollout(flag: Flag, now: Date, readings?: RolloutReadings)
     return { action: "start", next: written(flag, plan, { ...next, reason }), reason };
   }
   if (status.plan !== plan.fingerprint) return replan(flag, plan, status, now);
-  const due = rolloutDue(flag, now);
+  const due = dueUnder(plan, status, now);
   if (due !== "judge") return { action: "none", reason: status.phase === "progressing" ? "not due yet" : status.phase };
   if (!readings) return { action: "none", reason: "due, but nothing was read" };
   return judged(flag, plan, status, readings, now);

@@ -66,7 +66,6 @@ import {
   type AuditEntry,
   type Flag,
   type FlagStore,
-  type FlagUsage,
   type RuleSet,
   StoreConflictError,
   type StoredFlag,
@@ -78,7 +77,7 @@ import {
   type WriteOptions,
   type WriteResult,
 } from "./types.ts";
-import { checkUsageBatch, oldestKeptDay, record, usageDay, usageDays } from "./usage.ts";
+import { checkUsageBatch, oldestKeptDay, record, usageDay, usageDays, usageReport } from "./usage.ts";
 
 /** Where `greenlight flags serve` and the CLI keep flags without Upstash: `.greenlight` in the working directory. */
 export const DEFAULT_FLAGS_DIR = ".greenlight";
@@ -780,21 +779,12 @@ export function createFileStore(options: FileStoreOptions): FlagStore {
     async readUsage(query: UsageQuery = {}): Promise<UsageReport> {
       return fsCall(async () => {
         const state = await readUsageState();
-        const flags = record<FlagUsage>();
-        for (const [key, at] of Object.entries(state.lastEvaluated)) {
-          flags[key] = { lastEvaluatedAt: at, variants: record() };
-        }
-        for (const day of usageDays(query.now ?? Date.now(), query.days ?? 0)) {
-          for (const [key, variants] of Object.entries(state.days[day] ?? {})) {
-            const usage = flags[key];
-            // Counts of a flag deleted since (its last evaluation forgotten) are not reported.
-            if (!usage) continue;
-            for (const [variant, count] of Object.entries(variants)) {
-              usage.variants[variant] = (usage.variants[variant] ?? 0) + count;
-            }
-          }
-        }
-        return { ...(state.countingSince === undefined ? {} : { countingSince: state.countingSince }), flags };
+        const counts = usageDays(query.now ?? Date.now(), query.days ?? 0).flatMap((day) =>
+          Object.entries(state.days[day] ?? {}).flatMap(([key, variants]) =>
+            Object.entries(variants).map(([variant, count]) => ({ key, variant, count })),
+          ),
+        );
+        return usageReport(Object.entries(state.lastEvaluated), counts, state.countingSince);
       });
     },
   };

@@ -57,7 +57,6 @@ import {
   type AuditEntry,
   type Flag,
   type FlagStore,
-  type FlagUsage,
   type RuleSet,
   StoreConflictError,
   type StoredFlag,
@@ -65,12 +64,13 @@ import {
   StoreUnavailableError,
   USAGE_DAYS_KEPT,
   type UsageBatch,
+  type UsageCount,
   type UsageQuery,
   type UsageReport,
   type WriteOptions,
   type WriteResult,
 } from "./types.ts";
-import { checkUsageBatch, record, usageDay, usageDays } from "./usage.ts";
+import { checkUsageBatch, usageDay, usageDays, usageReport } from "./usage.ts";
 
 export const DEFAULT_UPSTASH_PREFIX = "greenlight:flags";
 /** How long one request to Upstash (and one store call) may take; Upstash answers in single-digit ms when healthy. */
@@ -427,24 +427,27 @@ export function createUpstashStore(redis: Redis, options: UpstashStoreOptions = 
         const transaction = redis.multi().zscore(metaKey, COUNTING_SINCE).zrange(seenKey, 0, -1, { withScores: true });
         for (const day of days) transaction.hgetall(dayKey(day));
         const [since, seen, ...hashes] = (await transaction.exec()) as unknown[];
-        const flags = record<FlagUsage>();
         const pairs = Array.isArray(seen) ? seen : [];
+        const lastEvaluated: [string, number][] = [];
         for (let i = 0; i + 1 < pairs.length; i += 2) {
           const at = Number(pairs[i + 1]);
-          if (Number.isSafeInteger(at)) flags[String(pairs[i])] = { lastEvaluatedAt: at, variants: record<number>() };
+          if (Number.isSafeInteger(at)) lastEvaluated.push([String(pairs[i]), at]);
         }
+        const counts: UsageCount[] = [];
         for (const hash of hashes) {
           for (const [field, value] of hashEntries(hash)) {
             const parsed = decoded(field);
             const count = Number(value);
             if (!Array.isArray(parsed) || parsed.length !== 2 || !Number.isSafeInteger(count)) continue;
-            const usage = flags[String(parsed[0])];
-            // Counts of a flag deleted since (its last evaluation forgotten) are not reported.
-            if (usage) usage.variants[String(parsed[1])] = (usage.variants[String(parsed[1])] ?? 0) + count;
+            counts.push({ key: String(parsed[0]), variant: String(parsed[1]), count });
           }
         }
         const start = since === null || since === undefined ? undefined : Number(since);
-        return { ...(start !== undefined && Number.isSafeInteger(start) ? { countingSince: start } : {}), flags };
+        return usageReport(
+          lastEvaluated,
+          counts,
+          start !== undefined && Number.isSafeInteger(start) ? start : undefined,
+        );
       });
     },
   };

@@ -13,7 +13,7 @@
  */
 import { type Env, readSetting, SettingError } from "../contract/settings.ts";
 import { type Parsed, parseDuration } from "../contract/values.ts";
-import type { EvaluationFailure, EvaluationResult, UsageBatch, UsageCount } from "./types.ts";
+import type { EvaluationFailure, EvaluationResult, FlagUsage, UsageBatch, UsageCount, UsageReport } from "./types.ts";
 import { USAGE_DAYS_KEPT } from "./types.ts";
 
 /** Distinct result objects counted between two flushes, by default. */
@@ -222,6 +222,24 @@ export const oldestKeptDay = (at: number): string => usageDay(at - (USAGE_DAYS_K
 
 /** An object without a prototype, for records keyed by flag keys and variant names ("constructor" is a valid key). */
 export const record = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
+
+/**
+ * What `readUsage` answers, from a store's last evaluations, the counts of the days asked for and when counting began:
+ * counts of a flag with no last evaluation (deleted since, its last evaluation forgotten) are not reported.
+ */
+export function usageReport(
+  lastEvaluated: Iterable<readonly [key: string, at: number]>,
+  counts: Iterable<UsageCount>,
+  countingSince: number | undefined,
+): UsageReport {
+  const flags = record<FlagUsage>();
+  for (const [key, at] of lastEvaluated) flags[key] = { lastEvaluatedAt: at, variants: record<number>() };
+  for (const { key, variant, count } of counts) {
+    const usage = flags[key];
+    if (usage) usage.variants[variant] = (usage.variants[variant] ?? 0) + count;
+  }
+  return { ...(countingSince === undefined ? {} : { countingSince }), flags };
+}
 
 /** Checks a batch before a store writes it (a store is also called by code other than the cache). */
 export function checkUsageBatch(batch: UsageBatch): void {

@@ -88,11 +88,16 @@ export interface CanaryEvent {
   message: string;
 }
 
+/** Why a decision paused the canary: a person asked, its annotations need fixing, a hand edit of the route, or an unreadable status. */
+export type CanaryPauseCause = "requested" | "configuration" | "drift" | "status-unreadable";
+
 export interface CanaryDecision {
   status: CanaryStatus;
   weights?: Weights;
   events: CanaryEvent[];
   changed: boolean;
+  /** Set when this decision enters Paused (or pauses again for another reason). */
+  pauseCause?: CanaryPauseCause;
 }
 
 export const MESSAGE_LIMIT = 1024;
@@ -181,13 +186,13 @@ function stage(input: CanaryInput): Stage {
     return { decision: finish(input, base, "RolledBack", `aborted by ${annotationName("abort")}: "true"`) };
   }
   if (settings.blocking.length > 0) {
-    return pause(input, base, "Warning", `paused until fixed: ${settings.blocking.join("; ")}`);
+    return pause(input, base, "Warning", `paused until fixed: ${settings.blocking.join("; ")}`, "configuration");
   }
   if (promote && deployment.ready) {
     return { decision: finish(input, base, "Promoted", `promoted by ${annotationName("promote")}: "true"`) };
   }
   if (controls.paused === true) {
-    return pause(input, base, "Normal", `paused by ${annotationName("paused")}: "true"`);
+    return pause(input, base, "Normal", `paused by ${annotationName("paused")}: "true"`, "requested");
   }
   if (!sameWeights(input.currentWeights, prior.weights)) {
     if (prior.phase === "Paused" && resume) {
@@ -195,7 +200,7 @@ function stage(input: CanaryInput): Stage {
       if (!deployment.ready && base.weights.canary > input.currentWeights.canary) return unchanged(input, base);
       return resumeRewriting(input, base);
     }
-    return pause(input, base, "Warning", driftReason(input, prior));
+    return pause(input, base, "Warning", driftReason(input, prior), "drift");
   }
   if (prior.phase === "Paused" && prior.awaitingResume) {
     if (!resume) return unchanged(input, base);
@@ -274,7 +279,9 @@ function unreadable(input: CanaryInput, problem: string): Stage {
   );
   const status: CanaryStatus = { ...base, reason, awaitingResume: true };
   if (held.length > 0) status.heldControls = held;
-  return { decision: decision(input, status, event("Warning", "CanaryPaused", reason)) };
+  return {
+    decision: { ...decision(input, status, event("Warning", "CanaryPaused", reason)), pauseCause: "status-unreadable" },
+  };
 }
 
 function placeholder(input: CanaryInput, weights: Weights, problem: string): CanaryStatus {
@@ -356,7 +363,13 @@ function finish(
 }
 
 /** Enters (or stays in) Paused; one event each time the reason for the pause changes. */
-function pause(input: CanaryInput, base: CanaryStatus, type: CanaryEvent["type"], why: string): Stage {
+function pause(
+  input: CanaryInput,
+  base: CanaryStatus,
+  type: CanaryEvent["type"],
+  why: string,
+  cause: CanaryPauseCause,
+): Stage {
   const reason = clip(why);
   if (input.status?.phase === "Paused" && input.status.reason === reason) return unchanged(input, base);
   const status: CanaryStatus = { ...base, phase: "Paused", reason, updatedAt: input.now.toISOString() };
@@ -364,7 +377,7 @@ function pause(input: CanaryInput, base: CanaryStatus, type: CanaryEvent["type"]
   if (input.settings.controls.paused === false && !status.heldControls?.includes("resume")) {
     status.heldControls = [...(status.heldControls ?? []), "resume"];
   }
-  return { decision: decision(input, status, event(type, "CanaryPaused", reason)) };
+  return { decision: { ...decision(input, status, event(type, "CanaryPaused", reason)), pauseCause: cause } };
 }
 
 function driftReason(input: CanaryInput, prior: CanaryStatus): string {

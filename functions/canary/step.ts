@@ -198,7 +198,7 @@ export async function stepCanary(
           ...(prior.status ? { prior: prior.status } : {}),
           ...(priorRaw !== undefined ? { priorText: priorRaw } : {}),
           status: decision.status,
-          routeWeights: input.currentWeights,
+          ...(decision.pauseCause ? { pauseCause: decision.pauseCause } : {}),
           message: decision.events[0]?.message ?? decision.status.reason ?? "",
           now: context.now,
         })

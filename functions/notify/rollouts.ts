@@ -31,26 +31,14 @@ export interface CanaryTransition {
   priorText?: string;
   /** The status written. */
   status: CanaryState;
-  /** The route's weights before the write. */
-  routeWeights: Weights;
+  /** Why the stepper paused the canary, when this write pauses it (its decision says so). */
+  pauseCause?: "requested" | "configuration" | "drift" | "status-unreadable";
   /** The Kubernetes Event's note for this write. */
   message: string;
   now: Date;
 }
 
 export type PauseCause = "drift" | "requested" | "configuration" | "status-unreadable" | "no-data" | "other";
-
-function pauseCause(transition: CanaryTransition): PauseCause {
-  const { prior, status, routeWeights } = transition;
-  const reason = status.reason ?? "";
-  if (/could not be read/.test(reason)) return "status-unreadable";
-  if (reason.startsWith("paused until fixed")) return "configuration";
-  if (reason.startsWith("paused by ")) return "requested";
-  if (prior && (prior.weights.stable !== routeWeights.stable || prior.weights.canary !== routeWeights.canary)) {
-    return "drift";
-  }
-  return "other";
-}
 
 /** The first analysis without data after one that had data (or the first ever): a hold worth telling once. */
 const startsNoData = (transition: CanaryTransition): boolean =>
@@ -68,7 +56,7 @@ export function canaryNotification(transition: CanaryTransition): NotifyEvent | 
   else if (entered("RolledBack")) kind = "canary.rolledback";
   else if (entered("Paused")) {
     kind = "canary.paused";
-    cause = pauseCause(transition);
+    cause = transition.pauseCause ?? "other";
   } else if (startsNoData(transition)) {
     kind = "canary.paused";
     cause = "no-data";

@@ -530,3 +530,24 @@ describe("decisions in detail", () => {
     expect(decision.status.phase).toBe("Paused");
   });
 });
+
+describe("the cause a pause gives (for notifications; never read back from the reason's wording)", () => {
+  it("names drift, a person's pause, a configuration to fix and an unreadable status; other decisions name none", () => {
+    expect(run({ status: step1, current: DRIFTED, at: 10 }).decision.pauseCause).toBe("drift");
+    expect(run({ status: step1, annotations: { paused: "true" }, at: 10 }).decision.pauseCause).toBe("requested");
+    const blocked = run({ status: step1, annotations: { abort: "maybe" }, at: 10 }).decision;
+    expect(blocked.status.phase).toBe("Paused");
+    expect(blocked.pauseCause).toBe("configuration");
+    const unreadable = decideCanary({
+      deployment: { namespace: "production", name: "myapp-v2", version: "v2.0", ready: true },
+      settings: testSettings(),
+      currentWeights: { stable: 90, canary: 10 },
+      statusProblem: "not JSON",
+      now: atSecond(10),
+    });
+    expect(unreadable.status.phase).toBe("Paused");
+    expect(unreadable.pauseCause).toBe("status-unreadable");
+    expect(run({ status: step1, at: 120 }).decision.pauseCause).toBeUndefined();
+    expect(run({ status: step1, annotations: { abort: "true" }, at: 10 }).decision.pauseCause).toBeUndefined();
+  });
+});

@@ -24,7 +24,6 @@ const transition = {
   route: "web",
   prior: progressing,
   priorText: '{"phase":"Progressing"}',
-  routeWeights: { stable: 50, canary: 50 },
   message: "promoted v2: all 2 steps passed",
   now,
 };
@@ -68,7 +67,7 @@ describe("canary events", () => {
     expect(cloudEventMessage(event, "structured").headers["content-type"]).toMatch(/^application\/cloudevents\+json/);
   });
 
-  it("rollback and pause are warnings; a pause says its cause (drift when the route was edited)", () => {
+  it("rollback and pause are warnings; a pause says the cause its decision gave (drift when the route was edited)", () => {
     const rolledBack = canaryNotification({
       ...transition,
       status: { ...progressing, phase: "RolledBack", weights: { stable: 100, canary: 0 } },
@@ -76,16 +75,23 @@ describe("canary events", () => {
     expect(rolledBack).toMatchObject({ type: "dev.greenlight.canary.rolledback", severity: "warning" });
     const drift = canaryNotification({
       ...transition,
-      routeWeights: { stable: 63, canary: 37 },
+      pauseCause: "drift",
       status: { ...progressing, phase: "Paused", reason: "VirtualService weights were edited by hand" },
     });
     expect(drift).toMatchObject({ type: "dev.greenlight.canary.paused", title: "canary shop/web-v2 paused (drift)" });
     expect(drift?.data.cause).toBe("drift");
     const requested = canaryNotification({
       ...transition,
+      pauseCause: "requested",
       status: { ...progressing, phase: "Paused", reason: 'paused by greenlight.dev/paused: "true"' },
     });
     expect(requested?.data.cause).toBe("requested");
+    // A pause whose decision named no cause is told as "other", never guessed from the reason's wording.
+    const unnamed = canaryNotification({
+      ...transition,
+      status: { ...progressing, phase: "Paused", reason: "paused by x" },
+    });
+    expect(unnamed?.data.cause).toBe("other");
   });
 
   it("the first analysis without data is a hold worth telling; the next ones, and a pause that stays, are not", () => {

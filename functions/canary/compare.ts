@@ -10,8 +10,7 @@
 // The state (`JudgeState`) lives in the status annotation: counts since the rollout's first step and the error-rate
 // test's evidence. A window is counted when every query answered and the request count was fresh (its freshness
 // guard); a window with fewer than min-requests requests is counted but judged no-data, as under threshold.
-import { compareLatency } from "../judge/ranks.ts";
-import { rateVerdict } from "../judge/rates.ts";
+import { judgeErrors, judgeLatency } from "../judge/judge.ts";
 import { readVersions, type VersionQueries } from "../judge/read.ts";
 import {
   addWindow,
@@ -80,11 +79,8 @@ const signedPercent = (value: number): string => `${value > 0 ? "+" : ""}${perce
 function errorRateCheck(state: JudgeState, settings: CompareSettings, query: string): CheckResult {
   const base = { name: ERROR_RATE_VS_STABLE, query, threshold: settings.tolerance, comparison: "max" as const };
   const { canary, stable } = state.errors;
-  if (canary.requests === 0 || stable.requests === 0) {
-    const missing = canary.requests === 0 ? "canary" : "stable";
-    return { ...base, outcome: "no-data", detail: `no ${missing} requests counted yet` };
-  }
-  const result = rateVerdict(state.errors, { alpha: settings.alpha / 2, tolerance: settings.tolerance });
+  const result = judgeErrors(state, { alpha: settings.alpha / 2, tolerance: settings.tolerance });
+  if ("missing" in result) return { ...base, outcome: "no-data", detail: `no ${result.missing} requests counted yet` };
   const judge: JudgeReading = {
     estimate: result.estimate,
     lower: result.lower,
@@ -105,17 +101,10 @@ function errorRateCheck(state: JudgeState, settings: CompareSettings, query: str
 function latencyCheck(state: JudgeState, settings: CompareSettings, query: string): CheckResult {
   const threshold = 0.5 + settings.latencyTolerance;
   const base = { name: LATENCY_VS_STABLE, query, threshold, comparison: "max" as const };
-  const { canary, stable } = state.latency;
-  const total = (counts: number[]) => counts.reduce((sum, count) => sum + count, 0);
-  if (total(canary) < 2 || total(stable) < 2) {
-    const missing = total(canary) < 2 ? "canary" : "stable";
-    return { ...base, outcome: "no-data", detail: `fewer than 2 ${missing} latencies counted yet` };
+  const result = judgeLatency(state, { alpha: settings.alpha / 2, tolerance: settings.latencyTolerance });
+  if ("missing" in result) {
+    return { ...base, outcome: "no-data", detail: `fewer than 2 ${result.missing} latencies counted yet` };
   }
-  const result = compareLatency(canary, stable, {
-    alpha: settings.alpha / 2,
-    tolerance: settings.latencyTolerance,
-    look: Math.max(1, state.windows),
-  });
   const judge: JudgeReading = {
     estimate: result.estimate,
     lower: result.lower,

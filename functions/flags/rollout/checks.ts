@@ -1,7 +1,7 @@
 // A rollout's checks judged (pure): the builtin comparisons of treatment against control from the judge's cumulative
 // state (functions/judge/), and the custom checks' values against their bounds.
-import { compareLatency } from "../../judge/ranks.ts";
-import { rateVerdict, type Verdict } from "../../judge/rates.ts";
+import { judgeErrors, judgeLatency } from "../../judge/judge.ts";
+import type { Verdict } from "../../judge/rates.ts";
 import type { JudgeState } from "../../judge/window.ts";
 import type { RolloutCheckOutcome, RolloutCheckReading } from "../types.ts";
 
@@ -29,17 +29,19 @@ export const formatNumber = (value: number): string =>
 const percent = (value: number): string => `${formatNumber(value * 100)}%`;
 const signedPercent = (value: number): string => `${value > 0 ? "+" : ""}${percent(value)}`;
 
+/** The judge's versions as a rollout names them. */
+const SIDE = { canary: "treatment", stable: "control" } as const;
+
 const outcomeOf = (verdict: Verdict): RolloutCheckOutcome => verdict;
 
 /** The error-rate comparison of the state: treatment rate minus control rate, its interval and verdict. */
 export function errorRateReading(state: JudgeState, levels: JudgeLevels): RolloutCheckReading {
   const base = { name: "error-rate", threshold: levels.tolerance, comparison: "max" as const };
   const { canary: treatment, stable: control } = state.errors;
-  if (treatment.requests === 0 || control.requests === 0) {
-    const missing = treatment.requests === 0 ? "treatment" : "control";
-    return { ...base, outcome: "no-data", detail: `no ${missing} requests counted yet` };
+  const result = judgeErrors(state, { alpha: levels.alpha, tolerance: levels.tolerance });
+  if ("missing" in result) {
+    return { ...base, outcome: "no-data", detail: `no ${SIDE[result.missing]} requests counted yet` };
   }
-  const result = rateVerdict(state.errors, { alpha: levels.alpha, tolerance: levels.tolerance });
   const detail =
     `treatment ${percent(treatment.errors / treatment.requests)} (${treatment.errors}/${treatment.requests}) vs ` +
     `control ${percent(control.errors / control.requests)} (${control.errors}/${control.requests}), difference ` +
@@ -61,17 +63,10 @@ export function errorRateReading(state: JudgeState, levels: JudgeLevels): Rollou
 export function latencyReading(state: JudgeState, levels: JudgeLevels): RolloutCheckReading {
   const threshold = 0.5 + levels.latencyTolerance;
   const base = { name: "latency", threshold, comparison: "max" as const };
-  const { canary: treatment, stable: control } = state.latency;
-  const total = (counts: number[]) => counts.reduce((sum, count) => sum + count, 0);
-  if (total(treatment) < 2 || total(control) < 2) {
-    const missing = total(treatment) < 2 ? "treatment" : "control";
-    return { ...base, outcome: "no-data", detail: `fewer than 2 ${missing} latencies counted yet` };
+  const result = judgeLatency(state, { alpha: levels.alpha, tolerance: levels.latencyTolerance });
+  if ("missing" in result) {
+    return { ...base, outcome: "no-data", detail: `fewer than 2 ${SIDE[result.missing]} latencies counted yet` };
   }
-  const result = compareLatency(treatment, control, {
-    alpha: levels.alpha,
-    tolerance: levels.latencyTolerance,
-    look: Math.max(1, state.windows),
-  });
   const detail =
     `P(a treatment request is slower than a control one) ${formatNumber(result.estimate)} in ` +
     `[${formatNumber(result.lower)}, ${formatNumber(result.upper)}] (at most ${formatNumber(threshold)}) over ` +

@@ -11,6 +11,7 @@
 import type { Env } from "../contract/settings.ts";
 import { type WebAdapterOptions, type WebHandler, webHandler } from "../http/web.ts";
 import { edgeCoreFromEnv } from "./edge-env.ts";
+import type { UsageOptions } from "./usage.ts";
 
 /** Workers pass bindings (strings for vars and secrets, objects for KV and the like); only the strings matter here. */
 export type EdgeBindings = Readonly<Record<string, unknown>>;
@@ -30,7 +31,7 @@ export function processEnv(): Env {
 export type EdgeAdapterOptions = Pick<WebAdapterOptions, "clientAddress">;
 
 /** Where usage flushes started while serving go: a platform's waitUntil; without one they run best effort. */
-export type Defer = (flush: Promise<void>) => void;
+export type Defer = NonNullable<UsageOptions["defer"]>;
 
 /** The OFREP-only handler for `env`, behind the Web adapter with the core's body limit. */
 export function createEdgeHandler(env: Env, options: EdgeAdapterOptions = {}, defer?: Defer): WebHandler {

@@ -2,6 +2,7 @@
 // a hung API server would hold a pass until the Lambda or Job is killed), and a 429 is retried after its Retry-After
 // when that still fits before the pass must end. Applied to the clients as a whole, so no call site can forget it.
 import { ApiException, Observable, type RequestContext, type ResponseContext } from "@kubernetes/client-node";
+import { parseRetryAfter } from "../http/retry-after.ts";
 import type { KubeClients } from "./clients.ts";
 import type { Clock } from "./clock.ts";
 import { sleepOn } from "./clock.ts";
@@ -35,11 +36,7 @@ export function retryAfterMs(error: unknown, now: number): number | undefined {
   if (!(error instanceof ApiException) || error.code !== 429) return undefined;
   const headers = (error.headers ?? {}) as Record<string, string | undefined>;
   const raw = headers["retry-after"] ?? headers["Retry-After"];
-  if (raw === undefined) return DEFAULT_RETRY_AFTER_MS;
-  const trimmed = String(raw).trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? DEFAULT_RETRY_AFTER_MS : Math.max(0, date - now);
+  return parseRetryAfter(raw === undefined ? undefined : String(raw), now) ?? DEFAULT_RETRY_AFTER_MS;
 }
 
 /** A client-node middleware that puts `signal` on the request, beside any signal another middleware set. */

@@ -1,6 +1,7 @@
 // One HTTP POST to one receiver, with a per-request timeout and a bounded retry: at most `attempts` tries, waiting
 // backoffMs, 2 x backoffMs, ... between them, retried only after a network error, a timeout, a 429 or a 5xx (another
 // answer will not change by asking again). Never throws: the outcome says what happened.
+import { parseRetryAfter } from "../http/retry-after.ts";
 
 /** What is POSTed: the Slack JSON or the CloudEvent, as headers and a body. */
 export interface HttpMessage {
@@ -47,12 +48,6 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
 
 const retryable = (status: number): boolean => status === 429 || status >= 500;
 
-function retryAfterMs(response: Response): number | undefined {
-  const raw = response.headers.get("retry-after")?.trim();
-  if (raw === undefined || !/^\d+$/.test(raw)) return undefined;
-  return Number(raw) * 1000;
-}
-
 function describeError(error: unknown, timedOut: boolean, timeoutMs: number): string {
   if (timedOut) return `no answer within ${timeoutMs} ms`;
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
@@ -85,7 +80,7 @@ export async function deliver(
       if (response.ok) return { outcome: "sent", attempts: attempt, status: response.status, detail };
       last = { outcome: "failed", attempts: attempt, status: response.status, detail };
       if (!retryable(response.status)) return last;
-      const after = retryAfterMs(response);
+      const after = parseRetryAfter(response.headers.get("retry-after"), Date.now());
       if (after !== undefined && after <= policy.backoffMs * 4) wait = after;
     } catch (error) {
       if (signal.aborted) return { ...last, outcome: "dropped", attempts: attempt };

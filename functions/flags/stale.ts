@@ -8,6 +8,7 @@
  * last write stands in for it).
  */
 import type { RuleSet, UsageReport } from "./types.ts";
+import { DAY_MS } from "./usage.ts";
 
 export type StaleReason = "expired" | "unchanged" | "unused";
 
@@ -47,7 +48,6 @@ export const DEFAULT_UNCHANGED_DAYS = 90;
 export const DEFAULT_UNUSED_DAYS = 30;
 /** The largest number of days either threshold takes (about ten years). */
 export const MAX_STALE_DAYS = 3650;
-const DAY_MS = 86_400_000;
 
 /** Pure: the stale flags of `ruleSet` at `nowMs`, sorted by key. Unparseable dates never make a flag stale. */
 export function findStaleFlags(ruleSet: RuleSet, nowMs: number, options: StaleOptions = {}): StaleFlag[] {

@@ -204,7 +204,7 @@ export function createUsageCounter(options: UsageCounterOptions): UsageCounter {
 
 // ---- helpers the stores share ---------------------------------------------------------------------------------
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 /** The UTC day of an instant, as the stores key their daily counts: `2026-11-26`. */
 export const usageDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);

@@ -20,7 +20,10 @@ function cancel(stream: { cancel(): Promise<void> } | null | undefined): void {
   stream?.cancel().catch(() => undefined);
 }
 
-/** What a body over the limit may still send, read and dropped, before the 413 goes out: as the Node adapter's linger. */
+/**
+ * What a body over the limit may still send, read and dropped, before the 413 goes out. The byte bound is the Node
+ * adapter's linger too (node.ts); the wait is shorter than its 5 s, because here the answer waits with it.
+ */
 export const DISCARD_BYTES = 1024 * 1024;
 export const DISCARD_MS = 2_000;
 

@@ -7,6 +7,7 @@
  * before it reads the 413).
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { DISCARD_BYTES } from "./body.ts";
 import type { HeaderReader, HttpCore, HttpRequest } from "./message.ts";
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -130,7 +131,7 @@ function answer(res: ServerResponse, status: number, headers: Record<string, str
 /** Serves the core to Node's http or https server (or mounted in express: `originalUrl` is honoured). */
 export function nodeListener(core: HttpCore, options: NodeAdapterOptions): NodeListener {
   const cap = options.bodyLimitBytes + 1;
-  const lingerBytes = options.lingerBytes ?? 1024 * 1024;
+  const lingerBytes = options.lingerBytes ?? DISCARD_BYTES;
   const lingerMs = options.lingerMs ?? 5000;
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = (req.method ?? "GET").toUpperCase();

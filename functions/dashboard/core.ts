@@ -6,6 +6,7 @@
  * version is seen at once, an unchanged one costs a round trip and no bytes.
  */
 import { ifNoneMatchHits, textHash } from "../flags/http/etag.ts";
+import { escapeHtml } from "../http/html.ts";
 import type { HttpCore, HttpResponse } from "../http/message.ts";
 import { jsonResponse, pathOf } from "../http/message.ts";
 import type { DashboardFiles } from "./assets.ts";
@@ -44,20 +45,17 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 const REVALIDATE = "no-cache";
 
-const ATTRIBUTE_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" };
-const attribute = (value: string): string => value.replace(/[&<>"]/g, (char) => ATTRIBUTE_ESCAPES[char] ?? char);
-
 /** The page: the app's stylesheet and entry module, its settings in data attributes, a note for browsers without JS. */
 export function dashboardHtml(options: Omit<DashboardOptions, "files">): string {
   const data = [
-    `data-api="${attribute(options.apiBase ?? "/")}"`,
-    options.rolloutsUrl ? `data-rollouts="${attribute(options.rolloutsUrl)}"` : "",
-    options.statusUrl ? `data-status="${attribute(options.statusUrl)}"` : "",
+    `data-api="${escapeHtml(options.apiBase ?? "/")}"`,
+    options.rolloutsUrl ? `data-rollouts="${escapeHtml(options.rolloutsUrl)}"` : "",
+    options.statusUrl ? `data-status="${escapeHtml(options.statusUrl)}"` : "",
   ]
     .filter(Boolean)
     .join(" ");
   const fallback = options.statusUrl
-    ? ` The <a href="${attribute(options.statusUrl)}">status page</a> works without it.`
+    ? ` The <a href="${escapeHtml(options.statusUrl)}">status page</a> works without it.`
     : "";
   return `<!doctype html>
 <html lang="en">

@@ -9,7 +9,11 @@
  * data-series=... data-panel=...>`, so the output can be checked (and styled) without parsing paths. Every text is
  * escaped.
  */
+import { escapeHtml } from "../../functions/http/html.ts";
 import type { TimelinePoint } from "./timeline.ts";
+
+/** The chart's text escaper is the shared one (functions/http/html.ts). */
+export { escapeHtml as escapeXml };
 
 export interface ChartSeries {
   /** Short id used in `data-series` (e.g. "good"). */
@@ -38,16 +42,6 @@ export interface Box {
 
 const PALETTE = ["#1a7f37", "#cf222e", "#0969da", "#8250df", "#9a6700"];
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"';
-
-/** Escapes text for element content and double- or single-quoted attributes. */
-export function escapeXml(text: string): string {
-  return text
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
-}
 
 const num = (value: number): string => {
   const rounded = Math.round(value * 10) / 10;
@@ -117,7 +111,7 @@ function tooltip(series: ChartSeries, point: TimelinePoint): string {
     ...(finite(point.p99Ms) ? [`p99 ${Math.round(point.p99Ms)} ms`] : []),
     ...(point.note ? [point.note] : []),
   ];
-  return escapeXml(parts.join(" · "));
+  return escapeHtml(parts.join(" · "));
 }
 
 function marker(x: number, y: number, point: TimelinePoint, color: string, title: string): string {
@@ -233,10 +227,10 @@ export function renderTimelineSvg(series: readonly ChartSeries[], options: Chart
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="demo-title" ${FONT} font-size="12">`,
-    `<title id="demo-title">${escapeXml(title)}</title>`,
-    `<desc>${escapeXml(series.map((s) => `${s.label}: ${s.points.at(-1)?.phase ?? "no data"}`).join("; "))}</desc>`,
+    `<title id="demo-title">${escapeHtml(title)}</title>`,
+    `<desc>${escapeHtml(series.map((s) => `${s.label}: ${s.points.at(-1)?.phase ?? "no data"}`).join("; "))}</desc>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${wBox.x}" y="32" font-size="16" font-weight="600" fill="#1f2328">${escapeXml(title)}</text>`,
+    `<text x="${wBox.x}" y="32" font-size="16" font-weight="600" fill="#1f2328">${escapeHtml(title)}</text>`,
   );
 
   // Plot areas, grid lines, value axes and the limits.
@@ -252,7 +246,7 @@ export function renderTimelineSvg(series: readonly ChartSeries[], options: Chart
       const y = num(scale.y(tick));
       out.push(
         `<line x1="${box.x}" y1="${y}" x2="${box.x + box.width}" y2="${y}" stroke="#eaeef2"/>`,
-        `<text class="tick" data-panel="${panel}" data-value="${tick}" x="${box.x - 8}" y="${y}" text-anchor="end" dominant-baseline="middle" fill="#57606a">${escapeXml(scale.label(tick))}</text>`,
+        `<text class="tick" data-panel="${panel}" data-value="${tick}" x="${box.x - 8}" y="${y}" text-anchor="end" dominant-baseline="middle" fill="#57606a">${escapeHtml(scale.label(tick))}</text>`,
       );
     }
   }
@@ -261,7 +255,7 @@ export function renderTimelineSvg(series: readonly ChartSeries[], options: Chart
     const y = num(panel.scale.y(panel.limit));
     out.push(
       `<line class="limit" data-panel="${panel.panel}" x1="${panel.box.x}" y1="${y}" x2="${panel.box.x + panel.box.width}" y2="${y}" stroke="#57606a" stroke-width="1" stroke-dasharray="6 4"/>`,
-      `<text class="limit" data-panel="${panel.panel}" x="${panel.box.x + panel.box.width + 8}" y="${y}" dominant-baseline="middle" fill="#57606a">${escapeXml(panel.limitText(panel.limit))}</text>`,
+      `<text class="limit" data-panel="${panel.panel}" x="${panel.box.x + panel.box.width + 8}" y="${y}" dominant-baseline="middle" fill="#57606a">${escapeHtml(panel.limitText(panel.limit))}</text>`,
     );
   }
   for (const tick of axisTicks(xStep, xMax)) {
@@ -285,7 +279,7 @@ export function renderTimelineSvg(series: readonly ChartSeries[], options: Chart
   const markers: string[] = [];
   series.forEach((one, index) => {
     const color = colorOf(index, one.color);
-    const id = escapeXml(one.id);
+    const id = escapeHtml(one.id);
     const dodge = dodgeOf(index, series.length);
     const points = one.points.filter((point) => finite(point.at) && finite(point.weight));
     const yOf = (weight: number) => yWeight(weight) + dodge;
@@ -331,7 +325,7 @@ export function renderTimelineSvg(series: readonly ChartSeries[], options: Chart
     const above = endLabels[i - 1];
     if (above && label.y - above.y < 14) label.y = above.y + 14;
     out.push(
-      `<text class="end-label" x="${num(label.x)}" y="${num(label.y)}" dominant-baseline="middle" fill="${label.color}" font-weight="600">${escapeXml(label.text)}</text>`,
+      `<text class="end-label" x="${num(label.x)}" y="${num(label.y)}" dominant-baseline="middle" fill="${label.color}" font-weight="600">${escapeHtml(label.text)}</text>`,
     );
   });
 
@@ -345,14 +339,14 @@ export function renderTimelineSvg(series: readonly ChartSeries[], options: Chart
     const color = colorOf(index, one.color);
     out.push(
       `<line x1="${legendX}" y1="${legendY}" x2="${legendX + 18}" y2="${legendY}" stroke="${color}" stroke-width="2.5"/>`,
-      `<text class="legend" x="${legendX + 24}" y="${legendY}" dominant-baseline="middle" fill="#1f2328">${escapeXml(one.label)}</text>`,
+      `<text class="legend" x="${legendX + 24}" y="${legendY}" dominant-baseline="middle" fill="#1f2328">${escapeHtml(one.label)}</text>`,
     );
     advance(one.label);
   });
   const key = (shape: string, text: string) => {
     out.push(
       shape,
-      `<text x="${legendX + 24}" y="${legendY}" dominant-baseline="middle" fill="#57606a">${escapeXml(text)}</text>`,
+      `<text x="${legendX + 24}" y="${legendY}" dominant-baseline="middle" fill="#57606a">${escapeHtml(text)}</text>`,
     );
     advance(text);
   };

@@ -7,6 +7,7 @@
  * nothing else may run on the page.
  */
 import { createHash } from "node:crypto";
+import { escapeHtml } from "../../functions/http/html.ts";
 import type { StepperView } from "./stepper-loop.ts";
 
 export interface Endpoint {
@@ -48,13 +49,6 @@ export interface LocalState {
 }
 
 export const REFRESH_MS = 5_000;
-
-const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-
-/** Safe in text and in quoted attribute values. */
-export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (char) => ESCAPES[char] ?? char);
-}
 
 export function weightsText(weights: { stable: number; canary: number } | undefined): string {
   return weights ? `${weights.stable} / ${weights.canary}` : "-";

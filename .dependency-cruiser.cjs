@@ -68,10 +68,12 @@ module.exports = {
     {
       name: "flag-rollout-core-is-pure",
       comment:
-        "a guarded rollout's decisions (functions/flags/rollout/ but step.ts and read.ts, its I/O) use plain data, the judge and the contract: no store, no HTTP",
+        "a guarded rollout's decisions (functions/flags/rollout/ but step.ts and read.ts, its I/O) use plain data, the judge, the contract and the validators' messages (problems.ts): no store, no HTTP",
       severity: "error",
       from: { path: "^functions/flags/rollout/(?!(step|read)\\.ts$)" },
-      to: { path: "^(functions/flags/(?!(rollout/|types\\.ts$|hash\\.ts$))|functions/(?!(flags|judge|contract)/))" },
+      to: {
+        path: "^(functions/flags/(?!(rollout/|types\\.ts$|hash\\.ts$|problems\\.ts$))|functions/(?!(flags|judge|contract)/))",
+      },
     },
     {
       name: "flag-rollout-core-needs-no-node",

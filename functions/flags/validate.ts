@@ -8,6 +8,7 @@
 import { closest } from "../contract/closest.ts";
 import { compareInstants, type Instant, isStrictDate, parseStrictDateTime } from "./date-time.ts";
 import { compilePattern } from "./pattern.ts";
+import { codePoints, escapePointer, isLowSurrogate, isPlainObject, show, squash, unknownFields } from "./problems.ts";
 import { checkRolloutPlan, checkRolloutStatus } from "./rollout/validate-plan.ts";
 import { parseSemver } from "./semver.ts";
 import {
@@ -71,54 +72,6 @@ const MAX_TEXT = 200;
 const MAX_DEPTH = 64;
 /** No flag within MAX_FLAG_BYTES holds more values than it has bytes; a larger count is a shared-reference blow-up. */
 const MAX_NODES = MAX_FLAG_BYTES;
-
-/** Names people bring from other flag systems (and the seed's Python), keyed by their squashed spelling. */
-const FIELD_ALIASES: Record<string, string> = {
-  enabledfor: "segments",
-  enabledsegments: "segments",
-  audience: "segments",
-  groups: "segments",
-  rolloutpercentage: "percentage",
-  rolloutpercent: "percentage",
-  percent: "percentage",
-  enabled: "state",
-  status: "state",
-  name: "key",
-  id: "key",
-  flagkey: "key",
-  rules: "conditions",
-  targeting: "conditions",
-  constraints: "conditions",
-  start: "startTime",
-  startat: "startTime",
-  startsat: "startTime",
-  end: "endTime",
-  endat: "endTime",
-  endsat: "endTime",
-  until: "endTime",
-  expiry: "expires",
-  expiresat: "expires",
-  expireson: "expires",
-  expiration: "expires",
-  expirationdate: "expires",
-  variations: "variants",
-  default: "defaultVariant",
-  defaultvalue: "defaultVariant",
-  defaultvariation: "defaultVariant",
-  team: "owner",
-  maintainer: "owner",
-  seed: "salt",
-  desc: "description",
-  field: "attribute",
-  attr: "attribute",
-  property: "attribute",
-  context: "attribute",
-  operator: "op",
-  operation: "op",
-  comparator: "op",
-  values: "value",
-  weights: "weight",
-};
 
 const OP_ALIASES: Record<string, ConditionOp> = {
   "=": "eq",
@@ -767,75 +720,6 @@ function copyJson(
 }
 
 // ---- helpers ---------------------------------------------------------------------------------------------------
-
-function unknownFields(object: Record<string, unknown>, known: readonly string[], path: string, problems: Problems) {
-  const accepted = `accepted: ${known.join(", ")}`;
-  for (const name of Object.keys(object)) {
-    if (known.includes(name)) continue;
-    const guess = guessField(name, known);
-    problems.push({
-      path: `${path}/${escapePointer(name)}`,
-      message: `unknown field; ${guess ? `did you mean "${guess}"? (${accepted})` : accepted}`,
-    });
-  }
-}
-
-function guessField(name: string, known: readonly string[]): string | undefined {
-  const squashed = squash(name);
-  const exact = known.find((field) => squash(field) === squashed);
-  if (exact !== undefined) return exact;
-  const alias = Object.hasOwn(FIELD_ALIASES, squashed) ? FIELD_ALIASES[squashed] : undefined;
-  if (alias !== undefined && known.includes(alias)) return alias;
-  const near = closest(squashed, known.map(squash));
-  return near === undefined ? undefined : known.find((field) => squash(field) === near);
-}
-
-/** Lower case without '_', '-' and spaces: start_time, Start-Time and startTime all squash to "starttime". */
-const squash = (word: string): string => word.toLowerCase().replace(/[\s_-]/g, "");
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> => {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
-};
-
-const escapePointer = (segment: string): string => segment.replace(/~/g, "~0").replace(/\//g, "~1");
-
-/** Characters as JSON Schema's maxLength counts them: code points, so an emoji is one. */
-function codePoints(text: string): number {
-  let count = 0;
-  for (let index = 0; index < text.length; index++) {
-    const unit = text.charCodeAt(index);
-    if (unit >= 0xd800 && unit <= 0xdbff && isLowSurrogate(text.charCodeAt(index + 1))) index++;
-    count++;
-  }
-  return count;
-}
-
-const isLowSurrogate = (unit: number): boolean => unit >= 0xdc00 && unit <= 0xdfff;
-
-/** The first `count` code points of `text`, without splitting a surrogate pair. */
-function cut(text: string, count: number): string {
-  let end = 0;
-  for (let taken = 0; taken < count && end < text.length; taken++) {
-    const unit = text.charCodeAt(end);
-    end += unit >= 0xd800 && unit <= 0xdbff && isLowSurrogate(text.charCodeAt(end + 1)) ? 2 : 1;
-  }
-  return text.slice(0, end);
-}
-
-/** A short rendering of a value for a message: strings quoted (and cut), containers by kind. */
-function show(value: unknown): string {
-  if (typeof value === "string") {
-    return JSON.stringify(value.length > 60 && codePoints(value) > 60 ? `${cut(value, 57)}...` : value);
-  }
-  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
-  if (value === null) return "null";
-  if (value === undefined) return "undefined";
-  if (Array.isArray(value)) return value.length === 0 ? "[]" : "an array";
-  if (typeof value === "object") return isPlainObject(value) && Object.keys(value).length === 0 ? "{}" : "an object";
-  return `a ${typeof value}`;
-}
 
 /** UTF-8 bytes of `value` as JSON, counted without building the text; stops soon after passing `limit`. */
 function jsonBytes(value: unknown, limit: number): number {

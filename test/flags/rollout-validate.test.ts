@@ -90,6 +90,12 @@ describe("invalid plans: one problem at its pointer, saying what is accepted", (
       "unknown field; accepted: steps, interval",
     ],
     [
+      "a misspelt field",
+      booleanFlag({ steps: [100], interval: "1m", min_requests: 100 }),
+      "/rollout/min_requests",
+      'unknown field; did you mean "minRequests"? (accepted: steps, interval',
+    ],
+    [
       "a variant on a boolean flag",
       booleanFlag({ steps: [100], interval: "1m", variant: "blue" }),
       "/rollout/variant",

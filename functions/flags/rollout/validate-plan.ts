@@ -2,6 +2,7 @@
 // accepted. Pure and total, like the flag validator; on success fresh copies holding only the given fields.
 import { isObject } from "../../contract/objects.ts";
 import { parseDuration } from "../../contract/values.ts";
+import { type Problem, show, unknownFields } from "../problems.ts";
 import {
   ROLLOUT_BUILTIN_CHECKS,
   ROLLOUT_PHASES,
@@ -14,10 +15,7 @@ import {
 } from "../types.ts";
 import { MIN_INTERVAL_SECONDS } from "./plan.ts";
 
-export interface PlanProblem {
-  path: string;
-  message: string;
-}
+export type PlanProblem = Problem;
 
 export const PLAN_FIELDS = ["steps", "interval", "variant", "floor", "checks", "judge", "minRequests"] as const;
 const JUDGE_FIELDS = ["alpha", "tolerance", "latencyTolerance"] as const;
@@ -28,24 +26,6 @@ export const MAX_ROLLOUT_CHECKS = 10;
 const MAX_QUERY = 2000;
 const CHECK_NAME = /^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/;
 const TEMPLATE_VARIABLES = ["key", "variant", "interval"];
-
-function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
-  if (value === null || value === undefined) return String(value);
-  return Array.isArray(value) ? "an array" : "an object";
-}
-
-function unknown(object: Record<string, unknown>, known: readonly string[], path: string, problems: PlanProblem[]) {
-  for (const name of Object.keys(object)) {
-    if (!known.includes(name)) {
-      problems.push({
-        path: `${path}/${name.replace(/~/g, "~0").replace(/\//g, "~1")}`,
-        message: `unknown field; accepted: ${known.join(", ")}`,
-      });
-    }
-  }
-}
 
 function checkSteps(value: unknown, problems: PlanProblem[]): number[] | undefined {
   const accepted = `use 1 to ${MAX_STEPS} integer percentages from 1 to 100, strictly increasing, the last one 100, e.g. [5, 25, 50, 100]`;
@@ -163,7 +143,7 @@ function checkJudge(value: unknown, problems: PlanProblem[]): RolloutJudgeSettin
     return undefined;
   }
   const before = problems.length;
-  unknown(value, JUDGE_FIELDS, "/rollout/judge", problems);
+  unknownFields(value, JUDGE_FIELDS, "/rollout/judge", problems);
   const judge: RolloutJudgeSettings = {};
   const alpha = checkFraction(value.alpha, "/rollout/judge/alpha", 0.2, true, "0.02", problems);
   if (alpha !== undefined) judge.alpha = alpha;
@@ -190,7 +170,7 @@ function checkOneCheck(value: unknown, path: string, problems: PlanProblem[]): R
     return undefined;
   }
   if ("builtin" in value) {
-    unknown(value, ["builtin"], path, problems);
+    unknownFields(value, ["builtin"], path, problems);
     if (!(ROLLOUT_BUILTIN_CHECKS as readonly unknown[]).includes(value.builtin)) {
       problems.push({ path: `${path}/builtin`, message: `${show(value.builtin)} is not a builtin check; ${accepted}` });
       return undefined;
@@ -198,7 +178,7 @@ function checkOneCheck(value: unknown, path: string, problems: PlanProblem[]): R
     return Object.keys(value).length === 1 ? { builtin: value.builtin as RolloutBuiltinCheck } : undefined;
   }
   const before = problems.length;
-  unknown(value, CUSTOM_FIELDS, path, problems);
+  unknownFields(value, CUSTOM_FIELDS, path, problems);
   const { name, query, max, min } = value;
   if (
     typeof name !== "string" ||
@@ -286,7 +266,7 @@ export function checkRolloutPlan(
     return undefined;
   }
   const before = problems.length;
-  unknown(value, PLAN_FIELDS, "/rollout", problems);
+  unknownFields(value, PLAN_FIELDS, "/rollout", problems);
   const steps = checkSteps(value.steps, problems);
   const interval = checkInterval(value.interval, problems);
   const variant = checkVariant(value.variant, flag.variants, flag.defaultVariant, problems);
@@ -343,7 +323,7 @@ export function checkRolloutStatus(
     return undefined;
   }
   const before = problems.length;
-  unknown(value, STATUS_FIELDS, path, problems);
+  unknownFields(value, STATUS_FIELDS, path, problems);
   if (!(ROLLOUT_PHASES as readonly unknown[]).includes(value.phase)) {
     problems.push({
       path: `${path}/phase`,

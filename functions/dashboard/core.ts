@@ -5,7 +5,7 @@
  * still could not execute. Every file is revalidated on each load (`no-cache` + ETag, 304 when unchanged): a new
  * version is seen at once, an unchanged one costs a round trip and no bytes.
  */
-import { ifNoneMatchHits, textHash } from "../flags/http/etag.ts";
+import { ifNoneMatchHits, textHash } from "../http/etag.ts";
 import { escapeHtml } from "../http/html.ts";
 import type { HttpCore, HttpResponse } from "../http/message.ts";
 import { jsonResponse, pathOf } from "../http/message.ts";

@@ -6,8 +6,8 @@ import {
   parseEntityTagField,
   parseWritePreconditions,
   revisionEtag,
-  textHash,
 } from "../../functions/flags/http/etag.ts";
+import { textHash } from "../../functions/http/etag.ts";
 
 describe("bodyEtag", () => {
   it("is the version and a hash of the body, stable across calls", () => {

@@ -1,22 +1,9 @@
-// Entity tags: the bulk evaluation's ETag derived from its body, If-None-Match matching, and the admin API's write
-// preconditions (If-Match, If-None-Match) read as RFC 9110 sections 13.1.1, 13.1.2 and 13.2.2 say.
-/**
- * A 53-bit hash of the text's UTF-16 code units (two multiplicative 32-bit lanes mixed at the end). Not the
- * bucketing hash: nothing outside this server compares it, so it skips UTF-8 encoding, which made hashing a 4 KB
- * bulk answer cost as much as evaluating its fifty flags.
- */
-export function textHash(text: string): number {
-  let a = 0xdeadbeef;
-  let b = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    a = Math.imul(a ^ code, 2654435761);
-    b = Math.imul(b ^ code, 1597334677);
-  }
-  a = Math.imul(a ^ (a >>> 16), 2246822507) ^ Math.imul(b ^ (b >>> 13), 3266489909);
-  b = Math.imul(b ^ (b >>> 16), 2246822507) ^ Math.imul(a ^ (a >>> 13), 3266489909);
-  return 4294967296 * (2097151 & b) + (a >>> 0);
-}
+// Entity tags of the flag API: the bulk evaluation's ETag derived from its body (textHash and If-None-Match matching
+// are functions/http/etag.ts's), and the admin API's write preconditions (If-Match, If-None-Match) read as RFC 9110
+// sections 13.1.1, 13.1.2 and 13.2.2 say.
+import { textHash } from "../../http/etag.ts";
+
+export { ifNoneMatchHits, textHash } from "../../http/etag.ts";
 
 /**
  * `"<version>-<hash of the body>"`: it changes whenever the body would (a write, or a time window opening at the
@@ -54,16 +41,6 @@ export function hashOfHashes(hashes: readonly number[]): number {
  */
 export function partsEtag(version: number, partHashes: readonly number[]): string {
   return `"${version}-${hashOfHashes(partHashes).toString(16)}"`;
-}
-
-const opaque = (tag: string): string => tag.trim().replace(/^W\//, "");
-
-/** If-None-Match holds `etag` (weak comparison, as RFC 9110 asks for If-None-Match) or is `*`. */
-export function ifNoneMatchHits(header: string | null, etag: string): boolean {
-  if (header === null) return false;
-  if (header.trim() === "*") return true;
-  const wanted = opaque(etag);
-  return header.split(",").some((tag) => opaque(tag) === wanted);
 }
 
 // ---- admin write preconditions ---------------------------------------------------------------------------------

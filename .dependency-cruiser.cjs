@@ -45,7 +45,8 @@ module.exports = {
     },
     {
       name: "judge-is-pure-statistics",
-      comment: "functions/judge is shared by canaries and (later) flag rollouts: plain numbers in, verdicts out",
+      comment:
+        "functions/judge is shared by canaries and flag rollouts: plain numbers in, verdicts out (read.ts reads a window through a reader passed in)",
       severity: "error",
       from: { path: "^functions/judge/" },
       to: { path: "^(functions/(?!judge/)|webhooks/|scripts/)" },

@@ -8,6 +8,7 @@
 // Outcomes: no data (empty result, NaN, ±Inf, too few requests) and error (the reader failed) are never a pass.
 import { renderQuery, type TemplateVariable } from "../contract/custom-checks.ts";
 import { isObject } from "../contract/objects.ts";
+import { freshnessLimitSeconds } from "../judge/read.ts";
 import type { CanarySettings } from "./settings.ts";
 
 export type Comparison = "max" | "min";
@@ -97,10 +98,6 @@ const literal = (value: string): string => JSON.stringify(value);
 
 export const promWindow = (settings: Pick<CanarySettings, "intervalSeconds">): string => `${settings.intervalSeconds}s`;
 
-/** The newest sample must be younger than a third of the window (30 s at least), or the window is not judged. */
-export const freshnessLimitSeconds = (settings: Pick<CanarySettings, "intervalSeconds">): number =>
-  Math.max(30, Math.round(settings.intervalSeconds / 3));
-
 /** The builtin queries over Istio's standard metrics, as reported by the canary's own sidecars. */
 export function builtinQueries(target: CheckTarget, settings: CanarySettings): CheckDefinition[] {
   const selector =
@@ -114,7 +111,7 @@ export function builtinQueries(target: CheckTarget, settings: CanarySettings): C
     `histogram_quantile(${q}, sum by (le) (rate(istio_request_duration_milliseconds_bucket{${selector}}[${window}])))`;
   // The count only while the newest sample is fresh: when scrapes stop (Prometheus late, a target down) rate() and
   // increase() judge the old part of the window alone, and a canary that turned bad since would pass.
-  const fresh = `(time() - max(timestamp(istio_requests_total{${selector}})) < ${freshnessLimitSeconds(settings)})`;
+  const fresh = `(time() - max(timestamp(istio_requests_total{${selector}})) < ${freshnessLimitSeconds(settings.intervalSeconds)})`;
   return [
     {
       name: REQUEST_COUNT,
@@ -225,7 +222,7 @@ export async function runCheck(reader: MetricsReader, definition: CheckDefinitio
   return result;
 }
 
-export function messageOf(error: unknown): string {
+function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;
   if (isMetricsError(error)) return error.message;
   return String(error);

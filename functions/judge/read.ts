@@ -23,6 +23,12 @@ export interface VersionQueries {
   buckets: string;
 }
 
+/**
+ * How old, in seconds, the newest request sample may be for a window of `intervalSeconds` to be judged: a third of
+ * the window, 30 s at least. When scrapes stop, rate() and increase() read the old part of the window alone.
+ */
+export const freshnessLimitSeconds = (intervalSeconds: number): number => Math.max(30, Math.round(intervalSeconds / 3));
+
 const NO_SAMPLES = "the metrics reader cannot read labelled samples (histogram buckets)";
 
 const isError = (value: unknown): value is WindowReadError =>

@@ -7,6 +7,7 @@
 // Every name is configurable (GREENLIGHT_FLAGS_METRIC_*, see docs/FLAGS.md).
 import { type Env, readSettingOr } from "../../contract/settings.ts";
 import type { Parsed } from "../../contract/values.ts";
+import { freshnessLimitSeconds } from "../../judge/read.ts";
 import type { ResolvedPlan } from "./plan.ts";
 
 export interface RolloutMetrics {
@@ -67,10 +68,6 @@ export function rolloutMetricsFromEnv(env: Env): RolloutMetrics {
   };
 }
 
-/** The newest request sample must be younger than a third of the window (30 s at least), as the canary's. */
-export const rolloutFreshnessSeconds = (intervalSeconds: number): number =>
-  Math.max(30, Math.round(intervalSeconds / 3));
-
 export interface SideQueries {
   /** Requests in the window; an empty answer when the side's newest sample is stale (or it has none). */
   requests: string;
@@ -105,7 +102,7 @@ export function rolloutQueries(
 ): RolloutQueries {
   const window = `${plan.intervalSeconds}s`;
   const flag = `${metrics.keyLabel}=${literal(key)}`;
-  const limit = rolloutFreshnessSeconds(plan.intervalSeconds);
+  const limit = freshnessLimitSeconds(plan.intervalSeconds);
   const of = (side: string): SideQueries => {
     const selector = `${flag},${metrics.variantLabel}${side}${literal(plan.variant)}`;
     // The count only while the newest sample is fresh: when scrapes stop, increase() reads the old part of the

@@ -7,7 +7,8 @@ import { isObject } from "../../contract/objects.ts";
 import { parseInteger } from "../../contract/values.ts";
 import { type HttpRequest, type HttpResponse, jsonResponse } from "../../http/message.ts";
 import type { RuleCache } from "../cache.ts";
-import { controlRollout, describeRollout, type RolloutControl } from "../rollout/plan.ts";
+import { type RolloutControl, rolloutView } from "../rollout/plan.ts";
+import { applyRolloutControl } from "../rollout/step.ts";
 import { DEFAULT_UNCHANGED_DAYS, DEFAULT_UNUSED_DAYS, MAX_STALE_DAYS, staleReport } from "../stale.ts";
 import {
   type FlagStore,
@@ -309,16 +310,9 @@ export function getRollout(key: string, deps: AdminDeps): Promise<HttpResponse> 
   return guarded(async () => {
     const stored = await deps.store.get(key);
     if (!stored) return error(404, `no flag "${key}"`);
-    const { flag } = stored;
-    if (!flag.rollout) return error(404, `flag "${key}" has no rollout plan: add one under "rollout" (docs/FLAGS.md)`);
-    const body = {
-      key,
-      revision: stored.revision,
-      plan: flag.rollout,
-      ...(flag.rolloutStatus ? { status: flag.rolloutStatus } : {}),
-      summary: describeRollout(flag),
-    };
-    return ok(200, body, { ETag: revisionEtag(stored.revision) });
+    const view = rolloutView(stored);
+    if (!view) return error(404, `flag "${key}" has no rollout plan: add one under "rollout" (docs/FLAGS.md)`);
+    return ok(200, view, { ETag: revisionEtag(stored.revision) });
   });
 }
 
@@ -365,26 +359,22 @@ export function controlFlagRollout(
     if (!precondition.ok) return precondition.response;
     const { options, preconditions } = precondition;
     const given = options.ifMatch !== undefined || options.ifNoneMatch !== undefined;
-    for (let attempt = 0; ; attempt++) {
-      const stored = await deps.store.get(key);
-      if (!stored) return error(404, `no flag "${key}"`);
-      const result = controlRollout(stored.flag, control, new Date(deps.now()), reason.reason);
+    const apply = async (): Promise<HttpResponse> => {
+      const now = new Date(deps.now());
+      const result = await applyRolloutControl(deps.store, key, control, { ...options, now, reason: reason.reason });
       if ("error" in result) return error(result.kind === "conflict" ? 409 : 404, result.error, { kind: result.kind });
-      const put = async (): Promise<HttpResponse> => {
-        const write = given ? options : { ...options, ifMatch: stored.revision };
-        const written = await deps.store.put(result.flag, write);
-        deps.cache.invalidate();
-        const headers: Record<string, string> = written.stored ? { ETag: revisionEtag(written.stored.revision) } : {};
-        return ok(200, { version: written.version, flag: written.stored, summary: result.reason }, headers);
-      };
-      if (given) return conditional(key, preconditions, put);
-      try {
-        return await put();
-      } catch (cause) {
-        // The stepper (or another person) wrote between the read and the write: read again and decide again.
-        if (!(cause instanceof StoreConflictError)) throw cause;
-        if (attempt >= 2) return error(409, `flag "${key}" kept changing while the ${control} was written: try again`);
-      }
+      const { written, summary } = result;
+      deps.cache.invalidate();
+      const headers: Record<string, string> = written.stored ? { ETag: revisionEtag(written.stored.revision) } : {};
+      return ok(200, { version: written.version, flag: written.stored, summary }, headers);
+    };
+    if (given) return conditional(key, preconditions, apply);
+    try {
+      return await apply();
+    } catch (cause) {
+      // The stepper (or another person) wrote first on every try (applyRolloutControl read and decided again).
+      if (!(cause instanceof StoreConflictError)) throw cause;
+      return error(409, `flag "${key}" kept changing while the ${control} was written: try again`);
     }
   });
 }

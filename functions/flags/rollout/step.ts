@@ -1,11 +1,26 @@
 // The scheduled pass over the flags: every flag with a rollout plan that is due is judged on one window read from
 // Prometheus and written back with its revision as the precondition, so of two passes at once only one steps it.
 //
-// API: `stepFlagRollouts({ store, reader, metrics, now, dryRun })` -> one report per flag with a plan. Never throws for
-// one flag: a store or Prometheus failure is that flag's report (`error`), a lost race its `conflict`.
-import type { FlagStore, RolloutPhase, StoredFlag } from "../types.ts";
-import { StoreConflictError } from "../types.ts";
-import { decideRollout, type RolloutAction, resolvePlan, rolloutDue, STEPPER_ACTOR } from "./plan.ts";
+// A person's pause, resume or abort (the admin API's and the local CLI's) is written the same way: read, decide,
+// write under the revision read.
+//
+// API:
+// - `stepFlagRollouts({ store, reader, metrics, now, dryRun })` -> one report per flag with a plan. Never throws for
+//   one flag: a store or Prometheus failure is that flag's report (`error`), a lost race its `conflict`.
+// - `applyRolloutControl(store, key, control, { actor, token, ifMatch, ifNoneMatch, now, reason })` -> the write and
+//   what it did in words, or why the control does not apply.
+import type { FlagStore, RolloutPhase, StoredFlag, WriteOptions, WriteResult } from "../types.ts";
+import { StoreConflictError, StoreNotFoundError } from "../types.ts";
+import {
+  type ControlResult,
+  controlRollout,
+  decideRollout,
+  type RolloutAction,
+  type RolloutControl,
+  resolvePlan,
+  rolloutDue,
+  STEPPER_ACTOR,
+} from "./plan.ts";
 import { DEFAULT_ROLLOUT_METRICS, type RolloutMetrics, rolloutQueries } from "./queries.ts";
 import { type RolloutMetricsReader, readRollout } from "./read.ts";
 
@@ -90,4 +105,44 @@ export async function stepFlagRollouts(options: StepFlagsOptions): Promise<FlagR
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 8) }, worker));
   return reports.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** A control's write: who and under which preconditions (none: the revision read), when, and why (kept in the status). */
+export interface ControlWrite extends WriteOptions {
+  now: Date;
+  reason?: string;
+}
+
+/** What a control did: the write and the status line it made, or why it does not apply (nothing written). */
+export type AppliedControl = { written: WriteResult; summary: string } | Extract<ControlResult, { error: string }>;
+
+/** Reads of a control without preconditions of its own, when the stepper (or another person) keeps writing first. */
+const CONTROL_TRIES = 3;
+
+/**
+ * A person's pause, resume or abort of `key`'s rollout: read the flag, decide (controlRollout), write it back. With
+ * `ifMatch` or `ifNoneMatch` the write holds only under them; without, it is conditional on the revision read, and
+ * when another writer got there first it reads and decides again, 3 tries in all. Rejects with StoreNotFoundError when
+ * there is no such flag, and with StoreConflictError when the preconditions fail (the caller's, or the last try's).
+ */
+export async function applyRolloutControl(
+  store: FlagStore,
+  key: string,
+  control: RolloutControl,
+  options: ControlWrite,
+): Promise<AppliedControl> {
+  const { now, reason, ...write } = options;
+  const given = write.ifMatch !== undefined || write.ifNoneMatch !== undefined;
+  for (let attempt = 1; ; attempt++) {
+    const stored = await store.get(key);
+    if (!stored) throw new StoreNotFoundError(key);
+    const result = controlRollout(stored.flag, control, now, reason);
+    if ("error" in result) return result;
+    try {
+      const written = await store.put(result.flag, given ? write : { ...write, ifMatch: stored.revision });
+      return { written, summary: result.reason };
+    } catch (error) {
+      if (!(error instanceof StoreConflictError) || given || attempt >= CONTROL_TRIES) throw error;
+    }
+  }
 }

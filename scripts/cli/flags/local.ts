@@ -1,7 +1,7 @@
 // The flags backend without `--url`: the store `greenlight flags serve` would use (Upstash by env, else ./.greenlight).
 import { flagsConfigFromEnv } from "../../../functions/flags/config.ts";
 import { compileRuleSet, evaluateAll, evaluateKey } from "../../../functions/flags/evaluate.ts";
-import { controlRollout } from "../../../functions/flags/rollout/plan.ts";
+import { applyRolloutControl } from "../../../functions/flags/rollout/step.ts";
 import { DEFAULT_UNCHANGED_DAYS, staleReport } from "../../../functions/flags/stale.ts";
 import {
   type FlagStore,
@@ -99,21 +99,12 @@ export function createLocalBackend(env: NodeJS.ProcessEnv, cwd: string, actor: s
     controlRollout: (key, control, options = {}) =>
       guard(async () => {
         // Without --if-match the write is conditional on the revision read, read again when the stepper wrote first.
-        for (let attempt = 0; ; attempt++) {
-          const stored = await store.get(key);
-          if (!stored) throw new StoreNotFoundError(key);
-          const result = controlRollout(stored.flag, control, new Date(), options.reason);
-          if ("error" in result) throw new CliError(result.error);
-          const ifMatch = options.ifMatch ?? stored.revision;
-          try {
-            const written = await store.put(result.flag, { actor, ifMatch });
-            const flag = written.stored ?? (await store.get(key));
-            if (!flag) throw new StoreUnavailableError(`flag "${key}" was written but cannot be read back`);
-            return { flag, summary: result.reason };
-          } catch (error) {
-            if (!(error instanceof StoreConflictError) || options.ifMatch !== undefined || attempt >= 2) throw error;
-          }
-        }
+        const { ifMatch, reason } = options;
+        const result = await applyRolloutControl(store, key, control, { actor, ifMatch, now: new Date(), reason });
+        if ("error" in result) throw new CliError(result.error);
+        const flag = result.written.stored ?? (await store.get(key));
+        if (!flag) throw new StoreUnavailableError(`flag "${key}" was written but cannot be read back`);
+        return { flag, summary: result.summary };
       }),
 
     async keys() {

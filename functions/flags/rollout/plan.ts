@@ -16,7 +16,7 @@ import { defaultOf } from "../../contract/annotations.ts";
 import { parseDuration } from "../../contract/values.ts";
 import { addWindow, emptyJudgeState, type JudgeState, type VersionWindow } from "../../judge/window.ts";
 import { murmur3x86_32 } from "../hash.ts";
-import type { Flag, RolloutCheckReading, RolloutPhase, RolloutStatus } from "../types.ts";
+import type { Flag, RolloutCheckReading, RolloutPhase, RolloutPlan, RolloutStatus, StoredFlag } from "../types.ts";
 import {
   type CustomCheckSpec,
   type CustomValue,
@@ -382,4 +382,27 @@ export function describeRollout(flag: Flag): string {
   if (!status) return `rollout of ${plan.variant} over ${steps}% every ${flag.rollout?.interval}: not started`;
   const where = `${status.phase} at ${formatNumber(status.share)}% (step ${status.step + 1} of ${plan.steps.length}: ${steps})`;
   return `rollout of ${plan.variant} ${where}${status.reason ? `; ${status.reason}` : ""}`;
+}
+
+/** A rollout as GET /admin/flags/{key}/rollout and `flags rollout -o json` show it (docs/FLAGS.md). */
+export interface RolloutView {
+  key: string;
+  revision: number;
+  plan: RolloutPlan;
+  /** Left out before the stepper's first write. */
+  status?: RolloutStatus;
+  summary: string;
+}
+
+/** The plan, where it stands and one line saying so; undefined when the flag has no rollout plan. */
+export function rolloutView(stored: StoredFlag): RolloutView | undefined {
+  const { flag } = stored;
+  if (!flag.rollout) return undefined;
+  return {
+    key: flag.key,
+    revision: stored.revision,
+    plan: flag.rollout,
+    ...(flag.rolloutStatus ? { status: flag.rolloutStatus } : {}),
+    summary: describeRollout(flag),
+  };
 }

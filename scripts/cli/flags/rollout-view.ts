@@ -1,20 +1,8 @@
-// How `greenlight flags rollout` shows a rollout: the view for -o json / yaml, and the text for a terminal.
+// How `greenlight flags rollout` shows a rollout on a terminal (-o json / yaml shows rollout/plan.ts rolloutView).
 import { formatNumber } from "../../../functions/flags/rollout/checks.ts";
 import { describeRollout } from "../../../functions/flags/rollout/plan.ts";
 import type { RolloutCheckReading, StoredFlag } from "../../../functions/flags/types.ts";
 import { formatTable } from "../../text/table.ts";
-
-/** What `status` prints with -o json / yaml: the plan, where it stands, one line saying so. */
-export function rolloutView(stored: StoredFlag) {
-  const { flag } = stored;
-  return {
-    key: flag.key,
-    revision: stored.revision,
-    plan: flag.rollout ?? null,
-    status: flag.rolloutStatus ?? null,
-    summary: describeRollout(flag),
-  };
-}
 
 const shown = (check: RolloutCheckReading): string => {
   if (check.value === undefined) return "-";

@@ -21,19 +21,22 @@ type Connect = (flags: RolloutCommandFlags) => Promise<FlagsBackend>;
 /** Loaded on use, so `greenlight --help` does not load the rollout core. */
 async function emit(output: string, stored: StoredFlag, summary?: string): Promise<void> {
   const format = parseFormat(output);
-  const { rolloutText, rolloutView } = await import("./rollout-view.ts");
-  if (!emitData(format, { ...rolloutView(stored), ...(summary ? { done: summary } : {}) })) {
+  const { rolloutView } = await import("../../../functions/flags/rollout/plan.ts");
+  const view = rolloutView(stored);
+  if (!view) {
+    throw new CliError(
+      `flag "${stored.flag.key}" has no rollout plan: add one under rollout: (docs/FLAGS.md, Guarded rollouts)`,
+    );
+  }
+  const { rolloutText } = await import("./rollout-view.ts");
+  if (!emitData(format, { ...view, ...(summary ? { done: summary } : {}) })) {
     process.stdout.write(`${summary ? `${summary}\n` : ""}${rolloutText(stored)}`);
   }
 }
 
 async function status(key: string, flags: RolloutCommandFlags, connect: Connect): Promise<void> {
   parseFormat(flags.output);
-  const stored = await (await connect(flags)).get(key);
-  if (!stored.flag.rollout) {
-    throw new CliError(`flag "${key}" has no rollout plan: add one under rollout: (docs/FLAGS.md, Guarded rollouts)`);
-  }
-  await emit(flags.output, stored);
+  await emit(flags.output, await (await connect(flags)).get(key));
 }
 
 async function control(key: string, which: RolloutControl, flags: RolloutCommandFlags, connect: Connect) {

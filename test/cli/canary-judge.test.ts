@@ -1,24 +1,13 @@
 // `greenlight canary status` and `canary analyze` under greenlight.dev/judge: compare, as the real binary.
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatStatus, STATUS_ANNOTATION } from "../../functions/canary/status.ts";
 import { canaryDeployment, destinationRule, NAMESPACE, virtualService } from "../../scripts/fakes/canary-objects.ts";
 import { type FakeApiServer, type JsonObject, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
+import { fakeClusterEnv } from "./fake-cluster-env.ts";
 import { runCli } from "./run.ts";
 
 let api: FakeApiServer;
 let env: NodeJS.ProcessEnv;
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === "object" && address ? address.port : 9;
-}
 
 /** A status as the stepper writes it after an inconclusive comparison at step 1 (counts after four windows). */
 const status = formatStatus({
@@ -72,10 +61,7 @@ const status = formatStatus({
 
 beforeAll(async () => {
   api = await startFakeApiServer();
-  const dir = await mkdtemp(join(tmpdir(), "greenlight-kube-"));
-  const kubeconfig = join(dir, "config");
-  await writeFile(kubeconfig, api.kubeConfig().exportConfig());
-  env = { KUBECONFIG: kubeconfig, PROMETHEUS_URL: `http://127.0.0.1:${await closedPort()}` };
+  env = await fakeClusterEnv(api);
   api.put(
     canaryDeployment({ annotations: { "greenlight.dev/judge": "compare", "greenlight.dev/steps": "10,20,50,100" } }),
   );

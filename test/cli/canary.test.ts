@@ -1,31 +1,16 @@
 // `greenlight step`, `canary status` and `canary analyze` as the real binary, against the fake API server.
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { NAMESPACE, seedCanary } from "../../scripts/fakes/canary-objects.ts";
 import { type FakeApiServer, startFakeApiServer } from "../../scripts/fakes/kube/fake-apiserver.ts";
+import { fakeClusterEnv } from "./fake-cluster-env.ts";
 import { runCli } from "./run.ts";
 
 let api: FakeApiServer;
 let env: NodeJS.ProcessEnv;
 
-/** A port nothing listens on: Prometheus "down". */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === "object" && address ? address.port : 9;
-}
-
 beforeAll(async () => {
   api = await startFakeApiServer();
-  const dir = await mkdtemp(join(tmpdir(), "greenlight-kube-"));
-  const kubeconfig = join(dir, "config");
-  await writeFile(kubeconfig, api.kubeConfig().exportConfig());
-  env = { KUBECONFIG: kubeconfig, PROMETHEUS_URL: `http://127.0.0.1:${await closedPort()}` };
+  env = await fakeClusterEnv(api);
 });
 afterAll(() => api.close());
 beforeEach(() => {

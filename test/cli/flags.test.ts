@@ -2,7 +2,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +12,7 @@ import { EXAMPLE_FLAGS } from "../../functions/flags/examples.ts";
 import { createFileStore } from "../../functions/flags/file-store.ts";
 import { createFlagsApp } from "../../functions/flags/http/express.ts";
 import type { AuditEntry, EvaluationResult, StoredFlag } from "../../functions/flags/types.ts";
+import { freePort } from "../../scripts/services/children.ts";
 import { runCli } from "./run.ts";
 
 const EXAMPLE_KEYS = EXAMPLE_FLAGS.map((flag) => flag.key).sort();
@@ -38,15 +38,6 @@ async function tempFile(name: string, text: string): Promise<string> {
   const file = join(await mkdtemp(join(tmpdir(), "greenlight-flag-file-")), name);
   await writeFile(file, text);
   return file;
-}
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === "object" && address ? address.port : 9;
 }
 
 async function startServer(adminToken?: string): Promise<{ url: string; server: Server }> {
@@ -483,7 +474,7 @@ describe("greenlight flags --url against a running flag server", SLOW, () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^greenlight: the flag server wants an admin token \(.+\): pass --token or set/);
 
-    const down = `http://127.0.0.1:${await closedPort()}`;
+    const down = `http://127.0.0.1:${await freePort()}`;
     const unreachable = await runCli(["flags", "list", "--url", down], undefined, env);
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr.trim()).toBe(

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureLocalTls, TLS_DIR } from "../../scripts/local/ca.ts";
 import { resolveSettings } from "../../scripts/local/settings.ts";
 import { servingHosts } from "../../scripts/local/stack.ts";
+import { freePort } from "../../scripts/services/children.ts";
 
 const BIN = fileURLToPath(new URL("../../scripts/greenlight.mjs", import.meta.url));
 
@@ -32,14 +33,6 @@ function run(args: string[], env: Record<string, string>): Run {
   child.stdin.end();
   const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
-}
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe("greenlight start", () => {
@@ -110,7 +103,7 @@ describe("greenlight start", () => {
   }, 60_000);
 
   it("refuses a bad setting before opening anything", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const attempt = run(["start", "--step-interval", "soon", "--port", String(port)], env);
     expect(await attempt.exited).toBe(1);
     expect(attempt.stderr()).toMatch(/^greenlight: --step-interval "soon" is invalid; accepted: a positive duration/);

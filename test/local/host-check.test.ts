@@ -2,7 +2,6 @@
 // requests with a forged Host header to a running stack, and the rules on their own.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +10,7 @@ import { acceptedHosts, flagsPathNeedsHostCheck, hostProblem, routedPath } from 
 import { createLogger } from "../../scripts/local/log.ts";
 import { resolveSettings } from "../../scripts/local/settings.ts";
 import { type LocalStack, startLocalStack } from "../../scripts/local/stack.ts";
+import { freePort } from "../../scripts/services/children.ts";
 
 interface Answer {
   status: number;
@@ -43,14 +43,6 @@ function send(
   });
 }
 
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 const kubeconfigYaml = (server: string): string => `apiVersion: v1
 kind: Config
 clusters:
@@ -77,7 +69,7 @@ describe("the local stack's Host check", () => {
   beforeAll(async () => {
     cwd = await mkdtemp(join(tmpdir(), "greenlight-host-check-"));
     const kubeconfig = join(cwd, "kubeconfig");
-    await writeFile(kubeconfig, kubeconfigYaml(`http://127.0.0.1:${await closedPort()}`));
+    await writeFile(kubeconfig, kubeconfigYaml(`http://127.0.0.1:${await freePort()}`));
     const env = { KUBECONFIG: kubeconfig };
     stack = await startLocalStack({
       ...resolveSettings({ port: "0", webhookPort: "0", flagsPort: "0" }, env, cwd),

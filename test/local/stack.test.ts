@@ -12,6 +12,7 @@ import { clusterFromEnv } from "../../scripts/local/cluster.ts";
 import { createLogger } from "../../scripts/local/log.ts";
 import { resolveSettings } from "../../scripts/local/settings.ts";
 import { type LocalStack, LocalStackError, startLocalStack, startupLines } from "../../scripts/local/stack.ts";
+import { freePort } from "../../scripts/services/children.ts";
 import { loadReview } from "../fixtures/load.ts";
 
 interface LogRecord {
@@ -31,15 +32,6 @@ function collector(): { destination: DestinationStream; records: LogRecord[] } {
       },
     },
   };
-}
-
-/** A port nothing listens on: taken from the OS, then released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 function refused(port: number): Promise<boolean> {
@@ -127,7 +119,7 @@ describe("the local stack without a cluster", () => {
 
   beforeAll(async () => {
     cwd = await mkdtemp(join(tmpdir(), "greenlight-local-"));
-    deadServer = `http://127.0.0.1:${await closedPort()}`;
+    deadServer = `http://127.0.0.1:${await freePort()}`;
     const kubeconfig = join(cwd, "kubeconfig");
     await writeFile(kubeconfig, kubeconfigYaml(deadServer));
     env = { KUBECONFIG: kubeconfig };
@@ -333,7 +325,7 @@ describe("the local stack without a cluster", () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
     const taken = (blocker.address() as net.AddressInfo).port;
-    const webhookPort = await closedPort();
+    const webhookPort = await freePort();
     try {
       const settings = resolveSettings(
         { port: "0", webhookPort: String(webhookPort), flagsPort: String(taken) },

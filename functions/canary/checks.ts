@@ -9,6 +9,7 @@
 import { renderQuery, type TemplateVariable } from "../contract/custom-checks.ts";
 import { isObject } from "../contract/objects.ts";
 import { freshnessLimitSeconds } from "../judge/read.ts";
+import type { BucketSample } from "../judge/window.ts";
 import type { CanarySettings } from "./settings.ts";
 
 export type Comparison = "max" | "min";
@@ -54,11 +55,8 @@ export interface MetricsError {
   message: string;
 }
 
-/** One sample of an instant vector with its labels. */
-export interface LabelledSample {
-  labels: Record<string, string>;
-  value: number;
-}
+/** One sample of an instant vector with its labels: the judge's bucket sample, which it reads by `le`. */
+export type LabelledSample = BucketSample;
 
 /** One instant query; the values of the result vector's samples (empty when it has none), or an error. */
 export interface MetricsReader {

@@ -7,7 +7,7 @@
  * "new" flag, created recently and never requested, is not inactive either; the store keeps no creation date, the
  * last write stands in for it).
  */
-import type { RuleSet, UsageReport } from "./types.ts";
+import type { FlagStore, RuleSet, UsageReport } from "./types.ts";
 import { DAY_MS } from "./usage.ts";
 
 export type StaleReason = "expired" | "unchanged" | "unused";
@@ -98,4 +98,18 @@ export function staleReport(ruleSet: RuleSet, nowMs: number, options: StaleOptio
       countingSince: since === undefined ? null : new Date(since).toISOString(),
     },
   };
+}
+
+/**
+ * staleReport of what `store` holds: two store calls, the flags and then what usage recorded (none when the store
+ * counts no usage). `GET /admin/stale` and the local `greenlight flags stale` read it so.
+ */
+export async function readStaleReport(
+  store: Pick<FlagStore, "load" | "readUsage">,
+  nowMs: number,
+  options: Omit<StaleOptions, "usage"> = {},
+): Promise<StaleReport> {
+  const ruleSet = await store.load();
+  const usage = await store.readUsage?.();
+  return staleReport(ruleSet, nowMs, { ...options, ...(usage === undefined ? {} : { usage }) });
 }

@@ -9,7 +9,7 @@ import { type HttpRequest, type HttpResponse, jsonResponse } from "../../http/me
 import type { RuleCache } from "../cache.ts";
 import { type RolloutControl, rolloutView } from "../rollout/plan.ts";
 import { applyRolloutControl } from "../rollout/step.ts";
-import { DEFAULT_UNCHANGED_DAYS, DEFAULT_UNUSED_DAYS, MAX_STALE_DAYS, staleReport } from "../stale.ts";
+import { DEFAULT_UNCHANGED_DAYS, DEFAULT_UNUSED_DAYS, MAX_STALE_DAYS, readStaleReport } from "../stale.ts";
 import {
   type FlagStore,
   StoreConflictError,
@@ -276,7 +276,7 @@ export function listAudit(url: URL, deps: AdminDeps): Promise<HttpResponse> {
 
 /**
  * GET /admin/stale?days=90&unusedDays=30: expired, unchanged and (when the store counts usage) unused flags, with
- * `usage` saying since when evaluations are counted. Two store calls: the flags, then what usage recorded.
+ * `usage` saying since when evaluations are counted (readStaleReport: two store calls).
  */
 export function listStale(url: URL, deps: AdminDeps): Promise<HttpResponse> {
   return guarded(async () => {
@@ -284,12 +284,9 @@ export function listStale(url: URL, deps: AdminDeps): Promise<HttpResponse> {
     if (!days.ok) return days.response;
     const unusedDays = queryInteger(url, "unusedDays", deps.unusedDays ?? DEFAULT_UNUSED_DAYS, 1, MAX_STALE_DAYS);
     if (!unusedDays.ok) return unusedDays.response;
-    const ruleSet = await deps.store.load();
-    const usage = await deps.store.readUsage?.();
-    const report = staleReport(ruleSet, deps.now(), {
+    const report = await readStaleReport(deps.store, deps.now(), {
       unchangedDays: days.value,
       unusedDays: unusedDays.value,
-      ...(usage === undefined ? {} : { usage }),
     });
     return ok(200, report);
   });

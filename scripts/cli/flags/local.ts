@@ -2,7 +2,7 @@
 import { flagsConfigFromEnv } from "../../../functions/flags/config.ts";
 import { compileRuleSet, evaluateAll, evaluateKey } from "../../../functions/flags/evaluate.ts";
 import { applyRolloutControl } from "../../../functions/flags/rollout/step.ts";
-import { DEFAULT_UNCHANGED_DAYS, staleReport } from "../../../functions/flags/stale.ts";
+import { readStaleReport } from "../../../functions/flags/stale.ts";
 import {
   type FlagStore,
   StoreConflictError,
@@ -81,14 +81,8 @@ export function createLocalBackend(env: NodeJS.ProcessEnv, cwd: string, actor: s
 
     stale: (query = {}) =>
       guard(async () => {
-        const unusedDays = query.unusedDays ?? defaultUnusedDays;
-        const ruleSet = await store.load();
-        const usage = await store.readUsage?.();
-        return staleReport(ruleSet, Date.now(), {
-          unchangedDays: query.days ?? DEFAULT_UNCHANGED_DAYS,
-          unusedDays,
-          ...(usage === undefined ? {} : { usage }),
-        });
+        const unusedDays = query.unusedDays ?? defaultUnusedDays; // unchangedDays: staleReport's default
+        return readStaleReport(store, Date.now(), { unchangedDays: query.days, unusedDays });
       }),
 
     evaluate: (key, context) =>

@@ -1,5 +1,5 @@
 // The guarded rollout's pure core: a flag's plan resolved, when it is due, and what one pass does with one window's
-// readings. No I/O: step.ts reads Prometheus and writes the store; the admin API and the CLI call `controlRollout`.
+// readings. No I/O: step.ts reads Prometheus and writes the store; the admin API and the CLI apply `controlRollout` through step.ts `applyRolloutControl`.
 //
 // API:
 // - `resolvePlan(flag)`: the plan with its defaults, or the problem that keeps it from running.

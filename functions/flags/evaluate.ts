@@ -1,8 +1,9 @@
 // The flag evaluator: flags compiled once, then evaluated per context with no I/O (semantics: docs/FLAGS.md).
 /*
  * Everything that does not depend on the context is done in compileFlag: the window as epoch ms, segments as a Set,
- * conditions as closures, cumulative variant weights and every result that can be shared, frozen so one object can be
- * handed to every caller. The hot path then allocates nothing except for FLAG_NOT_FOUND and evaluateAll's array.
+ * conditions as closures, cumulative variant weights and every result that can be shared (with the metadata of a
+ * guarded rollout, when the flag is under one), frozen so one object can be handed to every caller. The hot path
+ * then allocates nothing except for FLAG_NOT_FOUND and evaluateAll's array.
  * Compilation never throws: a stored flag that cannot be evaluated (written by an older version, or by hand) compiles
  * to one whose every evaluation is a GENERAL failure saying why.
  */
@@ -79,8 +80,34 @@ class FlagError extends Error {
 
 const describe = describeValue;
 
-const success = (key: string, value: JsonValue, reason: EvaluationReason, variant: string): EvaluationSuccess =>
-  Object.freeze({ key, value, reason, variant });
+type Metadata = EvaluationSuccess["metadata"];
+
+const success = (
+  key: string,
+  value: JsonValue,
+  reason: EvaluationReason,
+  variant: string,
+  metadata: Metadata,
+): EvaluationSuccess =>
+  Object.freeze(metadata === undefined ? { key, value, reason, variant } : { key, value, reason, variant, metadata });
+
+/**
+ * A flag under a guarded rollout answers with where the rollout stands in OFREP's flag metadata (strings, numbers
+ * and booleans only): rolloutPhase, rolloutStep (1-based) of rolloutSteps, rolloutShare (percent). Every success
+ * result of the flag carries it, so it changes with the rule-set version like the rest of the flag; a flag without
+ * both `rollout` and `rolloutStatus` has none.
+ */
+function rolloutMetadata(flag: Flag): Metadata {
+  const rollout = flag.rollout;
+  const status = flag.rolloutStatus;
+  if (!rollout || !status) return undefined;
+  return Object.freeze({
+    rolloutPhase: status.phase,
+    rolloutStep: status.step + 1,
+    rolloutSteps: Array.isArray(rollout.steps) ? rollout.steps.length : 0,
+    rolloutShare: status.share,
+  });
+}
 
 const failure = (key: string, errorCode: EvaluationFailure["errorCode"], errorDetails: string): EvaluationFailure =>
   Object.freeze({ key, errorCode, errorDetails });
@@ -135,15 +162,15 @@ interface Served {
   totalWeight: number;
 }
 
-function booleanResults(key: string): Served {
+function booleanResults(key: string, metadata?: Metadata): Served {
   return {
-    disabled: success(key, false, "DISABLED", "off"),
-    missed: success(key, false, "DEFAULT", "off"),
-    splitOff: success(key, false, "SPLIT", "off"),
+    disabled: success(key, false, "DISABLED", "off", metadata),
+    missed: success(key, false, "DEFAULT", "off", metadata),
+    splitOff: success(key, false, "SPLIT", "off", metadata),
     single: [
-      success(key, true, "STATIC", "on"),
-      success(key, true, "TARGETING_MATCH", "on"),
-      success(key, true, "SPLIT", "on"),
+      success(key, true, "STATIC", "on", metadata),
+      success(key, true, "TARGETING_MATCH", "on", metadata),
+      success(key, true, "SPLIT", "on", metadata),
     ],
     picks: [],
     cumulative: [],
@@ -151,7 +178,7 @@ function booleanResults(key: string): Served {
   };
 }
 
-function variantResults(flag: Flag, variants: unknown): Served {
+function variantResults(flag: Flag, variants: unknown, metadata: Metadata): Served {
   const key = flag.key;
   if (typeof variants !== "object" || variants === null || Array.isArray(variants)) {
     throw new FlagError("variants", `must be an object of {value, weight} by variant name, got ${describe(variants)}`);
@@ -185,9 +212,9 @@ function variantResults(flag: Flag, variants: unknown): Served {
   const weighted = names.filter((_, index) => weights[index]! > 0);
   if (weighted.length === 0) throw new FlagError("variants", "at least one variant needs a weight above 0");
   const served: Served = {
-    disabled: success(key, fallbackValue, "DISABLED", fallback),
-    missed: success(key, fallbackValue, "DEFAULT", fallback),
-    splitOff: success(key, fallbackValue, "SPLIT", fallback),
+    disabled: success(key, fallbackValue, "DISABLED", fallback, metadata),
+    missed: success(key, fallbackValue, "DEFAULT", fallback, metadata),
+    splitOff: success(key, fallbackValue, "SPLIT", fallback, metadata),
     single: [],
     picks: [],
     cumulative: [],
@@ -197,9 +224,9 @@ function variantResults(flag: Flag, variants: unknown): Served {
     const name = weighted[0]!;
     const value = values.get(name)!;
     served.single = [
-      success(key, value, "STATIC", name),
-      success(key, value, "TARGETING_MATCH", name),
-      success(key, value, "SPLIT", name),
+      success(key, value, "STATIC", name, metadata),
+      success(key, value, "TARGETING_MATCH", name, metadata),
+      success(key, value, "SPLIT", name, metadata),
     ];
     return served;
   }
@@ -208,7 +235,7 @@ function variantResults(flag: Flag, variants: unknown): Served {
     if (weight === 0) return;
     served.totalWeight += weight;
     served.cumulative.push(served.totalWeight);
-    served.picks.push(success(key, values.get(name)!, "SPLIT", name));
+    served.picks.push(success(key, values.get(name)!, "SPLIT", name, metadata));
   });
   if (!Number.isSafeInteger(served.totalWeight))
     throw new FlagError("variants", "the weights add up to more than 2^53 - 1");
@@ -304,8 +331,11 @@ function compile(flag: Flag): CompiledFlag {
   }
   const salt = flag.salt ?? key;
   if (typeof salt !== "string") throw new FlagError("salt", `must be a string, got ${describe(flag.salt)}`);
+  const metadata = rolloutMetadata(flag);
   const served =
-    flag.variants === undefined || flag.variants === null ? booleanResults(key) : variantResults(flag, flag.variants);
+    flag.variants === undefined || flag.variants === null
+      ? booleanResults(key, metadata)
+      : variantResults(flag, flag.variants, metadata);
   return build(key, mode, undefined, {
     ...served,
     start: instant(flag, "startTime", Number.NEGATIVE_INFINITY),

@@ -84,6 +84,52 @@ describe("boolean flags", () => {
   });
 });
 
+describe("guarded rollouts", () => {
+  const underRollout: Flag = {
+    key: "r",
+    state: "partial",
+    percentage: 50,
+    segments: ["beta"],
+    variants: { a: { value: "A", weight: 1 }, b: { value: "B", weight: 1 } },
+    defaultVariant: "a",
+    rollout: { steps: [10, 50, 100], interval: "1m", variant: "b" },
+    rolloutStatus: { phase: "progressing", step: 1, share: 50, since: "2025-06-01T00:00:00Z", plan: "p" },
+  };
+  const metadata = { rolloutPhase: "progressing", rolloutStep: 2, rolloutSteps: 3, rolloutShare: 50 };
+
+  it("puts where the rollout stands in the metadata of every result the compiled flag serves, and nowhere else", () => {
+    const compiled = compileFlag(underRollout);
+    const { inside, outside } = usersFor("r", 50);
+    const results = [
+      evaluateFlag(compiled, { segment: "beta", targetingKey: inside }, NOW),
+      evaluateFlag(compiled, { segment: "beta", targetingKey: outside }, NOW),
+      evaluateFlag(compiled, { segment: "alpha" }, NOW),
+      evaluateFlag(compileFlag({ ...underRollout, state: "disabled" }), {}, NOW),
+      evaluateFlag(compileFlag({ ...underRollout, state: "enabled", variants: undefined }), {}, NOW),
+    ];
+    expect(results.map((result) => isFailure(result) || result.reason)).toEqual([
+      "SPLIT",
+      "SPLIT",
+      "DEFAULT",
+      "DISABLED",
+      "STATIC",
+    ]);
+    for (const result of results) {
+      expect(isFailure(result) ? undefined : result.metadata).toEqual(metadata);
+      expect(Object.isFrozen(result) && Object.isFrozen((result as { metadata: object }).metadata)).toBe(true);
+    }
+    expect(evaluateFlag(compiled, { segment: "alpha" }, NOW)).toBe(results[2]);
+    // None without both a plan and a status, nor on a failure.
+    const { rolloutStatus: _status, ...planOnly } = underRollout;
+    const { rollout: _plan, ...statusOnly } = underRollout;
+    for (const flag of [planOnly, statusOnly]) {
+      expect("metadata" in evaluateFlag(compileFlag(flag), { segment: "alpha" }, NOW)).toBe(false);
+    }
+    const failed = evaluateFlag(compileFlag({ ...underRollout, percentage: 101 }), {}, NOW);
+    expect(isFailure(failed) && !("metadata" in failed)).toBe(true);
+  });
+});
+
 describe("time window", () => {
   const startTime = "2025-06-01T00:00:00Z";
   const endTime = "2025-07-01T00:00:00+02:00";

@@ -14,7 +14,7 @@ import { isObject } from "../../contract/objects.ts";
 import { type HttpRequest, type HttpResponse, JSON_CONTENT_TYPE, jsonResponse } from "../../http/message.ts";
 import type { RuleCache, RuleSnapshot } from "../cache.ts";
 import { type CompiledRuleSet, evaluateAll, evaluateKey } from "../evaluate.ts";
-import type { EvaluationContext, EvaluationResult, OfrepErrorCode, RuleSet } from "../types.ts";
+import type { EvaluationContext, EvaluationResult, OfrepErrorCode } from "../types.ts";
 import { isFailure } from "../types.ts";
 import { presentsSecret } from "./auth.ts";
 import { ifNoneMatchHits, partsEtag, textHash } from "./etag.ts";
@@ -97,55 +97,12 @@ async function prepare(request: HttpRequest, deps: OfrepDeps, key: string | unde
   return { ok: true, snapshot, context: read.context };
 }
 
-/**
- * A flag under a guarded rollout answers with where the rollout stands in OFREP's flag metadata (strings, numbers
- * and booleans only): rolloutPhase, rolloutStep (1-based) of rolloutSteps, rolloutShare (percent). The copy is made
- * once per result object (results are shared per compiled flag and rule-set version), frozen, so it is served,
- * serialized and compared like the evaluator's own results.
- */
-const withRollout = new WeakMap<EvaluationResult, EvaluationResult>();
-
-/** Whether any flag of the rule set has a rollout under way: most have none, and pay one lookup per rule set. */
-const rolloutSets = new WeakMap<RuleSet, boolean>();
-
-function hasRollouts(ruleSet: RuleSet): boolean {
-  let found = rolloutSets.get(ruleSet);
-  if (found === undefined) {
-    found = Object.values(ruleSet.flags ?? {}).some((stored) => stored?.flag?.rolloutStatus !== undefined);
-    rolloutSets.set(ruleSet, found);
-  }
-  return found;
-}
-
-function rolloutMetadata(ruleSet: RuleSet, result: EvaluationResult): EvaluationResult {
-  if (isFailure(result) || !hasRollouts(ruleSet)) return result;
-  const flag = ruleSet.flags[result.key]?.flag;
-  const status = flag?.rolloutStatus;
-  if (!flag?.rollout || !status) return result;
-  let found = withRollout.get(result);
-  if (found === undefined) {
-    const metadata = {
-      ...result.metadata,
-      rolloutPhase: status.phase,
-      rolloutStep: status.step + 1,
-      rolloutSteps: Array.isArray(flag.rollout.steps) ? flag.rollout.steps.length : 0,
-      rolloutShare: status.share,
-    };
-    found = Object.freeze({ ...result, metadata: Object.freeze(metadata) });
-    if (Object.isFrozen(result)) withRollout.set(result, found);
-  }
-  return found;
-}
-
 /** POST /ofrep/v1/evaluate/flags/{key} */
 export async function evaluateFlagRequest(request: HttpRequest, key: string, deps: OfrepDeps): Promise<HttpResponse> {
   const prepared = await prepare(request, deps, key);
   if (!prepared.ok) return prepared.response;
   const at = deps.now();
-  const result = rolloutMetadata(
-    prepared.snapshot.ruleSet,
-    evaluateKey(prepared.snapshot.set, key, prepared.context, at),
-  );
+  const result = evaluateKey(prepared.snapshot.set, key, prepared.context, at);
   deps.cache.usage?.countOne(result, at);
   if (!isFailure(result)) return jsonResponse(200, result);
   return jsonResponse(result.errorCode === "FLAG_NOT_FOUND" ? 404 : 400, result);
@@ -219,10 +176,8 @@ export async function evaluateFlagsRequest(request: HttpRequest, deps: OfrepDeps
   const prepared = await prepare(request, deps, undefined);
   if (!prepared.ok) return prepared.response;
   const at = deps.now();
-  const ruleSet = prepared.snapshot.ruleSet;
-  const evaluated = evaluateAll(prepared.snapshot.set, prepared.context, at);
-  // Without a rollout in the rule set the evaluator's own array goes on as it is (no copy per request).
-  const flags = hasRollouts(ruleSet) ? evaluated.map((result) => rolloutMetadata(ruleSet, result)) : evaluated;
+  // The evaluator's own array goes on as it is: a rollout's metadata is in its results already (compileFlag).
+  const flags = evaluateAll(prepared.snapshot.set, prepared.context, at);
   const { results, body, etag } = bulkAnswer(prepared.snapshot.set, flags);
   // One increment: by `results` when the answer was reused as it is, else by its ETag (usage.ts).
   deps.cache.usage?.countAll(results, at, etag);

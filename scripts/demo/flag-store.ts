@@ -6,7 +6,7 @@ import { EXAMPLE_FLAGS } from "../../functions/flags/examples.ts";
 import { createFileStore, DEFAULT_FLAGS_DIR } from "../../functions/flags/file-store.ts";
 import type { Flag, FlagStore } from "../../functions/flags/types.ts";
 import { describeProblems, validateFlag } from "../../functions/flags/validate.ts";
-import { DEFAULT_HOME, ENV_NAMES, type Env } from "../local/settings.ts";
+import { type Env, localFlagsDir } from "../local/settings.ts";
 import { DEMO_ACTOR, demoPlan, type FlagDemoProfile, type FlagScenario } from "./flag-profiles.ts";
 
 export interface FlagStoreDirs {
@@ -18,10 +18,9 @@ export interface FlagStoreDirs {
 
 /** Both directories, absolute, relative to `cwd`. */
 export function flagStoreDirs(env: Env, cwd: string): FlagStoreDirs {
-  const flagsDir = envValue(env, FLAG_ENV.flagsDir);
   return {
-    start: resolve(cwd, flagsDir ?? envValue(env, ENV_NAMES.home) ?? DEFAULT_HOME),
-    cli: resolve(cwd, flagsDir ?? DEFAULT_FLAGS_DIR),
+    start: localFlagsDir(env, cwd),
+    cli: resolve(cwd, envValue(env, FLAG_ENV.flagsDir) ?? DEFAULT_FLAGS_DIR),
   };
 }
 

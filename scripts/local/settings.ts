@@ -1,7 +1,9 @@
 // The local stack's settings from command-line flags and environment variables (flag first); pure, so it is tested alone.
 import { isIP } from "node:net";
 import { resolve } from "node:path";
+import { settingValue } from "../../functions/contract/settings.ts";
 import { parseDuration } from "../../functions/contract/values.ts";
+import { ENV as FLAG_ENV } from "../../functions/flags/env.ts";
 import type { OnError } from "../../webhooks/mutate/mutate.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 
@@ -16,6 +18,18 @@ export const DEFAULT_PORTS = { page: 8080, webhook: 8443, flags: 8081 } as const
 export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_STEP_INTERVAL_MS = 60_000;
 export const DEFAULT_HOME = ".greenlight";
+
+/**
+ * Where `npm start` keeps its flag files, absolute (relative to `cwd`): GREENLIGHT_FLAGS_DIR, else the stack's home
+ * (`home`, by default GREENLIGHT_HOME, else `.greenlight`).
+ */
+export function localFlagsDir(
+  env: Env,
+  cwd: string,
+  home: string = settingValue(env, ENV_NAMES.home) ?? DEFAULT_HOME,
+): string {
+  return resolve(cwd, settingValue(env, FLAG_ENV.flagsDir) ?? home);
+}
 
 export type PortName = keyof typeof DEFAULT_PORTS;
 

@@ -17,7 +17,7 @@ import { createPrometheusReader, prometheusUrlFromEnv } from "../../functions/ca
 import { createDashboardCore } from "../../functions/dashboard/core.ts";
 import { loadDashboardFiles } from "../../functions/dashboard/files.ts";
 import { flagHttpOptions, flagsConfigFromEnv } from "../../functions/flags/config.ts";
-import { envValue, ENV as FLAG_ENV } from "../../functions/flags/env.ts";
+import { ENV as FLAG_ENV } from "../../functions/flags/env.ts";
 import { createFlagCore, DEFAULT_BODY_LIMIT_BYTES } from "../../functions/flags/http/handler.ts";
 import { type AdminTokens, singleAdminToken } from "../../functions/flags/http/tokens.ts";
 import { RATE_LIMIT_SWITCH } from "../../functions/flags/limits.ts";
@@ -41,6 +41,7 @@ import {
   type Env,
   isWildcard,
   type LocalSettings,
+  localFlagsDir,
   PORT_SOURCES,
   type PortName,
   urlHost,
@@ -203,7 +204,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // The flag files live in the stack's home unless GREENLIGHT_FLAGS_DIR says otherwise.
   const flagEnv: Env = {
     ...options.env,
-    [FLAG_ENV.flagsDir]: envValue(options.env, FLAG_ENV.flagsDir) ?? options.home,
+    [FLAG_ENV.flagsDir]: localFlagsDir(options.env, options.cwd, options.home),
     ...(options.rateLimit === false ? { [RATE_LIMIT_SWITCH]: "off" } : {}),
   };
   let flags: ReturnType<typeof flagsConfigFromEnv>;

@@ -17,7 +17,7 @@ import { type Connection, loadLocalKubeConfig, probeCluster } from "../../script
 import { createLogger, prettyLine } from "../../scripts/local/log.ts";
 import { type LocalState, PAGE_CSP, renderPage, stepperText } from "../../scripts/local/page.ts";
 import { createPageApp } from "../../scripts/local/page-server.ts";
-import { LocalConfigError, resolveSettings } from "../../scripts/local/settings.ts";
+import { LocalConfigError, localFlagsDir, resolveSettings } from "../../scripts/local/settings.ts";
 import { listenProblem, servingHosts } from "../../scripts/local/stack.ts";
 import { type PassReport, startStepperLoop } from "../../scripts/local/stepper-loop.ts";
 import { drawnRows, runPageScript } from "./page-script.ts";
@@ -127,6 +127,13 @@ describe("resolveSettings", () => {
     expect(listenProblem("page", "192.0.2.1", 8080, error("EADDRNOTAVAIL"))).toBe(
       "cannot listen on 192.0.2.1: it is not an address of this machine; pass --host 127.0.0.1 (or set GREENLIGHT_HOST)",
     );
+  });
+
+  it("keeps the flag files in GREENLIGHT_FLAGS_DIR, else in the stack's home", () => {
+    expect(localFlagsDir({}, "/p")).toBe("/p/.greenlight");
+    expect(localFlagsDir({ GREENLIGHT_HOME: "h" }, "/p")).toBe("/p/h");
+    expect(localFlagsDir({ GREENLIGHT_HOME: "h" }, "/p", "/state")).toBe("/state");
+    expect(localFlagsDir({ GREENLIGHT_HOME: "h", GREENLIGHT_FLAGS_DIR: "f" }, "/p", "/state")).toBe("/p/f");
   });
 });
 

@@ -2,7 +2,7 @@
 // `/ofrep/`), the rollout history (/api/rollouts), the no-JavaScript status page (/status), its JSON (/api/state),
 // the demo chart and a health check.
 import { readFile } from "node:fs/promises";
-import { isAdminPath, isOfrepPath } from "../../functions/flags/http/core.ts";
+import { FLAGS_HEALTH_PATH, isAdminPath, isOfrepPath } from "../../functions/flags/http/core.ts";
 import { type HttpCore, type HttpResponse, jsonResponse, pathOf } from "../../functions/http/message.ts";
 import { type NodeListener, nodeListener } from "../../functions/http/node.ts";
 import { type LocalState, PAGE_CSP, renderPage } from "./page.ts";
@@ -71,7 +71,7 @@ export function createPageCore(options: PageAppOptions): HttpCore {
   );
   return async (request) => {
     const path = pathOf(request.url);
-    if (flags !== undefined && (isAdminPath(path) || isOfrepPath(path) || path === "/flags/healthz")) {
+    if (flags !== undefined && (isAdminPath(path) || isOfrepPath(path) || path === FLAGS_HEALTH_PATH)) {
       return flags(request);
     }
     const route = routes.get(path);

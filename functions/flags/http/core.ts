@@ -59,7 +59,10 @@ export const OFREP_ROUTES: readonly Route<CoreDeps>[] = [
   },
 ];
 
-/** `/flags/healthz` too: behind an API shared with the webhooks (serverless.yml), `/healthz` belongs to them. */
+/** The health check on an origin whose `/healthz` is another's: the webhooks' API (serverless.yml), the local page. */
+export const FLAGS_HEALTH_PATH = "/flags/healthz";
+
+/** GET /healthz, and FLAGS_HEALTH_PATH for an origin shared with others. */
 export const HEALTH_ROUTE: Route<CoreDeps> = {
   pattern: /^\/(?:flags\/)?healthz$/,
   methods: { GET: (_request, _url, _key, deps) => health(deps.cache) },

@@ -7,8 +7,7 @@
 //   The Prometheus adapter implements `MetricsReader`; this module does no I/O of its own.
 // Outcomes: no data (empty result, NaN, ±Inf, too few requests) and error (the reader failed) are never a pass.
 import { renderQuery, type TemplateVariable } from "../contract/custom-checks.ts";
-import { isObject } from "../contract/objects.ts";
-import { freshnessLimitSeconds } from "../judge/read.ts";
+import { freshnessLimitSeconds, isMetricsError, type MetricsError, type MetricsReader } from "../judge/read.ts";
 import type { BucketSample } from "../judge/window.ts";
 import type { CanarySettings } from "./settings.ts";
 
@@ -49,21 +48,11 @@ export interface CheckResult {
   judge?: JudgeReading;
 }
 
-/** Why a query produced no samples: the adapter maps its client's rejections to one of these kinds. */
-export interface MetricsError {
-  kind: "network" | "timeout" | "http" | "query" | "other";
-  message: string;
-}
+/** The reader and its error are the judge's (functions/judge/read.ts): one shape for canaries and flag rollouts. */
+export type { MetricsError, MetricsReader };
 
 /** One sample of an instant vector with its labels: the judge's bucket sample, which it reads by `le`. */
 export type LabelledSample = BucketSample;
-
-/** One instant query; the values of the result vector's samples (empty when it has none), or an error. */
-export interface MetricsReader {
-  query(promql: string): Promise<number[] | MetricsError>;
-  /** The samples with their labels; the comparative judge reads histogram buckets by `le` with it. */
-  querySamples?(promql: string): Promise<LabelledSample[] | MetricsError>;
-}
 
 /** The canary workload the queries select: `deployment` is `destination_workload`, `service` the route's host. */
 export interface CheckTarget {
@@ -181,8 +170,7 @@ export function worstValue(values: readonly number[], comparison: Comparison): n
   return comparison === "max" ? Math.max(...values) : Math.min(...values);
 }
 
-export const isMetricsError = (value: unknown): value is MetricsError =>
-  isObject(value) && typeof value.message === "string";
+export { isMetricsError };
 
 const clip = (text: string): string => (text.length > DETAIL_LIMIT ? `${text.slice(0, DETAIL_LIMIT - 1)}…` : text);
 

@@ -4,16 +4,20 @@
 // here imports I/O. Never throws: a failed or nonsensical answer makes the window unreadable, with the reason.
 import { type BucketSample, histogramOf, type VersionWindow, wholeCount } from "./window.ts";
 
-/** Why a query produced no samples (the shape of the canary's MetricsError). */
-export interface WindowReadError {
-  kind: string;
+/** Why a query produced no samples: the adapter maps its client's rejections to one of these kinds. */
+export interface MetricsError {
+  kind: "network" | "timeout" | "http" | "query" | "other";
   message: string;
 }
 
-/** One instant query at a time: the values of the result's samples, or its samples with their labels. */
-export interface WindowReader {
-  query(promql: string): Promise<number[] | WindowReadError>;
-  querySamples?(promql: string): Promise<BucketSample[] | WindowReadError>;
+/**
+ * One instant query at a time: the values of the result vector's samples (empty when it has none), or its samples
+ * with their labels (the judge reads histogram buckets by `le`), or an error. The one reader shape of the canary's
+ * checks and judge and the flag rollout's (functions/canary/prometheus.ts implements it; the simulator too).
+ */
+export interface MetricsReader {
+  query(promql: string): Promise<number[] | MetricsError>;
+  querySamples?(promql: string): Promise<BucketSample[] | MetricsError>;
 }
 
 /** One version's queries over the window. */
@@ -31,16 +35,20 @@ export const freshnessLimitSeconds = (intervalSeconds: number): number => Math.m
 
 const NO_SAMPLES = "the metrics reader cannot read labelled samples (histogram buckets)";
 
-const isError = (value: unknown): value is WindowReadError =>
-  typeof value === "object" && value !== null && !Array.isArray(value) && "kind" in value && "message" in value;
+/** A reader's answer that is an error rather than values: an object with a message. */
+export const isMetricsError = (value: unknown): value is MetricsError =>
+  typeof value === "object" &&
+  value !== null &&
+  !Array.isArray(value) &&
+  typeof (value as { message?: unknown }).message === "string";
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** The values of one query, or why there are none usable. */
-export async function queryValues(reader: WindowReader, promql: string): Promise<number[] | string> {
+export async function queryValues(reader: MetricsReader, promql: string): Promise<number[] | string> {
   try {
     const answer: unknown = await reader.query(promql);
-    if (isError(answer)) return `${answer.kind} error: ${answer.message}`;
+    if (isMetricsError(answer)) return `${answer.kind} error: ${answer.message}`;
     if (!Array.isArray(answer) || answer.some((value) => typeof value !== "number")) {
       return "the metrics reader returned something other than numbers";
     }
@@ -51,7 +59,7 @@ export async function queryValues(reader: WindowReader, promql: string): Promise
 }
 
 /** The whole count the query's values add up to; `empty` is the reason when an empty answer means no count. */
-async function count(reader: WindowReader, promql: string, empty?: string): Promise<number | string> {
+async function count(reader: MetricsReader, promql: string, empty?: string): Promise<number | string> {
   const answer = await queryValues(reader, promql);
   if (typeof answer === "string") return answer;
   if (empty !== undefined && answer.length === 0) return empty;
@@ -60,11 +68,11 @@ async function count(reader: WindowReader, promql: string, empty?: string): Prom
   return wholeCount(answer.reduce((sum, value) => sum + value, 0));
 }
 
-async function histogram(reader: WindowReader, promql: string) {
+async function histogram(reader: MetricsReader, promql: string) {
   if (!reader.querySamples) return NO_SAMPLES;
   try {
     const answer: unknown = await reader.querySamples(promql);
-    if (isError(answer)) return `${answer.kind} error: ${answer.message}`;
+    if (isMetricsError(answer)) return `${answer.kind} error: ${answer.message}`;
     if (!Array.isArray(answer)) return "the metrics reader returned something other than samples";
     return histogramOf(answer as BucketSample[]);
   } catch (error) {
@@ -73,7 +81,7 @@ async function histogram(reader: WindowReader, promql: string) {
 }
 
 async function version(
-  reader: WindowReader,
+  reader: MetricsReader,
   queries: VersionQueries,
   who: string,
   emptyRequests?: string,
@@ -94,7 +102,7 @@ async function version(
  * when given, is the reason an empty requests answer gives (a freshness guard's); otherwise it counts as 0.
  */
 export async function readVersions(
-  reader: WindowReader,
+  reader: MetricsReader,
   canary: { name: string; queries: VersionQueries },
   stable: { name: string; queries: VersionQueries },
   emptyRequests?: string,

@@ -6,9 +6,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createFileStore } from "../../functions/flags/file-store.ts";
 import { DEFAULT_ROLLOUT_METRICS, rolloutMetricsFromEnv } from "../../functions/flags/rollout/queries.ts";
-import type { RolloutMetricsReader } from "../../functions/flags/rollout/read.ts";
 import { stepFlagRollouts } from "../../functions/flags/rollout/step.ts";
 import type { Flag } from "../../functions/flags/types.ts";
+import type { MetricsReader } from "../../functions/judge/read.ts";
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -40,7 +40,7 @@ interface Side {
 function fakePrometheus(treatment: Side, control: Side, gate?: () => Promise<void>) {
   const queries: string[] = [];
   const sideOf = (promql: string) => (promql.includes('feature_flag_result_variant!="on"') ? control : treatment);
-  const reader: RolloutMetricsReader & { queries: string[] } = {
+  const reader: MetricsReader & { queries: string[] } = {
     queries,
     async query(promql) {
       queries.push(promql);
@@ -115,7 +115,7 @@ describe("stepFlagRollouts", () => {
   it("holds on an unreadable Prometheus, saying why", async () => {
     const store = createFileStore({ dir: await freshDir(), seed: [planned] });
     await stepFlagRollouts({ store, reader: even(), now: T0 });
-    const down: RolloutMetricsReader = {
+    const down: MetricsReader = {
       query: async () => ({ kind: "network", message: "connect ECONNREFUSED 127.0.0.1:9090" }),
       querySamples: async () => ({ kind: "network", message: "connect ECONNREFUSED 127.0.0.1:9090" }),
     };
@@ -129,7 +129,7 @@ describe("stepFlagRollouts", () => {
     const store = createFileStore({ dir: await freshDir(), seed: [planned] });
     await stepFlagRollouts({ store, reader: even(), now: T0 });
     const healthy = even();
-    const stale: RolloutMetricsReader = {
+    const stale: MetricsReader = {
       query: async (promql) => (promql.includes("timestamp(") && !promql.includes("!=") ? [] : healthy.query(promql)),
       querySamples: healthy.querySamples,
     };

@@ -4,26 +4,16 @@
 // The builtin window is read as the canary's is (functions/judge/read.ts); its reader is the shape of the canary's
 // MetricsReader, so the Prometheus adapter the stepper builds (functions/canary/prometheus.ts) is one, and so is a
 // test's fake (feature flags import nothing of the strategies: .dependency-cruiser.cjs, flags-stand-alone).
-import { queryValues, readVersions, type WindowReadError, type WindowReader } from "../../judge/read.ts";
+import { type MetricsReader, queryValues, readVersions } from "../../judge/read.ts";
 import type { CustomValue } from "./checks.ts";
 import type { ResolvedPlan, RolloutReadings, RolloutWindow } from "./plan.ts";
 import type { RolloutQueries } from "./queries.ts";
-
-/** Why a query produced no samples (the canary's MetricsError). */
-export type RolloutMetricsError = WindowReadError;
-
-/** One instant query at a time: the values of the result's samples, or its samples with their labels. */
-export type RolloutMetricsReader = WindowReader;
 
 const STALE =
   "no request sample newer than the freshness limit (no traffic on this side yet, or Prometheus late or down)";
 
 /** A custom check's value: the worst of its series (the highest under max, the lowest under min). */
-async function customValue(
-  reader: RolloutMetricsReader,
-  promql: string,
-  comparison: "max" | "min",
-): Promise<CustomValue> {
+async function customValue(reader: MetricsReader, promql: string, comparison: "max" | "min"): Promise<CustomValue> {
   const answer = await queryValues(reader, promql);
   if (typeof answer === "string") return { outcome: "error", detail: answer };
   if (answer.length === 0) return { outcome: "no-data", detail: "empty result" };
@@ -34,7 +24,7 @@ async function customValue(
 
 /** Everything one judgement needs: the builtin window (when the plan has a builtin check) and every custom value. */
 export async function readRollout(
-  reader: RolloutMetricsReader,
+  reader: MetricsReader,
   plan: Pick<ResolvedPlan, "checks">,
   queries: RolloutQueries,
 ): Promise<RolloutReadings> {

@@ -9,6 +9,8 @@
 //   one flag: a store or Prometheus failure is that flag's report (`error`), a lost race its `conflict`.
 // - `applyRolloutControl(store, key, control, { actor, token, ifMatch, ifNoneMatch, now, reason })` -> the write and
 //   what it did in words, or why the control does not apply.
+
+import type { MetricsReader } from "../../judge/read.ts";
 import type { FlagStore, RolloutPhase, StoredFlag, WriteOptions, WriteResult } from "../types.ts";
 import { StoreConflictError, StoreNotFoundError } from "../types.ts";
 import {
@@ -22,7 +24,7 @@ import {
   STEPPER_ACTOR,
 } from "./plan.ts";
 import { DEFAULT_ROLLOUT_METRICS, type RolloutMetrics, rolloutQueries } from "./queries.ts";
-import { type RolloutMetricsReader, readRollout } from "./read.ts";
+import { readRollout } from "./read.ts";
 
 export interface FlagRolloutReport {
   key: string;
@@ -38,7 +40,7 @@ export interface FlagRolloutReport {
 
 export interface StepFlagsOptions {
   store: FlagStore;
-  reader: RolloutMetricsReader;
+  reader: MetricsReader;
   metrics?: RolloutMetrics;
   now: Date;
   /** Decide and report, write nothing. */

@@ -11,6 +11,7 @@ import { createLogger } from "../../scripts/local/log.ts";
 import { resolveSettings } from "../../scripts/local/settings.ts";
 import { type LocalStack, startLocalStack } from "../../scripts/local/stack.ts";
 import { freePort } from "../../scripts/services/children.ts";
+import { kubeconfigYaml } from "./kubeconfig.ts";
 
 interface Answer {
   status: number;
@@ -42,24 +43,6 @@ function send(
     req.end(body);
   });
 }
-
-const kubeconfigYaml = (server: string): string => `apiVersion: v1
-kind: Config
-clusters:
-- name: nowhere
-  cluster:
-    server: ${server}
-users:
-- name: someone
-  user:
-    token: t0ken
-contexts:
-- name: nowhere
-  context:
-    cluster: nowhere
-    user: someone
-current-context: nowhere
-`;
 
 describe("the local stack's Host check", () => {
   let cwd: string;

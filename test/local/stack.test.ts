@@ -14,6 +14,7 @@ import { resolveSettings } from "../../scripts/local/settings.ts";
 import { type LocalStack, LocalStackError, startLocalStack, startupLines } from "../../scripts/local/stack.ts";
 import { freePort } from "../../scripts/services/children.ts";
 import { loadReview } from "../fixtures/load.ts";
+import { kubeconfigYaml } from "./kubeconfig.ts";
 
 interface LogRecord {
   level: number;
@@ -43,26 +44,6 @@ function refused(port: number): Promise<boolean> {
     });
     socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "ECONNREFUSED"));
   });
-}
-
-function kubeconfigYaml(server: string): string {
-  return `apiVersion: v1
-kind: Config
-clusters:
-- name: nowhere
-  cluster:
-    server: ${server}
-users:
-- name: someone
-  user:
-    token: t0ken
-contexts:
-- name: nowhere
-  context:
-    cluster: nowhere
-    user: someone
-current-context: nowhere
-`;
 }
 
 interface Answer {

@@ -3,8 +3,6 @@
 // sections 13.1.1, 13.1.2 and 13.2.2 say.
 import { textHash } from "../../http/etag.ts";
 
-export { ifNoneMatchHits, textHash } from "../../http/etag.ts";
-
 /**
  * `"<version>-<hash of the body>"`: it changes whenever the body would (a write, or a time window opening at the
  * same version) and holds still otherwise, so an unchanged poll gets a 304.

@@ -11,13 +11,14 @@
  * Nothing here waits on the store for it.
  */
 import { isObject } from "../../contract/objects.ts";
+import { ifNoneMatchHits, textHash } from "../../http/etag.ts";
 import { type HttpRequest, type HttpResponse, JSON_CONTENT_TYPE, jsonResponse } from "../../http/message.ts";
 import type { RuleCache, RuleSnapshot } from "../cache.ts";
 import { type CompiledRuleSet, evaluateAll, evaluateKey } from "../evaluate.ts";
 import type { EvaluationContext, EvaluationResult, OfrepErrorCode } from "../types.ts";
 import { isFailure } from "../types.ts";
 import { presentsSecret } from "./auth.ts";
-import { ifNoneMatchHits, partsEtag, textHash } from "./etag.ts";
+import { partsEtag } from "./etag.ts";
 import { describeJson, readJsonBody } from "./json.ts";
 
 export interface OfrepDeps {

@@ -13,7 +13,6 @@ import { escapeHtml } from "../../functions/http/html.ts";
 import type { TimelinePoint } from "./timeline.ts";
 
 /** The chart's text escaper is the shared one (functions/http/html.ts). */
-export { escapeHtml as escapeXml };
 
 export interface ChartSeries {
   /** Short id used in `data-series` (e.g. "good"). */

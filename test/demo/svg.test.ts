@@ -1,7 +1,8 @@
 // The demo chart: well-formed markup, escaped text, every vertex inside its panel, both rollouts drawn and visible,
 // the 5xx rate and the p99 each analysis read with their gates.
 import { describe, expect, it } from "vitest";
-import { chartLayout, DODGE_PX, escapeXml, formatMs, niceStep, renderTimelineSvg } from "../../scripts/demo/svg.ts";
+import { escapeHtml } from "../../functions/http/html.ts";
+import { chartLayout, DODGE_PX, formatMs, niceStep, renderTimelineSvg } from "../../scripts/demo/svg.ts";
 import type { TimelinePoint } from "../../scripts/demo/timeline.ts";
 
 const good: TimelinePoint[] = [
@@ -324,7 +325,7 @@ describe("renderTimelineSvg", () => {
     expect(hostile).toContain("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;co&#39;");
     expect(hostile).toContain("Q&amp;A &lt;chart&gt;");
     expect(hostile).toContain("a &lt; b &amp; c &gt; d");
-    expect(escapeXml(`&<>"'`)).toBe("&amp;&lt;&gt;&quot;&#39;");
+    expect(escapeHtml(`&<>"'`)).toBe("&amp;&lt;&gt;&quot;&#39;");
   });
 
   it("renders empty, single-point and out-of-range input without NaN or escaping the box", () => {

@@ -3,7 +3,6 @@
 // scripts/image/measure.ts and the image test. buildah only: podman and docker run images, not working containers.
 import { type ChildProcess, spawn } from "node:child_process";
 import https from "node:https";
-import { createServer } from "node:net";
 import { type Builder, buildahIsolation, globalArgs, runBuilder } from "./builder.ts";
 
 /** The image's user (Containerfile `USER`), which manifests/ run as too. */
@@ -100,14 +99,8 @@ export function stopProcess(child: ChildProcess, graceMs = 5_000): Promise<void>
 }
 
 /** A TCP port free on 127.0.0.1 at the time of asking. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (typeof address !== "object" || address === null) throw new Error("no port from the operating system");
-  return address.port;
-}
+/** A free loopback port, found the one way the repository finds one (scripts/services/children.ts). */
+export { freePort } from "../services/children.ts";
 
 export interface HttpsAnswer {
   status: number;

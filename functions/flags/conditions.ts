@@ -198,13 +198,29 @@ function textCondition(op: "contains" | "starts_with" | "ends_with", name: strin
   };
 }
 
+/*
+ * The last attribute text parsed as a version, and what it parsed to. Every semver condition of a rule set reads the
+ * same attribute of the same context one after another (a bulk evaluation: one appVersion, many flags), so one entry
+ * turns those parses into one. Safe to share: parseSemver is a pure function of an immutable string.
+ */
+let lastSemverText: string | undefined;
+let lastSemver: Semver | undefined;
+
+function contextSemver(text: string): Semver | undefined {
+  if (text !== lastSemverText) {
+    lastSemver = parseSemver(text);
+    lastSemverText = text;
+  }
+  return lastSemver;
+}
+
 function semverCondition(op: "semver_eq" | "semver_gt" | "semver_lt", name: string, value: unknown): CompiledCondition {
   const bound = semverValue(op, value);
   const wanted = op === "semver_eq" ? 0 : op === "semver_gt" ? 1 : -1;
   return (context) => {
     const text = context[name];
     if (typeof text !== "string") return false;
-    const version = parseSemver(text);
+    const version = contextSemver(text);
     return version !== undefined && compareSemver(version, bound) === wanted;
   };
 }

@@ -506,6 +506,29 @@ describe("semver", () => {
     "10.0.0",
   ];
 
+  it("decides every semver condition by the version it is given, whatever the conditions evaluated before read", () => {
+    // The conditions share a one-entry memo of the last parsed attribute: interleaving texts, invalid ones and
+    // several bounds must decide exactly as parsing afresh each time does.
+    const texts = fc.constantFrom(...ORDERED, "v2.1.0", "2.1", "", "1.0.0-", "10.0.0+build.1");
+    const ops = fc.constantFrom("semver_eq" as const, "semver_gt" as const, "semver_lt" as const);
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(ops, fc.constantFrom(...ORDERED), texts), { minLength: 1, maxLength: 20 }),
+        (steps) => {
+          for (const [op, bound, text] of steps) {
+            const parsed = parseSemver(text);
+            const order = parsed === undefined ? undefined : compareSemver(parsed, parseSemver(bound)!);
+            const wanted = op === "semver_eq" ? 0 : op === "semver_gt" ? 1 : -1;
+            expect(compileCondition({ attribute: "v", op, value: bound })({ v: text }), `${text} ${op} ${bound}`).toBe(
+              order === wanted,
+            );
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it("ranks semver.org's precedence examples in order, both ways round", () => {
     ORDERED.forEach((left, i) => {
       ORDERED.forEach((right, j) => {

@@ -342,12 +342,12 @@ async function controlReason(
  */
 export function controlFlagRollout(
   request: HttpRequest,
-  url: URL,
+  path: string,
   key: string,
   deps: AdminDeps,
 ): Promise<HttpResponse> {
   return guarded(async () => {
-    const control = url.pathname.replace(/\/$/, "").split("/").at(-1) as RolloutControl;
+    const control = path.replace(/\/$/, "").split("/").at(-1) as RolloutControl;
     if (!CONTROLS.includes(control))
       return error(404, `no rollout control "${control}"; accepted: ${CONTROLS.join(", ")}`);
     const reason = await controlReason(request, deps);
@@ -382,12 +382,12 @@ export function rolloutRoutes<D extends AdminDeps>(gate: Gate<D>): Route<D>[] {
     {
       pattern: /^\/admin\/flags\/([^/]+)\/rollout$/,
       gate,
-      methods: { GET: (_request, _url, key, deps) => getRollout(key, deps) },
+      methods: { GET: (_request, _target, key, deps) => getRollout(key, deps) },
     },
     {
       pattern: /^\/admin\/flags\/([^/]+)\/rollout\/(?:pause|resume|abort)$/,
       gate,
-      methods: { POST: (request, url, key, deps) => controlFlagRollout(request, url, key, deps) },
+      methods: { POST: (request, target, key, deps) => controlFlagRollout(request, target.path, key, deps) },
     },
   ];
 }

@@ -20,7 +20,27 @@ export interface CoreDeps extends OfrepDeps {
   limits: FlagLimits;
 }
 
-export type Endpoint<D> = (request: HttpRequest, url: URL, key: string, deps: D) => Promise<HttpResponse>;
+/**
+ * The request target as routes read it: its path, and the whole URL (for the query) made only when a route asks,
+ * since OFREP's routes never do.
+ */
+export class RequestTarget {
+  #url: URL | undefined;
+  constructor(
+    /** The URL's pathname. */
+    readonly path: string,
+    parsed: URL | undefined,
+    private readonly href: string,
+  ) {
+    this.#url = parsed;
+  }
+  get url(): URL {
+    this.#url ??= new URL(this.href);
+    return this.#url;
+  }
+}
+
+export type Endpoint<D> = (request: HttpRequest, target: RequestTarget, key: string, deps: D) => Promise<HttpResponse>;
 
 /**
  * Decides whether a matched request may reach its endpoint: undefined lets it through, else the answer (a 401, a 429).
@@ -51,11 +71,11 @@ export const HEALTH_ROUTE_NAME = "GET /healthz (or /flags/healthz)";
 export const OFREP_ROUTES: readonly Route<CoreDeps>[] = [
   {
     pattern: /^\/ofrep\/v1\/evaluate\/flags$/,
-    methods: { POST: (request, _url, _key, deps) => evaluateFlagsRequest(request, deps) },
+    methods: { POST: (request, _target, _key, deps) => evaluateFlagsRequest(request, deps) },
   },
   {
     pattern: /^\/ofrep\/v1\/evaluate\/flags\/([^/]+)$/,
-    methods: { POST: (request, _url, key, deps) => evaluateFlagRequest(request, key, deps) },
+    methods: { POST: (request, _target, key, deps) => evaluateFlagRequest(request, key, deps) },
   },
 ];
 
@@ -65,7 +85,7 @@ export const FLAGS_HEALTH_PATH = "/flags/healthz";
 /** GET /healthz, and FLAGS_HEALTH_PATH for an origin shared with others. */
 export const HEALTH_ROUTE: Route<CoreDeps> = {
   pattern: /^\/(?:flags\/)?healthz$/,
-  methods: { GET: (_request, _url, _key, deps) => health(deps.cache) },
+  methods: { GET: (_request, _target, _key, deps) => health(deps.cache) },
 };
 
 /** GET /healthz: the cache's view of the store; 503 when there are no rules fit to serve. */
@@ -114,13 +134,13 @@ export async function meterOfrep(
 
 async function route<D extends CoreDeps>(
   request: HttpRequest,
-  url: URL,
+  target: RequestTarget,
   deps: D,
   table: readonly Route<D>[],
   names: readonly string[],
 ): Promise<HttpResponse> {
   // One trailing slash is forgiven (`/admin/flags/`); the root path stays as it is.
-  const path = url.pathname.length > 1 ? url.pathname.replace(/\/$/, "") : url.pathname;
+  const path = target.path.length > 1 && target.path.endsWith("/") ? target.path.slice(0, -1) : target.path;
   for (const candidate of table) {
     const match = candidate.pattern.exec(path);
     if (!match) continue;
@@ -143,7 +163,7 @@ async function route<D extends CoreDeps>(
     }
     const limited = await (candidate.gate ?? meterOfrep)(request, path, deps);
     if (limited) return limited;
-    const response = await endpoint(request, url, key, deps);
+    const response = await endpoint(request, target, key, deps);
     return head ? { ...response, body: null } : response;
   }
   return jsonResponse(404, errorBody(path, `no route for ${request.method} ${path}; routes: ${names.join(", ")}`));
@@ -160,6 +180,20 @@ export function parseUrl(text: string): URL | undefined {
   } catch {
     return undefined;
   }
+}
+
+/*
+ * What the Node and Lambda adapters pass for an ordinary request: their fixed origin and a path with no dot segment,
+ * no percent-encoding, no query and no fragment. `new URL` would give back that path exactly, so it is read as it is.
+ */
+const PLAIN_TARGET = /^http:\/\/localhost((?:\/(?!\.)[\w~.-]*)*)$/;
+
+/** The request's target, its URL parsed only when its path may need normalizing; undefined when no URL can be made. */
+export function requestTarget(url: string): RequestTarget | undefined {
+  const plain = PLAIN_TARGET.exec(url);
+  if (plain !== null) return new RequestTarget(plain[1] || "/", undefined, url);
+  const parsed = parseUrl(url);
+  return parsed === undefined ? undefined : new RequestTarget(parsed.pathname, parsed, url);
 }
 
 export interface ComposeOptions<D> {
@@ -187,23 +221,27 @@ export function composeFlagCore<D extends CoreDeps>(deps: D, options: ComposeOpt
   return async function handleFlagRequest(request: HttpRequest): Promise<HttpResponse> {
     const origin = request.headers.get("origin");
     const method = request.method.toUpperCase();
-    const url = parseUrl(request.url);
+    const target = requestTarget(request.url);
     let response: HttpResponse;
     try {
       // A request target no URL can be made of (`*%` over raw HTTP): the client's fault, not a 500 to log.
-      if (url === undefined)
+      if (target === undefined)
         return bodiless(method, jsonResponse(400, { error: "the request target is not a valid URL path" }));
-      const path = url.pathname;
+      const path = target.path;
       if (admin === undefined && isAdminPath(path)) {
         response = withCors(adminAbsent(method, path), origin, corsOriginsFor(path, corsOrigins));
       } else if (method === "OPTIONS") {
         return preflightFor(path, origin, corsOrigins);
       } else {
-        response = withCors(await route(request, url, deps, table, names), origin, corsOriginsFor(path, corsOrigins));
+        response = withCors(
+          await route(request, target, deps, table, names),
+          origin,
+          corsOriginsFor(path, corsOrigins),
+        );
       }
     } catch (error) {
       onError(error);
-      const path = url?.pathname ?? "/";
+      const path = target?.path ?? "/";
       response = withCors(internalError(path), origin, corsOriginsFor(path, corsOrigins));
     }
     return bodiless(method, response);

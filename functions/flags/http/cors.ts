@@ -15,17 +15,24 @@ export const CORS_ALLOW_HEADERS = "Content-Type, Authorization, If-None-Match, I
 export const CORS_MAX_AGE_SECONDS = 86_400;
 
 /**
- * The CORS headers every response carries. With `*` allowed any origin gets `*`; otherwise an allowed Origin is
- * echoed and `Vary: Origin` tells caches the answer depends on it (a disallowed origin gets no Allow-Origin).
+ * The CORS headers every response carries, added to `headers`. With `*` allowed any origin gets `*`; otherwise an
+ * allowed Origin is echoed and `Vary: Origin` tells caches the answer depends on it (a disallowed origin gets no
+ * Allow-Origin). A Vary already there is kept, Origin added to it.
  */
-export function corsHeaders(origin: string | null, allowed: readonly string[]): Record<string, string> {
-  const headers: Record<string, string> = { "Access-Control-Expose-Headers": "ETag" };
+function addCorsHeaders(headers: Record<string, string>, origin: string | null, allowed: readonly string[]): void {
+  headers["Access-Control-Expose-Headers"] = "ETag";
   if (allowed.includes("*")) {
     headers["Access-Control-Allow-Origin"] = "*";
-    return headers;
+    return;
   }
-  headers.Vary = "Origin";
+  headers.Vary = headers.Vary ? `${headers.Vary}, Origin` : "Origin";
   if (origin !== null && allowed.includes(origin)) headers["Access-Control-Allow-Origin"] = origin;
+}
+
+/** The CORS headers every response carries (addCorsHeaders), on their own. */
+export function corsHeaders(origin: string | null, allowed: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  addCorsHeaders(headers, origin, allowed);
   return headers;
 }
 
@@ -43,12 +50,9 @@ export function preflightResponse(origin: string | null, allowed: readonly strin
   };
 }
 
-/** Adds the CORS headers to a response the routes built (a Vary of their own is kept). */
+/** Adds the CORS headers to a response the routes built, in place (a Vary of their own is kept). */
 export function withCors(response: HttpResponse, origin: string | null, allowed: readonly string[]): HttpResponse {
-  for (const [name, value] of Object.entries(corsHeaders(origin, allowed))) {
-    const existing = name === "Vary" ? response.headers.Vary : undefined;
-    response.headers[name] = existing ? `${existing}, ${value}` : value;
-  }
+  addCorsHeaders(response.headers, origin, allowed);
   return response;
 }
 

@@ -101,20 +101,28 @@ export const ADMIN_API: RoutePlugin<Deps> = {
     {
       pattern: /^\/admin\/flags$/,
       gate: admit,
-      methods: { GET: (_request, _url, _key, deps) => listFlags(deps) },
+      methods: { GET: (_request, _target, _key, deps) => listFlags(deps) },
     },
     {
       pattern: /^\/admin\/flags\/([^/]+)$/,
       gate: admit,
       methods: {
-        GET: (_request, _url, key, deps) => getFlag(key, deps),
-        PUT: (request, _url, key, deps) => putFlag(request, key, deps),
-        DELETE: (request, _url, key, deps) => deleteFlag(request, key, deps),
+        GET: (_request, _target, key, deps) => getFlag(key, deps),
+        PUT: (request, _target, key, deps) => putFlag(request, key, deps),
+        DELETE: (request, _target, key, deps) => deleteFlag(request, key, deps),
       },
     },
     ...rolloutRoutes<Deps>(admit),
-    { pattern: /^\/admin\/audit$/, gate: admit, methods: { GET: (_request, url, _key, deps) => listAudit(url, deps) } },
-    { pattern: /^\/admin\/stale$/, gate: admit, methods: { GET: (_request, url, _key, deps) => listStale(url, deps) } },
+    {
+      pattern: /^\/admin\/audit$/,
+      gate: admit,
+      methods: { GET: (_request, target, _key, deps) => listAudit(target.url, deps) },
+    },
+    {
+      pattern: /^\/admin\/stale$/,
+      gate: admit,
+      methods: { GET: (_request, target, _key, deps) => listStale(target.url, deps) },
+    },
   ],
   names: ADMIN_ROUTE_NAMES,
 };

@@ -24,6 +24,8 @@ export interface LimitDecision {
 export interface Limiter {
   /** Counts one request for `identifier` and says whether it may pass. */
   take(identifier: string): Promise<LimitDecision>;
+  /** take() without the wait, where the count is in this process's memory; absent where it is not. */
+  takeNow?(identifier: string): LimitDecision;
   /** Whether `identifier` is over the limit now, without counting a request. */
   check(identifier: string): Promise<LimitDecision>;
 }
@@ -129,17 +131,28 @@ export function memoryLimiter(rule: RateRule, now: () => number = Date.now, maxK
     const oldest = windows.keys().next();
     if (windows.size >= maxKeys && !oldest.done) windows.delete(oldest.value);
   };
-  return {
-    async take(identifier) {
-      const at = now();
-      const state = advance(identifier, at);
-      const decision = decide(state, at, true);
-      if (decision.allowed) state.current += 1;
-      if (!windows.has(identifier) && windows.size >= maxKeys) evict(at);
-      // Re-inserted so the map's order is least recently used first.
-      windows.delete(identifier);
-      windows.set(identifier, state);
+  // The identifier counted last: the last in the map's order already, so its entry needs no moving.
+  let newest: string | undefined;
+  const takeNow = (identifier: string): LimitDecision => {
+    const at = now();
+    const state = advance(identifier, at);
+    const decision = decide(state, at, true);
+    if (decision.allowed) state.current += 1;
+    if (identifier === newest) {
+      windows.set(identifier, state); // in place: a new window may have made a new state
       return decision;
+    }
+    if (!windows.has(identifier) && windows.size >= maxKeys) evict(at);
+    // Re-inserted so the map's order is least recently used first.
+    windows.delete(identifier);
+    windows.set(identifier, state);
+    newest = identifier;
+    return decision;
+  };
+  return {
+    takeNow,
+    async take(identifier) {
+      return takeNow(identifier);
     },
     async check(identifier) {
       const at = now();

@@ -57,6 +57,14 @@ async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Pro
  * actually read are counted too, so a chunked or lying client cannot make the core hold more than the limit.
  */
 export async function readBody(request: HttpRequest, limitBytes: number): Promise<BodyBytes> {
+  return bodyAtHand(request, limitBytes) ?? readStream(request.body as ReadableStream<Uint8Array>, limitBytes);
+}
+
+/**
+ * readBody's answer when it needs no waiting: a declared length over the limit, a body the adapter already holds,
+ * or none at all; undefined when there is a stream to read. For the hot paths, which then skip an await.
+ */
+export function bodyAtHand(request: HttpRequest, limitBytes: number): BodyBytes | undefined {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limitBytes && /^\s*\d+\s*$/.test(declared)) {
     cancel(request.body);
@@ -66,9 +74,13 @@ export async function readBody(request: HttpRequest, limitBytes: number): Promis
     return request.bodyBytes.byteLength > limitBytes ? tooLarge(limitBytes) : { ok: true, bytes: request.bodyBytes };
   }
   if (!request.body) return { ok: true, bytes: EMPTY };
+  return undefined;
+}
+
+async function readStream(body: ReadableStream<Uint8Array>, limitBytes: number): Promise<BodyBytes> {
   const chunks: Uint8Array[] = [];
   let total = 0;
-  const reader = request.body.getReader();
+  const reader = body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;

@@ -1,5 +1,6 @@
 // The abuse limits: rates from settings, the in-memory sliding window, and the same limits counted in real Redis
 // through the Upstash REST bridge with @upstash/ratelimit (shared between instances, open when the store is down).
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   DEFAULT_RATES,
@@ -99,6 +100,27 @@ describe("the in-memory sliding window", () => {
     // b was the least recently seen: forgotten, so it passes again; a, c and d are still counted.
     expect((await limiter.take("b")).allowed).toBe(true);
     expect((await limiter.take("a")).allowed).toBe(false);
+  });
+
+  it("counts and forgets like a least-recently-used table, through take and takeNow alike", async () => {
+    // The model: within one window, a count per identifier, the least recently counted one forgotten when a new
+    // identifier finds the table full.
+    const ids = fc.constantFrom("a", "b", "c", "d", "e");
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(ids, fc.boolean()), { maxLength: 60 }), async (steps) => {
+        const limiter = memoryLimiter({ requests: 2, windowMs: 10_000 }, () => 0, 3);
+        const model = new Map<string, number>();
+        for (const [id, now] of steps) {
+          const count = model.get(id) ?? 0;
+          if (!model.has(id) && model.size >= 3) model.delete(model.keys().next().value as string);
+          model.delete(id);
+          model.set(id, count + 1 <= 2 ? count + 1 : count);
+          const decision = now ? limiter.takeNow?.(id) : await limiter.take(id);
+          expect(decision?.allowed, `${id} after ${JSON.stringify(steps)}`).toBe(count + 1 <= 2);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

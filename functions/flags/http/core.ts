@@ -46,7 +46,11 @@ export type Endpoint<D> = (request: HttpRequest, target: RequestTarget, key: str
  * Decides whether a matched request may reach its endpoint: undefined lets it through, else the answer (a 401, a 429).
  * `path` is the request's path as routed (one trailing slash dropped).
  */
-export type Gate<D> = (request: HttpRequest, path: string, deps: D) => Promise<HttpResponse | undefined>;
+export type Gate<D> = (
+  request: HttpRequest,
+  path: string,
+  deps: D,
+) => HttpResponse | undefined | Promise<HttpResponse | undefined>;
 
 export interface Route<D> {
   /** Matched against the path; its first group, if any, is the flag key (percent-decoded before the endpoint). */
@@ -120,16 +124,22 @@ export function tooMany(path: string, decision: LimitDecision, now: number, what
   return jsonResponse(429, body, { "Retry-After": String(seconds), "Cache-Control": "no-store" });
 }
 
-/** The default gate: OFREP evaluations counted per client address (other paths pass). */
-export async function meterOfrep(
+/**
+ * The default gate: OFREP evaluations counted per client address (other paths pass). Without a wait when the
+ * limiter counts in memory.
+ */
+export function meterOfrep(
   request: HttpRequest,
   path: string,
   deps: CoreDeps,
-): Promise<HttpResponse | undefined> {
+): HttpResponse | undefined | Promise<HttpResponse | undefined> {
   const address = request.clientAddress;
-  if (deps.limits.ofrep === undefined || address === undefined || !isOfrepPath(path)) return undefined;
-  const decision = await deps.limits.ofrep.take(address);
-  return decision.allowed ? undefined : tooMany(path, decision, deps.now(), `too many evaluations from ${address}`);
+  const limiter = deps.limits.ofrep;
+  if (limiter === undefined || address === undefined || !isOfrepPath(path)) return undefined;
+  const decide = (decision: LimitDecision): HttpResponse | undefined =>
+    decision.allowed ? undefined : tooMany(path, decision, deps.now(), `too many evaluations from ${address}`);
+  const now = limiter.takeNow?.(address);
+  return now === undefined ? limiter.take(address).then(decide) : decide(now);
 }
 
 async function route<D extends CoreDeps>(
@@ -161,7 +171,8 @@ async function route<D extends CoreDeps>(
         return jsonResponse(400, errorBody(path, `the flag key in ${path} is not valid percent-encoding`));
       }
     }
-    const limited = await (candidate.gate ?? meterOfrep)(request, path, deps);
+    const gated = (candidate.gate ?? meterOfrep)(request, path, deps);
+    const limited = gated instanceof Promise ? await gated : gated;
     if (limited) return limited;
     const response = await endpoint(request, target, key, deps);
     return head ? { ...response, body: null } : response;

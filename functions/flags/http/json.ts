@@ -1,5 +1,5 @@
 // Size-capped JSON request bodies for the flags HTTP core, and how a JSON value is named in messages.
-import { readBody } from "../../http/body.ts";
+import { type BodyBytes, bodyAtHand, readBody } from "../../http/body.ts";
 import type { HttpRequest } from "../../http/message.ts";
 
 export type BodyRead =
@@ -9,9 +9,16 @@ export type BodyRead =
 
 /** At most `limitBytes` of the body (functions/http/body.ts), parsed as JSON; an empty body is reported as such. */
 export async function readJsonBody(request: HttpRequest, limitBytes: number): Promise<BodyRead> {
-  const read = await readBody(request, limitBytes);
-  return read.ok ? parseJson(read.bytes) : read;
+  return jsonBodyAtHand(request, limitBytes) ?? jsonOf(await readBody(request, limitBytes));
 }
+
+/** readJsonBody's answer when the body needs no waiting (bodyAtHand); undefined when there is a stream to read. */
+export function jsonBodyAtHand(request: HttpRequest, limitBytes: number): BodyRead | undefined {
+  const read = bodyAtHand(request, limitBytes);
+  return read === undefined ? undefined : jsonOf(read);
+}
+
+const jsonOf = (read: BodyBytes): BodyRead => (read.ok ? parseJson(read.bytes) : read);
 
 /** One decoder for every body: a non-streaming decode() starts afresh each call, a failed one included. */
 const UTF8 = new TextDecoder("utf-8", { fatal: true });

@@ -19,7 +19,7 @@ import type { EvaluationContext, EvaluationResult, OfrepErrorCode } from "../typ
 import { isFailure } from "../types.ts";
 import { presentsSecret } from "./auth.ts";
 import { partsEtag } from "./etag.ts";
-import { describeJson, readJsonBody } from "./json.ts";
+import { describeJson, jsonBodyAtHand, readJsonBody } from "./json.ts";
 
 export interface OfrepDeps {
   cache: RuleCache;
@@ -81,7 +81,7 @@ async function prepare(request: HttpRequest, deps: OfrepDeps, key: string | unde
   if (deps.evaluationApiKey !== undefined && !presentsSecret(request.headers, deps.evaluationApiKey, true)) {
     return { ok: false, response: unauthorized() };
   }
-  const body = await readJsonBody(request, deps.bodyLimitBytes);
+  const body = jsonBodyAtHand(request, deps.bodyLimitBytes) ?? (await readJsonBody(request, deps.bodyLimitBytes));
   if (!body.ok) {
     const errorCode: OfrepErrorCode = body.status === 400 ? "PARSE_ERROR" : "GENERAL";
     return { ok: false, response: jsonResponse(body.status, { ...withKey, errorCode, errorDetails: body.message }) };
@@ -90,7 +90,7 @@ async function prepare(request: HttpRequest, deps: OfrepDeps, key: string | unde
   if (!read.ok) {
     return { ok: false, response: jsonResponse(400, { ...withKey, errorCode: read.code, errorDetails: read.details }) };
   }
-  const snapshot = await deps.cache.current();
+  const snapshot = deps.cache.currentIfFresh?.() ?? (await deps.cache.current());
   if (snapshot === undefined) {
     const details = noRulesDetails(deps.cache);
     return { ok: false, response: jsonResponse(500, { ...withKey, errorCode: "GENERAL", errorDetails: details }) };
@@ -160,14 +160,17 @@ function bulkAnswer(set: CompiledRuleSet, results: EvaluationResult[]): BulkAnsw
   const last = lastBulk.get(set);
   if (last !== undefined && sameResults(last.results, results)) return last;
   const hashes = new Array<number>(results.length);
-  let body = '{"flags":[';
+  // Joined rather than appended: join makes one flat string, where appending makes a rope that every write of
+  // the answer would flatten again.
+  const pieces = new Array<string>(results.length + 2);
+  pieces[0] = '{"flags":[';
   for (let i = 0; i < results.length; i++) {
     const part = serialized(results[i] as EvaluationResult);
-    body += i === 0 ? part.json : `,${part.json}`;
+    pieces[i + 1] = i === 0 ? part.json : `,${part.json}`;
     hashes[i] = part.hash;
   }
-  body += "]}";
-  const answer = { results, body, etag: partsEtag(set.version, hashes) };
+  pieces[results.length + 1] = "]}";
+  const answer = { results, body: pieces.join(""), etag: partsEtag(set.version, hashes) };
   lastBulk.set(set, answer);
   return answer;
 }

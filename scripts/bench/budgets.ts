@@ -30,6 +30,7 @@ import { httpApiEvent } from "../fakes/lambda-events.ts";
 import { ensureRedisBinary, startRedis } from "../services/redis.ts";
 import { startUpstashBridge } from "../services/upstash-bridge.ts";
 import { benchUsers, greenlightFlag } from "./flag-rules.ts";
+import { median } from "./harness.ts";
 import type { BenchContext } from "./index.ts";
 import { deploymentReview } from "./webhook.ts";
 
@@ -582,15 +583,6 @@ export async function benchBudgets(context: BenchContext): Promise<BudgetsBench>
     await rm(dir, { recursive: true, force: true });
   }
 }
-
-export const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? Number.NaN)
-    : ((sorted[middle - 1] ?? Number.NaN) + (sorted[middle] ?? Number.NaN)) / 2;
-};
 
 const kb = (bytes: number) => `${(bytes / 1000).toFixed(1)} KB`;
 const ms = (value: number) => `${value.toFixed(0)} ms`;

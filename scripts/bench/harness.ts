@@ -299,3 +299,100 @@ export async function cannonRun(
   if (rate !== undefined) run.rate = rate;
   return run;
 }
+
+/** The middle value (the mean of the two middle ones for an even count); NaN for none. */
+export const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? Number.NaN)
+    : ((sorted[middle - 1] ?? Number.NaN) + (sorted[middle] ?? Number.NaN)) / 2;
+};
+
+/** One server of a paired measurement: its kind, the route measured, a label and serve.ts's extra arguments. */
+export interface PairedSide {
+  kind: ServerKind;
+  route: string;
+  label: string;
+  args?: readonly string[];
+}
+
+export interface PairedRatio {
+  rounds: number;
+  /** Seconds per side per round. */
+  seconds: number;
+  /** Each round's throughput of `a` over `b`'s, in the order measured. */
+  ratios: number[];
+  /** The median of `ratios`. */
+  median: number;
+  /** The median server CPU per request of each side over the rounds, µs. */
+  cpuA: number;
+  cpuB: number;
+}
+
+/** Rounds and seconds a paired measurement takes for a bench of `duration` seconds per run. */
+export const pairedPlan = (duration: number): { rounds: number; seconds: number } => ({
+  rounds: 5,
+  seconds: Math.max(2, Math.round(duration / 2)),
+});
+
+/**
+ * `a`'s throughput over `b`'s, measured in alternating rounds with both servers up throughout: each round runs one
+ * then the other for `seconds` (a first in even rounds, b first in odd ones), and the figure is the median of the
+ * rounds' ratios. A shared VM's speed drifts by a fifth within minutes; two runs minutes apart drift apart, the two
+ * halves of a round drift alike.
+ */
+export async function pairedRatio(options: {
+  nodeFlags: readonly string[];
+  bundle: BundledServe;
+  a: PairedSide;
+  b: PairedSide;
+  bodyFile: string;
+  rounds: number;
+  seconds: number;
+  warmup: number;
+  log: (line: string) => void;
+}): Promise<PairedRatio> {
+  const { nodeFlags, bundle, a, b, bodyFile, rounds, seconds, warmup, log } = options;
+  return withServer(
+    a.kind,
+    nodeFlags,
+    (serverA) =>
+      withServer(
+        b.kind,
+        nodeFlags,
+        async (serverB) => {
+          const sides = [
+            { side: a, server: serverA },
+            { side: b, server: serverB },
+          ] as const;
+          for (const { side, server } of sides) await cannon(server.url(side.route), bodyFile, warmup);
+          const ratios: number[] = [];
+          const cpu: [number[], number[]] = [[], []];
+          for (let round = 0; round < rounds; round++) {
+            const order = round % 2 === 0 ? [0, 1] : [1, 0];
+            const runs: CannonRun[] = [];
+            for (const index of order) {
+              const { side, server } = sides[index as 0 | 1];
+              const run = await cannonRun(server, side.label, server.url(side.route), bodyFile, seconds);
+              runs[index] = run;
+              cpu[index as 0 | 1].push(cpuPerRequest(run));
+            }
+            const [runA, runB] = runs as [CannonRun, CannonRun];
+            const ratio = runB.requestsPerSecond > 0 ? runA.requestsPerSecond / runB.requestsPerSecond : 0;
+            ratios.push(ratio);
+            log(
+              `  round ${round + 1}/${rounds}: ${a.label} ${runA.requestsPerSecond.toFixed(0)} req/s, ` +
+                `${b.label} ${runB.requestsPerSecond.toFixed(0)} req/s, ratio ${ratio.toFixed(2)}`,
+            );
+          }
+          return { rounds, seconds, ratios, median: median(ratios), cpuA: median(cpu[0]), cpuB: median(cpu[1]) };
+        },
+        bundle,
+        b.args,
+      ),
+    bundle,
+    a.args,
+  );
+}

@@ -20,6 +20,7 @@ import { RE2 } from "re2-wasm";
 import { RE2JS } from "re2js";
 import { MATCH_LIMIT } from "../../functions/flags/conditions.ts";
 import { compilePattern, MAX_PROGRAM } from "../../functions/flags/pattern.ts";
+import { median } from "./harness.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const ROUNDS = 5;
@@ -214,8 +215,6 @@ function rate(test: Tester, inputs: readonly string[], ms: number): number {
   if (hits < 0) throw new Error("unreachable");
   return calls / ((now - start) / 1000);
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
 /** Nanoseconds per `test`, the median of ROUNDS rounds, engines interleaved so none always runs first. */
 function timeCase(spec: Case): Record<TimedName, number | string> {

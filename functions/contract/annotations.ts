@@ -263,7 +263,13 @@ export type Key = keyof typeof KEYS;
 export type ValueOf<K extends Key> = (typeof KEYS)[K] extends KeySpec<infer T> ? T : never;
 export type { HeaderRoute, PortRef };
 
-export const annotationName = (key: Key | string): string => `${PREFIX}${key}`;
+/*
+ * Every known key's full name, made once. A name built anew on each read is a fresh string, which V8 must look up in
+ * its string table before every property read with it; a name kept is looked up once.
+ */
+const NAMES = new Map<string, string>(Object.keys(KEYS).map((key) => [key, `${PREFIX}${key}`]));
+
+export const annotationName = (key: Key | string): string => NAMES.get(key) ?? `${PREFIX}${key}`;
 
 export const isKnownKey = (key: string): key is Key => Object.hasOwn(KEYS, key);
 

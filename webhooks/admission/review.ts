@@ -94,6 +94,12 @@ const wrap = (response: AdmissionResponse): AdmissionReviewResponse => ({
 /** The patch allowResponse() encoded last: base64 by construction, so reviewResponseJson() need not check it. */
 let lastPatch: string | undefined;
 
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** Base64 of the text's UTF-8 bytes; ASCII text (a patch almost always is) through btoa, a few times faster. */
+export const base64Utf8 = (text: string): string =>
+  ASCII.test(text) ? btoa(text) : Buffer.from(text).toString("base64");
+
 export function allowResponse(
   uid: string,
   options: { patch?: Operation[]; warnings?: string[] } = {},
@@ -101,7 +107,7 @@ export function allowResponse(
   const response: AdmissionResponse = { uid, allowed: true };
   if (options.patch && options.patch.length > 0) {
     response.patchType = "JSONPatch";
-    response.patch = Buffer.from(JSON.stringify(options.patch)).toString("base64");
+    response.patch = base64Utf8(JSON.stringify(options.patch));
     lastPatch = response.patch;
   }
   if (options.warnings && options.warnings.length > 0) response.warnings = options.warnings.map(shortenWarning);

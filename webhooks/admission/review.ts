@@ -94,11 +94,12 @@ const wrap = (response: AdmissionResponse): AdmissionReviewResponse => ({
 /** The patch allowResponse() encoded last: base64 by construction, so reviewResponseJson() need not check it. */
 let lastPatch: string | undefined;
 
-const ASCII = /^[\x00-\x7f]*$/;
+/** Any UTF-16 code unit above ASCII, surrogates included. */
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** Base64 of the text's UTF-8 bytes; ASCII text (a patch almost always is) through btoa, a few times faster. */
 export const base64Utf8 = (text: string): string =>
-  ASCII.test(text) ? btoa(text) : Buffer.from(text).toString("base64");
+  NON_ASCII.test(text) ? Buffer.from(text).toString("base64") : btoa(text);
 
 export function allowResponse(
   uid: string,

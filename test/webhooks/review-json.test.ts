@@ -1,10 +1,8 @@
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   ADMISSION_API_VERSION,
   type AdmissionReviewResponse,
   allowResponse,
-  base64Utf8,
   denyResponse,
   reviewResponseJson,
 } from "../../webhooks/admission/review.ts";
@@ -51,21 +49,5 @@ describe("reviewResponseJson", () => {
   ];
   it.each(answers)("writes %s exactly as JSON.stringify does", (_, answer) => {
     expect(reviewResponseJson(answer)).toBe(JSON.stringify(answer));
-  });
-});
-
-describe("base64Utf8", () => {
-  it("encodes the UTF-8 bytes of any text, ASCII through btoa or not", () => {
-    fc.assert(
-      fc.property(
-        fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.string({ unit: "grapheme-ascii" })),
-        (text) => {
-          expect(base64Utf8(text)).toBe(Buffer.from(text).toString("base64"));
-        },
-      ),
-      { numRuns: 2000 },
-    );
-    expect(base64Utf8("caf\u00e9")).toBe(Buffer.from("caf\u00e9").toString("base64"));
-    expect(base64Utf8("")).toBe("");
   });
 });

@@ -94,13 +94,6 @@ const wrap = (response: AdmissionResponse): AdmissionReviewResponse => ({
 /** The patch allowResponse() encoded last: base64 by construction, so reviewResponseJson() need not check it. */
 let lastPatch: string | undefined;
 
-/** Any UTF-16 code unit above ASCII, surrogates included. */
-const NON_ASCII = /[\u0080-\uffff]/;
-
-/** Base64 of the text's UTF-8 bytes; ASCII text (a patch almost always is) through btoa, a few times faster. */
-export const base64Utf8 = (text: string): string =>
-  NON_ASCII.test(text) ? Buffer.from(text).toString("base64") : btoa(text);
-
 export function allowResponse(
   uid: string,
   options: { patch?: Operation[]; warnings?: string[] } = {},
@@ -108,7 +101,7 @@ export function allowResponse(
   const response: AdmissionResponse = { uid, allowed: true };
   if (options.patch && options.patch.length > 0) {
     response.patchType = "JSONPatch";
-    response.patch = base64Utf8(JSON.stringify(options.patch));
+    response.patch = Buffer.from(JSON.stringify(options.patch)).toString("base64");
     lastPatch = response.patch;
   }
   if (options.warnings && options.warnings.length > 0) response.warnings = options.warnings.map(shortenWarning);

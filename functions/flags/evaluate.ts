@@ -436,8 +436,18 @@ export function evaluateKey(
 
 /** Every flag of the set, in key order. */
 export function evaluateAll(set: CompiledRuleSet, context: EvaluationContext, now?: number): EvaluationResult[] {
+  return evaluateAllInto(set, context, now, new Array<EvaluationResult>(set.ordered.length));
+}
+
+/** evaluateAll written into `out` (its length set to the set's), for a caller that reuses one array. */
+export function evaluateAllInto(
+  set: CompiledRuleSet,
+  context: EvaluationContext,
+  now: number | undefined,
+  out: EvaluationResult[],
+): EvaluationResult[] {
   const ordered = set.ordered;
-  const results = new Array<EvaluationResult>(ordered.length);
-  for (let index = 0; index < ordered.length; index++) results[index] = evaluateFlag(ordered[index]!, context, now);
-  return results;
+  out.length = ordered.length;
+  for (let index = 0; index < ordered.length; index++) out[index] = evaluateFlag(ordered[index]!, context, now);
+  return out;
 }

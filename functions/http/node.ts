@@ -53,9 +53,8 @@ function readCapped(req: IncomingMessage, cap: number): Promise<CappedBody> {
         resolve({ bytes: Buffer.concat(chunks), cut: true });
       }
     };
-    // A small body arrives in one chunk: no copy then.
+    // A small body arrives in one chunk: no copy then. The listeners stay: an ended request emits nothing more.
     const onEnd = (): void => {
-      cleanup();
       resolve({ bytes: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks), cut: false });
     };
     const onError = (error: Error): void => {

@@ -14,7 +14,7 @@ import { isObject } from "../../contract/objects.ts";
 import { ifNoneMatchHits, textHash } from "../../http/etag.ts";
 import { type HttpRequest, type HttpResponse, JSON_CONTENT_TYPE, jsonResponse } from "../../http/message.ts";
 import type { RuleCache, RuleSnapshot } from "../cache.ts";
-import { type CompiledRuleSet, evaluateAll, evaluateKey } from "../evaluate.ts";
+import { type CompiledRuleSet, evaluateAllInto, evaluateKey } from "../evaluate.ts";
 import type { EvaluationContext, EvaluationResult, OfrepErrorCode } from "../types.ts";
 import { isFailure } from "../types.ts";
 import { presentsSecret } from "./auth.ts";
@@ -155,10 +155,14 @@ const sameResults = (a: readonly EvaluationResult[], b: readonly EvaluationResul
   return true;
 };
 
-/** `{"flags":[...]}` exactly as JSON.stringify({ flags }) writes it, with its ETag. */
-function bulkAnswer(set: CompiledRuleSet, results: EvaluationResult[]): BulkAnswer {
+/**
+ * `{"flags":[...]}` exactly as JSON.stringify({ flags }) writes it, with its ETag. `evaluated` may be reused by the
+ * caller afterwards: a new answer keeps a copy of it.
+ */
+function bulkAnswer(set: CompiledRuleSet, evaluated: readonly EvaluationResult[]): BulkAnswer {
   const last = lastBulk.get(set);
-  if (last !== undefined && sameResults(last.results, results)) return last;
+  if (last !== undefined && sameResults(last.results, evaluated)) return last;
+  const results = evaluated.slice();
   const hashes = new Array<number>(results.length);
   // Joined rather than appended: join makes one flat string, where appending makes a rope that every write of
   // the answer would flatten again.
@@ -175,13 +179,16 @@ function bulkAnswer(set: CompiledRuleSet, results: EvaluationResult[]): BulkAnsw
   return answer;
 }
 
+const bulkScratch: EvaluationResult[] = [];
+
 /** POST /ofrep/v1/evaluate/flags */
 export async function evaluateFlagsRequest(request: HttpRequest, deps: OfrepDeps): Promise<HttpResponse> {
   const prepared = await prepare(request, deps, undefined);
   if (!prepared.ok) return prepared.response;
   const at = deps.now();
-  // The evaluator's own array goes on as it is: a rollout's metadata is in its results already (compileFlag).
-  const flags = evaluateAll(prepared.snapshot.set, prepared.context, at);
+  // Evaluated into one array every request reuses (evaluation and bulkAnswer run without a wait in between): an
+  // answer reused as it is then costs no allocation. A rollout's metadata is in the results already (compileFlag).
+  const flags = evaluateAllInto(prepared.snapshot.set, prepared.context, at, bulkScratch);
   const { results, body, etag } = bulkAnswer(prepared.snapshot.set, flags);
   // One increment: by `results` when the answer was reused as it is, else by its ETag (usage.ts).
   deps.cache.usage?.countAll(results, at, etag);

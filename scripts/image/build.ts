@@ -81,6 +81,12 @@ export function buildArgs(options: BuildOptions & { version: string; revision: s
     `VERSION=${options.version}`,
     "--build-arg",
     `REVISION=${options.revision}`,
+    // Also given as labels of the commit: buildah's layer cache keeps a LABEL step whose build arguments changed
+    // (only the revision, when nothing copied into the image did), which would label the image with an older commit.
+    "--label",
+    `org.opencontainers.image.version=${options.version}`,
+    "--label",
+    `org.opencontainers.image.revision=${options.revision}`,
   ];
   if (options.base) args.push("--build-arg", `BASE=${options.base}`);
   if (options.target) args.push("--target", options.target);

@@ -55,16 +55,10 @@ async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Pro
 /**
  * At most `limitBytes` of the body. A Content-Length over the limit is refused before a byte is read; the bytes
  * actually read are counted too, so a chunked or lying client cannot make the core hold more than the limit.
+ * Answered at once (no promise) when there is nothing to wait for: a declared length over the limit, a body the
+ * adapter already holds, or none at all; the hot paths then skip an await.
  */
-export async function readBody(request: HttpRequest, limitBytes: number): Promise<BodyBytes> {
-  return bodyAtHand(request, limitBytes) ?? readStream(request.body as ReadableStream<Uint8Array>, limitBytes);
-}
-
-/**
- * readBody's answer when it needs no waiting: a declared length over the limit, a body the adapter already holds,
- * or none at all; undefined when there is a stream to read. For the hot paths, which then skip an await.
- */
-export function bodyAtHand(request: HttpRequest, limitBytes: number): BodyBytes | undefined {
+export function readBody(request: HttpRequest, limitBytes: number): BodyBytes | Promise<BodyBytes> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limitBytes && /^\s*\d+\s*$/.test(declared)) {
     cancel(request.body);
@@ -74,9 +68,10 @@ export function bodyAtHand(request: HttpRequest, limitBytes: number): BodyBytes 
     return request.bodyBytes.byteLength > limitBytes ? tooLarge(limitBytes) : { ok: true, bytes: request.bodyBytes };
   }
   if (!request.body) return { ok: true, bytes: EMPTY };
-  return undefined;
+  return readStream(request.body, limitBytes);
 }
 
+/** A streamed body (the Web adapter's), read up to the limit; what is over it is dropped (discardRest) before the 413. */
 async function readStream(body: ReadableStream<Uint8Array>, limitBytes: number): Promise<BodyBytes> {
   const chunks: Uint8Array[] = [];
   let total = 0;

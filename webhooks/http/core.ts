@@ -3,7 +3,7 @@
  * An HttpCore like the flags' (functions/http/message.ts): the HTTPS server and the local stack run it through the
  * Node adapter, the Lambda through the Lambda adapter, and express.ts mounts it in an express app.
  */
-import { bodyAtHand, readBody } from "../../functions/http/body.ts";
+import { readBody } from "../../functions/http/body.ts";
 import {
   type HttpCore,
   type HttpResponse,
@@ -69,7 +69,8 @@ export function createWebhookCore(options: WebhookAppOptions = {}): HttpCore {
     const rejected = metrics.rejections.labels(path);
     return async function handleAdmission(request) {
       const stop = latency.startTimer();
-      const read = bodyAtHand(request, limit) ?? (await readBody(request, limit));
+      const reading = readBody(request, limit);
+      const read = reading instanceof Promise ? await reading : reading;
       if (!read.ok) {
         tooLarge.inc();
         stop();

@@ -1,5 +1,5 @@
 // Size-capped JSON request bodies for the flags HTTP core, and how a JSON value is named in messages.
-import { type BodyBytes, bodyAtHand, readBody } from "../../http/body.ts";
+import { type BodyBytes, readBody } from "../../http/body.ts";
 import type { HttpRequest } from "../../http/message.ts";
 
 export type BodyRead =
@@ -7,15 +7,13 @@ export type BodyRead =
   | { ok: true; value: undefined; empty: true }
   | { ok: false; status: 400 | 413; message: string };
 
-/** At most `limitBytes` of the body (functions/http/body.ts), parsed as JSON; an empty body is reported as such. */
-export async function readJsonBody(request: HttpRequest, limitBytes: number): Promise<BodyRead> {
-  return jsonBodyAtHand(request, limitBytes) ?? jsonOf(await readBody(request, limitBytes));
-}
-
-/** readJsonBody's answer when the body needs no waiting (bodyAtHand); undefined when there is a stream to read. */
-export function jsonBodyAtHand(request: HttpRequest, limitBytes: number): BodyRead | undefined {
-  const read = bodyAtHand(request, limitBytes);
-  return read === undefined ? undefined : jsonOf(read);
+/**
+ * At most `limitBytes` of the body (functions/http/body.ts), parsed as JSON; an empty body is reported as such.
+ * Answered at once, like readBody, when the body needs no waiting.
+ */
+export function readJsonBody(request: HttpRequest, limitBytes: number): BodyRead | Promise<BodyRead> {
+  const read = readBody(request, limitBytes);
+  return read instanceof Promise ? read.then(jsonOf) : jsonOf(read);
 }
 
 const jsonOf = (read: BodyBytes): BodyRead => (read.ok ? parseJson(read.bytes) : read);

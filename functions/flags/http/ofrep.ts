@@ -19,7 +19,7 @@ import type { EvaluationContext, EvaluationResult, OfrepErrorCode } from "../typ
 import { isFailure } from "../types.ts";
 import { presentsSecret } from "./auth.ts";
 import { partsEtag } from "./etag.ts";
-import { describeJson, jsonBodyAtHand, readJsonBody } from "./json.ts";
+import { describeJson, readJsonBody } from "./json.ts";
 
 export interface OfrepDeps {
   cache: RuleCache;
@@ -81,7 +81,8 @@ async function prepare(request: HttpRequest, deps: OfrepDeps, key: string | unde
   if (deps.evaluationApiKey !== undefined && !presentsSecret(request.headers, deps.evaluationApiKey, true)) {
     return { ok: false, response: unauthorized() };
   }
-  const body = jsonBodyAtHand(request, deps.bodyLimitBytes) ?? (await readJsonBody(request, deps.bodyLimitBytes));
+  const reading = readJsonBody(request, deps.bodyLimitBytes);
+  const body = reading instanceof Promise ? await reading : reading;
   if (!body.ok) {
     const errorCode: OfrepErrorCode = body.status === 400 ? "PARSE_ERROR" : "GENERAL";
     return { ok: false, response: jsonResponse(body.status, { ...withKey, errorCode, errorDetails: body.message }) };

@@ -37,12 +37,13 @@ import {
   cpuPerRequest,
   median,
   type PairedRatio,
+  pairedLine,
   pairedPlan,
   pairedRatio,
   withServer,
 } from "./harness.ts";
 import type { BenchContext } from "./index.ts";
-import { checkFloor, floorSameRun, pairedLine } from "./webhook.ts";
+import { checkFloor, floorSameRun } from "./webhook.ts";
 
 export const FLAG_TARGETS = {
   timesFasterPeer: 3,

@@ -396,3 +396,10 @@ export async function pairedRatio(options: {
     a.args,
   );
 }
+
+/** A paired measurement as the targets state it: the median, then every round's ratio. */
+export const pairedLine = (paired: PairedRatio): string =>
+  `${paired.median.toFixed(2)}, the median of ${paired.rounds} alternating rounds of ${paired.seconds} s each, so ` +
+  "that the machine's drift in speed (a fifth within minutes on a shared VM) moves both sides of a ratio alike " +
+  `(${paired.ratios.map((ratio) => ratio.toFixed(2)).join(", ")}; server CPU per request ${paired.cpuA.toFixed(0)} µs ` +
+  `against ${paired.cpuB.toFixed(0)} µs)`;

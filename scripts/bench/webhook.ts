@@ -17,6 +17,7 @@ import {
   cannonRun,
   cpuPerRequest,
   type PairedRatio,
+  pairedLine,
   pairedPlan,
   pairedRatio,
   runChild,
@@ -430,13 +431,6 @@ export async function benchWebhook(context: BenchContext): Promise<WebhookBench>
     await rm(directory, { recursive: true, force: true });
   }
 }
-
-/** A paired measurement as the targets state it: the median, then every round's ratio. */
-export const pairedLine = (paired: PairedRatio): string =>
-  `${paired.median.toFixed(2)}, the median of ${paired.rounds} alternating rounds of ${paired.seconds} s each, so ` +
-  "that the machine's drift in speed (a fifth within minutes on a shared VM) moves both sides of a ratio alike " +
-  `(${paired.ratios.map((ratio) => ratio.toFixed(2)).join(", ")}; server CPU per request ${paired.cpuA.toFixed(0)} µs ` +
-  `against ${paired.cpuB.toFixed(0)} µs)`;
 
 /** autocannon reports latencies in whole milliseconds: 0 means under one. */
 const ms = (value: number) => (value === 0 ? "< 1 ms" : `${Number.isInteger(value) ? value : value.toFixed(2)} ms`);

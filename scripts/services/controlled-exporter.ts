@@ -24,6 +24,32 @@ export interface ControlProtocol<Item, Key> {
   shapes: { item: string; key: string };
 }
 
+/**
+ * Readers of an item's fields from a caller (possibly JSON from another process), each throwing one line that
+ * names `<what>.<field>` and what it accepts: `name` a name (letters, digits, . _ -, described as `nameIs`),
+ * `number` a finite number passing `check`.
+ */
+export function itemFields(input: unknown, what: string, nameIs: string) {
+  const value = (input ?? {}) as Record<string, unknown>;
+  return {
+    name(field: string, optional = false): string {
+      const raw = value[field];
+      if (optional && raw === undefined) return "";
+      if (typeof raw !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(raw)) {
+        throw new Error(`${what}.${field} must be ${nameIs}, got ${JSON.stringify(raw)}`);
+      }
+      return raw;
+    },
+    number(field: string, check: (n: number) => boolean, accepted: string): number {
+      const raw = value[field];
+      if (typeof raw !== "number" || !Number.isFinite(raw) || !check(raw)) {
+        throw new Error(`${what}.${field} must be ${accepted}, got ${JSON.stringify(raw)}`);
+      }
+      return raw;
+    },
+  };
+}
+
 /** A label value as Prometheus's text format writes it: backslash, double quote and newline escaped. */
 export const escapeLabel = (value: string): string =>
   value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");

@@ -23,6 +23,7 @@ import {
   type ControlProtocol,
   controlClient,
   escapeLabel,
+  itemFields,
   type ServedExporter,
   serveExporter,
 } from "./controlled-exporter.ts";
@@ -86,23 +87,7 @@ function ratesOf(side: FlagSide, code: Code): HistogramCounters {
 
 /** Checks a side from a caller (possibly JSON from another process); throws one line naming the field. */
 export function validateFlagSide(input: unknown): FlagSide {
-  const value = (input ?? {}) as Record<string, unknown>;
-  const text = (field: string): string => {
-    const raw = value[field];
-    if (typeof raw !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(raw)) {
-      throw new Error(
-        `side.${field} must be a flag key or variant name (letters, digits, . _ -), got ${JSON.stringify(raw)}`,
-      );
-    }
-    return raw;
-  };
-  const number = (field: string, check: (n: number) => boolean, accepted: string): number => {
-    const raw = value[field];
-    if (typeof raw !== "number" || !Number.isFinite(raw) || !check(raw)) {
-      throw new Error(`side.${field} must be ${accepted}, got ${JSON.stringify(raw)}`);
-    }
-    return raw;
-  };
+  const { name: text, number } = itemFields(input, "side", "a flag key or variant name (letters, digits, . _ -)");
   const p50Ms = number("p50Ms", (n) => n > 0, "a number of milliseconds > 0");
   return {
     key: text("key"),

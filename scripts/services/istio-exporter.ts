@@ -25,6 +25,7 @@ import {
   type ControlProtocol,
   controlClient,
   escapeLabel,
+  itemFields,
   type ServedExporter,
   serveExporter,
 } from "./controlled-exporter.ts";
@@ -128,22 +129,7 @@ function ratesOf(workload: Required<Workload>, code: Code): HistogramCounters {
 
 /** Checks a workload from a caller (possibly JSON from another process); throws one line naming the field. */
 export function validateWorkload(input: unknown): Required<Workload> {
-  const value = (input ?? {}) as Record<string, unknown>;
-  const text = (field: string, optional = false): string => {
-    const raw = value[field];
-    if (optional && raw === undefined) return "";
-    if (typeof raw !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(raw)) {
-      throw new Error(`workload.${field} must be a Kubernetes-style name, got ${JSON.stringify(raw)}`);
-    }
-    return raw;
-  };
-  const number = (field: string, check: (n: number) => boolean, accepted: string): number => {
-    const raw = value[field];
-    if (typeof raw !== "number" || !Number.isFinite(raw) || !check(raw)) {
-      throw new Error(`workload.${field} must be ${accepted}, got ${JSON.stringify(raw)}`);
-    }
-    return raw;
-  };
+  const { name: text, number } = itemFields(input, "workload", "a Kubernetes-style name");
   const deployment = text("deployment");
   return {
     namespace: text("namespace"),

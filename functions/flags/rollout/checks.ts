@@ -32,7 +32,11 @@ const signedPercent = (value: number): string => `${value > 0 ? "+" : ""}${perce
 /** The judge's versions as a rollout names them. */
 const SIDE = { canary: "treatment", stable: "control" } as const;
 
-const outcomeOf = (verdict: Verdict): RolloutCheckOutcome => verdict;
+/** What a builtin reading takes from the judge's answer: the verdict as its outcome, the estimate and interval. */
+function judged(result: { verdict: Verdict; estimate: number; lower: number; upper: number }) {
+  const outcome: RolloutCheckOutcome = result.verdict;
+  return { outcome, value: result.estimate, lower: result.lower, upper: result.upper };
+}
 
 /** The error-rate comparison of the state: treatment rate minus control rate, its interval and verdict. */
 export function errorRateReading(state: JudgeState, levels: JudgeLevels): RolloutCheckReading {
@@ -49,10 +53,7 @@ export function errorRateReading(state: JudgeState, levels: JudgeLevels): Rollou
     `(tolerance ${percent(levels.tolerance)}) over ${state.windows} window(s)`;
   return {
     ...base,
-    outcome: outcomeOf(result.verdict),
-    value: result.estimate,
-    lower: result.lower,
-    upper: result.upper,
+    ...judged(result),
     treatment: { ...treatment },
     control: { ...control },
     detail,
@@ -73,10 +74,7 @@ export function latencyReading(state: JudgeState, levels: JudgeLevels): RolloutC
     `${result.canaryRequests} treatment and ${result.stableRequests} control latencies, ${state.windows} window(s)`;
   return {
     ...base,
-    outcome: outcomeOf(result.verdict),
-    value: result.estimate,
-    lower: result.lower,
-    upper: result.upper,
+    ...judged(result),
     treatment: { requests: result.canaryRequests },
     control: { requests: result.stableRequests },
     detail,

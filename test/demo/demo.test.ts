@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningDemo as Running, startDemo } from "./spawn-demo.ts";
+import { answers, type RunningDemo as Running, startDemo } from "./spawn-demo.ts";
 
 /** Resolves once stdout matches (a limit for a broken setup, not a measurement). */
 async function waitForOutput(running: Running, pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
@@ -20,16 +20,6 @@ async function waitForOutput(running: Running, pattern: RegExp, timeoutMs: numbe
       throw new Error(`no ${pattern} in the demo's output:\n${running.stdout()}\n${running.stderr()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** Whether anything still answers at the URL (a stopped Prometheus refuses the connection). */
-async function answers(url: string): Promise<boolean> {
-  try {
-    await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2_000) });
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -17,7 +17,7 @@ import { type CliIo, main } from "../../scripts/demo/cli.ts";
 import { DEMO_ACTOR, FLAG_PROFILES, FLAG_SCENARIOS } from "../../scripts/demo/flag-profiles.ts";
 import type { FlagDemoOptions } from "../../scripts/demo/flag-run.ts";
 import { flagStoreDirs } from "../../scripts/demo/flag-store.ts";
-import { startDemo } from "./spawn-demo.ts";
+import { answers, startDemo } from "./spawn-demo.ts";
 
 const [EQUAL, FAILING] = FLAG_SCENARIOS.map((scenario) => scenario.key);
 
@@ -43,16 +43,6 @@ async function runDemo(args: string[]): Promise<Finished> {
   child = started.child;
   const code = await started.exited;
   return { code, stdout: started.stdout(), stderr: started.stderr() };
-}
-
-/** Whether anything still answers at the URL (a stopped Prometheus refuses the connection). */
-async function answers(url: string): Promise<boolean> {
-  try {
-    await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2_000) });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 beforeAll(async () => {

@@ -31,3 +31,13 @@ export function startDemo(args: string[]): RunningDemo {
   });
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
+
+/** Whether anything still answers at the URL (a stopped Prometheus refuses the connection). */
+export async function answers(url: string): Promise<boolean> {
+  try {
+    await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2_000) });
+    return true;
+  } catch {
+    return false;
+  }
+}

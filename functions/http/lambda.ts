@@ -5,7 +5,7 @@
  * exposition); `isBase64Encoded` is always false, since the API server would not decode a base64 admission answer.
  */
 import { type ApiGatewayEvent, type ApiGatewayResult, type LambdaContext, normalizeEvent } from "./api-gateway.ts";
-import type { HeaderReader, HttpCore, HttpRequest } from "./message.ts";
+import { ADAPTER_ORIGIN, type HeaderReader, type HttpCore, type HttpRequest } from "./message.ts";
 
 export type LambdaHttpHandler = (event: ApiGatewayEvent, context: LambdaContext) => Promise<ApiGatewayResult>;
 
@@ -61,7 +61,7 @@ export function requestOf(input: ApiGatewayEvent): HttpRequest {
   const clientAddress = sourceIpOf(event);
   return {
     method,
-    url: `http://localhost${path}${query ? `?${query}` : ""}`,
+    url: `${ADAPTER_ORIGIN}${path}${query ? `?${query}` : ""}`,
     headers: headersOf(event),
     ...(bodyBytes === undefined ? {} : { bodyBytes }),
     ...(clientAddress === undefined ? {} : { clientAddress }),

@@ -40,6 +40,12 @@ export type HttpCore = (request: HttpRequest) => Promise<HttpResponse>;
 
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 
+/**
+ * The origin the Node and Lambda adapters give every request's URL (a Host header is forgeable, so none is taken
+ * from the request); only the path and query after it are read.
+ */
+export const ADAPTER_ORIGIN = "http://localhost";
+
 /** A JSON response; `headers` are added after Content-Type. */
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
   return { status, headers: { "Content-Type": JSON_CONTENT_TYPE, ...headers }, body: JSON.stringify(body) };

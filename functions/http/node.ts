@@ -8,7 +8,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { DISCARD_BYTES } from "./body.ts";
-import type { HeaderReader, HttpCore, HttpRequest } from "./message.ts";
+import { ADAPTER_ORIGIN, type HeaderReader, type HttpCore, type HttpRequest } from "./message.ts";
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -98,11 +98,11 @@ const NO_BODY = new Set(["GET", "HEAD", "OPTIONS"]);
  * it is, not a URL, for the core to refuse.
  */
 function urlOf(target: string): string {
-  if (target.startsWith("/")) return `http://localhost${target}`;
+  if (target.startsWith("/")) return `${ADAPTER_ORIGIN}${target}`;
   try {
     const absolute = new URL(target);
     if (absolute.protocol === "http:" || absolute.protocol === "https:") {
-      return `http://localhost${absolute.pathname}${absolute.search}`;
+      return `${ADAPTER_ORIGIN}${absolute.pathname}${absolute.search}`;
     }
   } catch {
     // not a URL: fall through

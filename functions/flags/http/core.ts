@@ -6,7 +6,13 @@
  * at the edge, and since this file imports nothing of the admin API, a bundle of it holds none of that code, whatever
  * a bundler's tree-shaking does. No Node-only API is used here.
  */
-import { type HttpCore, type HttpRequest, type HttpResponse, jsonResponse } from "../../http/message.ts";
+import {
+  ADAPTER_ORIGIN,
+  type HttpCore,
+  type HttpRequest,
+  type HttpResponse,
+  jsonResponse,
+} from "../../http/message.ts";
 import type { RuleCache } from "../cache.ts";
 import { type FlagLimits, type LimitDecision, retryAfterSeconds } from "../limits.ts";
 import { corsOriginsFor, preflightFor, withCors } from "./cors.ts";
@@ -194,15 +200,18 @@ export function parseUrl(text: string): URL | undefined {
 }
 
 /*
- * What the Node and Lambda adapters pass for an ordinary request: their fixed origin and a path with no dot segment,
- * no percent-encoding, no query and no fragment. `new URL` would give back that path exactly, so it is read as it is.
+ * What the Node and Lambda adapters pass for an ordinary request after their fixed origin: a path with no dot
+ * segment, no percent-encoding, no query and no fragment. `new URL` would give back that path exactly, so it is read
+ * as it is.
  */
-const PLAIN_TARGET = /^http:\/\/localhost((?:\/(?!\.)[\w~.-]*)*)$/;
+const PLAIN_PATH = /^(?:\/(?!\.)[\w~.-]*)*$/;
 
 /** The request's target, its URL parsed only when its path may need normalizing; undefined when no URL can be made. */
 export function requestTarget(url: string): RequestTarget | undefined {
-  const plain = PLAIN_TARGET.exec(url);
-  if (plain !== null) return new RequestTarget(plain[1] || "/", undefined, url);
+  if (url.startsWith(ADAPTER_ORIGIN)) {
+    const path = url.slice(ADAPTER_ORIGIN.length);
+    if (PLAIN_PATH.test(path)) return new RequestTarget(path || "/", undefined, url);
+  }
   const parsed = parseUrl(url);
   return parsed === undefined ? undefined : new RequestTarget(parsed.pathname, parsed, url);
 }

@@ -68,7 +68,7 @@ export interface RuleCache {
    * current()'s answer when no check of the store is due (within the TTL), without a wait; undefined when one is due
    * or there are no rules (current() then says which). For the hot path, which then skips an await.
    */
-  currentIfFresh?(): RuleSnapshot | undefined;
+  currentIfFresh(): RuleSnapshot | undefined;
   health(): RuleCacheHealth;
   /** The next current() asks the store, even within the TTL (after a write through this process). */
   invalidate(): void;

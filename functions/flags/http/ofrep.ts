@@ -91,7 +91,7 @@ async function prepare(request: HttpRequest, deps: OfrepDeps, key: string | unde
   if (!read.ok) {
     return { ok: false, response: jsonResponse(400, { ...withKey, errorCode: read.code, errorDetails: read.details }) };
   }
-  const snapshot = deps.cache.currentIfFresh?.() ?? (await deps.cache.current());
+  const snapshot = deps.cache.currentIfFresh() ?? (await deps.cache.current());
   if (snapshot === undefined) {
     const details = noRulesDetails(deps.cache);
     return { ok: false, response: jsonResponse(500, { ...withKey, errorCode: "GENERAL", errorDetails: details }) };

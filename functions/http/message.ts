@@ -35,8 +35,12 @@ export interface HttpResponse {
   body: string | null;
 }
 
-/** A greenlight HTTP API: the webhooks' and the flags' are both one of these. It answers every request (no throw). */
-export type HttpCore = (request: HttpRequest) => Promise<HttpResponse>;
+/**
+ * A greenlight HTTP API: the webhooks' and the flags' are both one of these. It answers every request (no throw or
+ * rejection). A core with nothing to wait for may answer at once instead of through a promise: on the webhook's hot
+ * path the promises of an async chain cost more than the admission decision itself. Adapters take either.
+ */
+export type HttpCore = (request: HttpRequest) => HttpResponse | Promise<HttpResponse>;
 
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 

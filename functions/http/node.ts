@@ -8,7 +8,14 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { DISCARD_BYTES } from "./body.ts";
-import { ADAPTER_ORIGIN, type HeaderReader, type HttpCore, type HttpRequest } from "./message.ts";
+import {
+  ADAPTER_ORIGIN,
+  type HeaderReader,
+  type HttpCore,
+  type HttpRequest,
+  type HttpResponse,
+  JSON_CONTENT_TYPE,
+} from "./message.ts";
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -38,38 +45,44 @@ interface CappedBody {
   cut: boolean;
 }
 
-/** The body up to `cap` bytes; at the cap it stops listening and leaves the rest unread. */
-function readCapped(req: IncomingMessage, cap: number): Promise<CappedBody> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let kept = 0;
-    const onData = (chunk: Buffer): void => {
-      const part = kept + chunk.length > cap ? chunk.subarray(0, cap - kept) : chunk;
-      chunks.push(part);
-      kept += part.length;
-      if (kept >= cap) {
-        cleanup();
-        req.pause();
-        resolve({ bytes: Buffer.concat(chunks), cut: true });
-      }
-    };
-    // A small body arrives in one chunk: no copy then. The listeners stay: an ended request emits nothing more.
-    const onEnd = (): void => {
-      resolve({ bytes: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks), cut: false });
-    };
-    const onError = (error: Error): void => {
+/**
+ * The body up to `cap` bytes, handed to `done`; at the cap it stops listening and leaves the rest unread. Callbacks
+ * rather than a promise: the adapter then answers in the same turn as the body's last chunk when the core does.
+ */
+function readCapped(
+  req: IncomingMessage,
+  cap: number,
+  done: (body: CappedBody) => void,
+  failed: (error: Error) => void,
+): void {
+  const chunks: Buffer[] = [];
+  let kept = 0;
+  const onData = (chunk: Buffer): void => {
+    const part = kept + chunk.length > cap ? chunk.subarray(0, cap - kept) : chunk;
+    chunks.push(part);
+    kept += part.length;
+    if (kept >= cap) {
       cleanup();
-      reject(error);
-    };
-    const cleanup = (): void => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-    };
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-  });
+      req.pause();
+      done({ bytes: Buffer.concat(chunks), cut: true });
+    }
+  };
+  // A small body arrives in one chunk: no copy then. The listeners stay: an ended request emits nothing more.
+  const onEnd = (): void => {
+    done({ bytes: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks), cut: false });
+  };
+  const onError = (error: Error): void => {
+    cleanup();
+    failed(error);
+  };
+  const cleanup = (): void => {
+    req.off("data", onData);
+    req.off("end", onEnd);
+    req.off("error", onError);
+  };
+  req.on("data", onData);
+  req.on("end", onEnd);
+  req.on("error", onError);
 }
 
 /** After the answer: drop what the client still sends, up to `bytes` or `ms`, then close the connection. */
@@ -127,23 +140,38 @@ function answer(res: ServerResponse, status: number, headers: Record<string, str
   res.end(body ?? undefined);
 }
 
-/** Serves the core to Node's http or https server (or mounted in express: `originalUrl` is honoured). */
+const JSON_HEADERS = { "content-type": JSON_CONTENT_TYPE };
+
+/** The answer when something other than the core's decision failed; never a second answer to one request. */
+function failed(res: ServerResponse, status: number, message: string, close: boolean): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  answer(
+    res,
+    status,
+    close ? { ...JSON_HEADERS, connection: "close" } : JSON_HEADERS,
+    JSON.stringify({ error: message }),
+  );
+}
+
+/**
+ * Serves the core to Node's http or https server (or mounted in express: `originalUrl` is honoured). No promise is
+ * made on the way: the body is read through callbacks, and a core that answers at once is answered in the same turn.
+ */
 export function nodeListener(core: HttpCore, options: NodeAdapterOptions): NodeListener {
   const cap = options.bodyLimitBytes + 1;
   const lingerBytes = options.lingerBytes ?? DISCARD_BYTES;
   const lingerMs = options.lingerMs ?? 5000;
-  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const method = (req.method ?? "GET").toUpperCase();
-    let bodyBytes: Buffer | undefined;
-    let early = false;
-    if (!NO_BODY.has(method)) {
-      if (declaredOver(req, options.bodyLimitBytes)) early = true;
-      else {
-        const body = await readCapped(req, cap);
-        early = body.cut;
-        if (body.bytes.length > 0) bodyBytes = body.bytes;
-      }
-    }
+
+  const respond = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    bodyBytes: Buffer | undefined,
+    early: boolean,
+  ): void => {
     const request: HttpRequest = {
       method,
       url: urlOf((req as { originalUrl?: string }).originalUrl ?? req.url ?? "/"),
@@ -151,23 +179,40 @@ export function nodeListener(core: HttpCore, options: NodeAdapterOptions): NodeL
       ...(bodyBytes === undefined ? {} : { bodyBytes }),
       ...(req.socket.remoteAddress === undefined ? {} : { clientAddress: req.socket.remoteAddress }),
     };
-    const response = await core(request);
-    if (early) res.once("finish", () => linger(req, lingerBytes, lingerMs));
-    answer(res, response.status, response.headers, response.body);
-  };
-  return (req, res) => {
-    serve(req, res).catch((error: unknown) => {
-      // Only reading the request can get here (the core answers every request): a client that broke off mid-body.
-      if (res.headersSent) {
-        res.end();
-        return;
+    // A core answers every request; one that throws or rejects all the same, or an answer Node refuses to write
+    // (a header value it rejects), gets a 500, never a crashed server.
+    const broken = (): void => failed(res, 500, "internal error", false);
+    const send = (response: HttpResponse): void => {
+      if (early) res.once("finish", () => linger(req, lingerBytes, lingerMs));
+      try {
+        answer(res, response.status, response.headers, response.body);
+      } catch {
+        broken();
       }
-      answer(
-        res,
-        400,
-        { "content-type": "application/json; charset=utf-8", connection: "close" },
-        JSON.stringify({ error: `request could not be read: ${(error as Error).message}` }),
+    };
+    let answered: ReturnType<HttpCore>;
+    try {
+      answered = core(request);
+    } catch {
+      broken();
+      return;
+    }
+    if (answered instanceof Promise) answered.then(send, broken);
+    else send(answered);
+  };
+
+  return (req, res) => {
+    const method = (req.method ?? "GET").toUpperCase();
+    if (NO_BODY.has(method)) respond(req, res, method, undefined, false);
+    else if (declaredOver(req, options.bodyLimitBytes)) respond(req, res, method, undefined, true);
+    else {
+      readCapped(
+        req,
+        cap,
+        (body) => respond(req, res, method, body.bytes.length > 0 ? body.bytes : undefined, body.cut),
+        // A client that broke off mid-body.
+        (error) => failed(res, 400, `request could not be read: ${error.message}`, true),
       );
-    });
+    }
   };
 }

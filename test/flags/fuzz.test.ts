@@ -23,7 +23,7 @@ import { createFlagsListener } from "../../functions/flags/http/node.ts";
 import { memoryLimits } from "../../functions/flags/limits.ts";
 import { type FlagStore, StoreUnavailableError } from "../../functions/flags/types.ts";
 import { validateFlag } from "../../functions/flags/validate.ts";
-import type { HttpRequest, HttpResponse } from "../../functions/http/message.ts";
+import type { HttpCore, HttpRequest, HttpResponse } from "../../functions/http/message.ts";
 import type { NodeListener } from "../../functions/http/node.ts";
 import {
   buildCase,
@@ -260,7 +260,7 @@ function streamOf(body: Uint8Array, chunks: readonly number[]): ReadableStream<U
 }
 
 /** As the adapters hand requests over: upper-case method, the request-target under a fixed origin (adapterUrl). */
-function sendCore(core: (request: HttpRequest) => Promise<HttpResponse>, fuzzCase: FuzzCase, headers: HeaderLine[]) {
+function sendCore(core: HttpCore, fuzzCase: FuzzCase, headers: HeaderLine[]) {
   const view = coreHeaderView(headers);
   const body = fuzzCase.body;
   const request: HttpRequest = {
@@ -274,7 +274,7 @@ function sendCore(core: (request: HttpRequest) => Promise<HttpResponse>, fuzzCas
         : { body: streamOf(body, fuzzCase.chunks) }),
     ...(fuzzCase.clientAddress === undefined ? {} : { clientAddress: fuzzCase.clientAddress }),
   };
-  return core(request).then(toReply);
+  return Promise.resolve(core(request)).then(toReply);
 }
 
 /** What node:http's client will send: a token method, a target of bytes 0x21-0xff, header values without controls. */

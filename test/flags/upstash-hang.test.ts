@@ -66,7 +66,7 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T }> {
+async function timed<T>(work: () => T | Promise<T>): Promise<{ ms: number; value: T }> {
   const started = performance.now();
   const value = await work();
   return { ms: performance.now() - started, value };

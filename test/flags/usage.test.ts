@@ -148,7 +148,7 @@ function rig(options: { usage?: UsageOptions; store?: FlagStore } = {}): Rig {
   return { core, cache, store, clock, flushes };
 }
 
-const status = async (response: Promise<HttpResponse>) => (await response).status;
+const status = async (response: HttpResponse | Promise<HttpResponse>) => (await response).status;
 
 /** One turn of the event loop: a flush starts from a timer task, after the request that started it. */
 const tick = () => new Promise((resolve) => setTimeout(resolve, 1));

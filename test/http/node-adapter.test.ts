@@ -150,4 +150,40 @@ describe("the Node adapter", () => {
       }, 5);
     });
   });
+
+  it("answers a core that answers at once, and gives a 500 (the server living on) to one that throws, rejects or answers what Node cannot write", async () => {
+    const cores: Record<string, HttpCore> = {
+      "/at-once": () => ({ status: 200, headers: { "content-type": "application/json" }, body: '{"at":"once"}' }),
+      "/throws": () => {
+        throw new Error("boom");
+      },
+      "/rejects": () => Promise.reject(new Error("boom")),
+      "/bad-header": () => ({ status: 200, headers: { "x-bad": "line\r\nbreak" }, body: "{}" }),
+    };
+    const core: HttpCore = (request) => (cores[new URL(request.url).pathname] as HttpCore)(request);
+    const port = await serve(nodeListener(core, { bodyLimitBytes: 100 }));
+    for (const method of ["GET", "POST"]) {
+      const exchange = await connect(port);
+      const ask = async (path: string): Promise<string> => {
+        const before = exchange.received().length;
+        exchange.socket.write(`${method} ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`);
+        for (;;) {
+          const text = exchange.received().slice(before);
+          const end = text.indexOf("\r\n\r\n");
+          const length = /content-length: (\d+)/i.exec(text);
+          if (end >= 0 && length && text.length >= end + 4 + Number(length[1])) return text;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      };
+      expect(bodyOf(await ask("/at-once")), method).toEqual({ at: "once" });
+      for (const path of ["/throws", "/rejects", "/bad-header"]) {
+        const text = await ask(path);
+        expect(statusOf(text), `${method} ${path}`).toBe(500);
+        expect(bodyOf(text)).toEqual({ error: "internal error" });
+      }
+      // The same connection still serves.
+      expect(statusOf(await ask("/at-once"))).toBe(200);
+      exchange.socket.destroy();
+    }
+  });
 });

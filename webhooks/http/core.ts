@@ -3,7 +3,7 @@
  * An HttpCore like the flags' (functions/http/message.ts): the HTTPS server and the local stack run it through the
  * Node adapter, the Lambda through the Lambda adapter, and express.ts mounts it in an express app.
  */
-import { readBody } from "../../functions/http/body.ts";
+import { type BodyBytes, readBody } from "../../functions/http/body.ts";
 import {
   type HttpCore,
   type HttpResponse,
@@ -60,42 +60,33 @@ export function createWebhookCore(options: WebhookAppOptions = {}): HttpCore {
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
 
   const admit = (path: string, decide: Decide): HttpCore => {
-    // Label children are bound once per route: looking them up by label set costs more than the decision itself.
-    const latency = metrics.latency.labels(path);
-    const answered = metrics.requests.labels(path, "200");
-    const refused = metrics.requests.labels(path, "400");
-    const tooLarge = metrics.requests.labels(path, "413");
-    const patched = metrics.patches.labels(path);
-    const rejected = metrics.rejections.labels(path);
-    return async function handleAdmission(request) {
-      const stop = latency.startTimer();
-      const reading = readBody(request, limit);
-      const read = reading instanceof Promise ? await reading : reading;
-      if (!read.ok) {
-        tooLarge.inc();
-        stop();
-        return error(read.status, read.message);
-      }
+    const meter = metrics.path(path);
+    const answerTo = (read: BodyBytes): HttpResponse => {
+      if (!read.ok) return error(read.status, read.message);
       let body: unknown;
       try {
         body = JSON.parse(UTF8.decode(read.bytes));
       } catch (cause) {
-        refused.inc();
-        stop();
         return error(400, `body is not valid JSON: ${(cause as Error).message}`);
       }
       const parsed = parseAdmissionReview(body);
-      if (!parsed.ok) {
-        refused.inc();
-        stop();
-        return error(400, `not an AdmissionReview: ${parsed.message}`);
-      }
+      if (!parsed.ok) return error(400, `not an AdmissionReview: ${parsed.message}`);
       const answer = decide(parsed.review);
-      if (answer.response.patch) patched.inc();
-      if (!answer.response.allowed) rejected.inc();
-      answered.inc();
-      stop();
+      if (answer.response.patch) meter.patches++;
+      if (!answer.response.allowed) meter.rejections++;
       return json(200, reviewResponseJson(answer));
+    };
+    /** The answer to a body read (or refused) at `start`, counted. */
+    const decideOn = (read: BodyBytes, start: number): HttpResponse => {
+      const response = answerTo(read);
+      meter.answered(response.status, (performance.now() - start) / 1000);
+      return response;
+    };
+    // No async function: a body already in memory (the Node and Lambda adapters') is answered without a promise.
+    return function handleAdmission(request) {
+      const start = performance.now();
+      const reading = readBody(request, limit);
+      return reading instanceof Promise ? reading.then((read) => decideOn(read, start)) : decideOn(reading, start);
     };
   };
 
@@ -103,24 +94,30 @@ export function createWebhookCore(options: WebhookAppOptions = {}): HttpCore {
     Object.entries(admissionRoutes(options.onError)).map(([path, decide]) => [path, admit(path, decide)]),
   );
 
-  return async function serveWebhook(request) {
+  const internal = (): HttpResponse => error(500, "internal error");
+
+  return function serveWebhook(request) {
     const method = request.method.toUpperCase();
     const path = pathOf(request.url);
     const handle = admissions.get(path);
     try {
-      if (handle && method === "POST") return await handle(request);
+      if (handle && method === "POST") {
+        const answered = handle(request);
+        return answered instanceof Promise ? answered.catch(internal) : answered;
+      }
       const read = method === "GET" || method === "HEAD";
       if (path === "/healthz" && read) return json(200, '{"status":"ok"}');
       if (path === "/metrics" && read) {
-        return {
-          status: 200,
-          headers: { "content-type": metrics.registry.contentType },
-          body: await metrics.registry.metrics(),
-        };
+        return metrics.registry
+          .metrics()
+          .then(
+            (body): HttpResponse => ({ status: 200, headers: { "content-type": metrics.registry.contentType }, body }),
+            internal,
+          );
       }
       return error(404, `no route for ${method} ${path}; try POST /mutate, POST /validate, GET /healthz`);
     } catch {
-      return error(500, "internal error");
+      return internal();
     }
   };
 }

@@ -1,6 +1,7 @@
 // AdmissionReview v1: checks that a body is one, and builds the responses the API server expects back.
 import type { Operation } from "fast-json-patch";
 import { isObject } from "../../functions/contract/objects.ts";
+import { patchJson } from "./patch-json.ts";
 
 export const ADMISSION_API_VERSION = "admission.k8s.io/v1";
 export const MAX_WARNING_LENGTH = 120;
@@ -101,7 +102,7 @@ export function allowResponse(
   const response: AdmissionResponse = { uid, allowed: true };
   if (options.patch && options.patch.length > 0) {
     response.patchType = "JSONPatch";
-    response.patch = Buffer.from(JSON.stringify(options.patch)).toString("base64");
+    response.patch = Buffer.from(patchJson(options.patch)).toString("base64");
     lastPatch = response.patch;
   }
   if (options.warnings && options.warnings.length > 0) response.warnings = options.warnings.map(shortenWarning);

@@ -122,7 +122,8 @@ function changedChild(node: Node, before: unknown, path: string, patch: Operatio
 function walk(node: MapNode | ListNode, before: object, path: string, patch: Operation[]): void {
   if (node.kind === "list") {
     const list = before as readonly unknown[];
-    const indices = [...node.children.keys()].sort((a, b) => b - a);
+    const indices = [...node.children.keys()];
+    if (indices.length > 1) indices.sort((a, b) => b - a);
     for (const index of indices) {
       const child = node.children.get(index) as Node;
       if (index < list.length) changedChild(child, list[index], `${path}/${index}`, patch);

@@ -62,7 +62,8 @@ export function planDeployment(input: unknown, scope: OptInScope, oldObject?: un
   if (!isObject(input)) throw new ShapeError("object", "an object");
   const root = draftOf(input);
   const metadata = open(root, "metadata", "metadata");
-  const annotations = readStringMap(metadata.before, "annotations", "metadata.annotations") ?? {};
+  const present = readStringMap(metadata.before, "annotations", "metadata.annotations");
+  const annotations = present ?? {};
   const optIn = decideOptIn(annotations, scope);
   if (!optIn.inject) return { draft: draftOf(input), injected: false, warnings: optIn.warnings };
 
@@ -123,8 +124,8 @@ export function planDeployment(input: unknown, scope: OptInScope, oldObject?: un
   const probes = readProbeSettings(annotations);
   warnings.push(...probes.warnings, ...injectProbes(podSpec, probes));
 
-  const writableAnnotations = openStrings(metadata, "annotations", "metadata.annotations");
-  setValue(writableAnnotations.draft, annotationName("injected"), formatMarker(nowOwned) || "none");
+  // Checked above already: opened as read.
+  setValue(openMap(metadata, "annotations", present), annotationName("injected"), formatMarker(nowOwned) || "none");
   return { draft: root, injected: true, warnings };
 }
 

@@ -1,5 +1,6 @@
 // Adds httpGet liveness and readiness probes to containers that lack them; existing probes are never changed.
 import { type Annotations, type PortRef, readOrWarn } from "../../functions/contract/annotations.ts";
+import { sharedValue } from "../admission/patch-json.ts";
 import { type DraftMap, openElement, openList, setValue } from "./draft.ts";
 import { isObject, type JsonObject, readList, ShapeError } from "./shape.ts";
 
@@ -49,6 +50,27 @@ function probePort(
   return { port: first.containerPort };
 }
 
+type ProbeKind = "liveness" | "readiness";
+
+/** Probes made so far, by kind, path and port; a bounded few, since a cluster's Deployments share a handful. */
+const probes = new Map<string, object>();
+const MAX_PROBES = 256;
+
+/**
+ * The probe of `kind` on `path` and `port`: one frozen object for each, made once and shared by every patch that
+ * adds it, so its JSON text is made once too (sharedValue). Frozen: nothing downstream may change it.
+ */
+function probe(kind: ProbeKind, path: string, port: PortRef): object {
+  const key = `${kind}\n${typeof port}\n${port}\n${path}`;
+  let made = probes.get(key);
+  if (made === undefined) {
+    if (probes.size >= MAX_PROBES) probes.clear();
+    made = sharedValue({ httpGet: { path, port }, ...PROBE_DEFAULTS[kind] });
+    probes.set(key, made);
+  }
+  return made;
+}
+
 /** Adds probes to the containers of a pod spec (its draft); returns the warnings for containers it had to skip. */
 export function injectProbes(podSpec: DraftMap, settings: ProbeSettings): string[] {
   const warnings: string[] = [];
@@ -68,15 +90,8 @@ export function injectProbes(podSpec: DraftMap, settings: ProbeSettings): string
     }
     const port = found.port;
     const edits = openElement(containers, index, container);
-    if (missingLiveness) {
-      setValue(edits, "livenessProbe", { httpGet: { path: settings.livenessPath, port }, ...PROBE_DEFAULTS.liveness });
-    }
-    if (missingReadiness) {
-      setValue(edits, "readinessProbe", {
-        httpGet: { path: settings.readinessPath, port },
-        ...PROBE_DEFAULTS.readiness,
-      });
-    }
+    if (missingLiveness) setValue(edits, "livenessProbe", probe("liveness", settings.livenessPath, port));
+    if (missingReadiness) setValue(edits, "readinessProbe", probe("readiness", settings.readinessPath, port));
   });
   return warnings;
 }

@@ -24,8 +24,9 @@ export function readMap(parent: JsonObject, key: string, field: string): JsonObj
 }
 
 function checkStrings(map: JsonObject, field: string): Record<string, string> {
-  for (const [name, value] of Object.entries(map)) {
-    if (typeof value !== "string") throw new ShapeError(`${field}["${name}"]`, "a string");
+  // Keys, not entries: an annotations map holds the large last-applied configuration, and entries would be pairs made anew.
+  for (const name of Object.keys(map)) {
+    if (typeof map[name] !== "string") throw new ShapeError(`${field}["${name}"]`, "a string");
   }
   return map as Record<string, string>;
 }

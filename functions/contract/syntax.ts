@@ -20,6 +20,8 @@ export const isPortName = (value: string): boolean =>
  * 63 characters and trimmed until it starts and ends with an alphanumeric. Returns "" when nothing is left.
  */
 export function sanitizeLabelValue(text: string): string {
+  // A label value already (an image tag, most often) is left as it is: one test instead of three replaces.
+  if (isLabelValue(text)) return text;
   let value = text.replace(/[^-A-Za-z0-9_.]/g, "-").slice(0, 63);
   value = value.replace(/^[^A-Za-z0-9]+/, "").replace(/[^A-Za-z0-9]+$/, "");
   return value;

@@ -1,4 +1,5 @@
 // Table tests of the annotation value parsers, the image -> version derivation and the syntax helpers.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { KEYS, readAnnotation } from "../../functions/contract/annotations.ts";
 import { closest, editDistance } from "../../functions/contract/closest.ts";
@@ -325,6 +326,21 @@ describe("syntax helpers", () => {
   ])("sanitizeLabelValue(%j) -> %j", (text, label) => {
     expect(sanitizeLabelValue(text)).toBe(label);
     if (label !== "") expect(isLabelValue(label)).toBe(true);
+  });
+  it("sanitizeLabelValue gives a label value for any text, and the same text when it is one already", () => {
+    const text = fc.oneof(
+      fc.string({ maxLength: 80 }),
+      fc.string({ unit: fc.constantFrom("a", "Z", "0", "-", "_", ".", "+", ":", "é", " "), maxLength: 80 }),
+    );
+    fc.assert(
+      fc.property(text, (value) => {
+        const label = sanitizeLabelValue(value);
+        expect(isLabelValue(label)).toBe(true);
+        if (isLabelValue(value)) expect(label).toBe(value);
+        expect(sanitizeLabelValue(label)).toBe(label);
+      }),
+      { numRuns: 2000 },
+    );
   });
   it("isLabelValue accepts the empty value (Kubernetes does)", () => expect(isLabelValue("")).toBe(true));
   it.each([

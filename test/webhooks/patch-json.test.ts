@@ -61,4 +61,23 @@ describe("patchJson", () => {
       expect(Object.isFrozen((value as { httpGet: object }).httpGet)).toBe(true);
     });
   });
+
+  it("makes the right probe for every path and port, past the bound of those it keeps", () => {
+    const withPath = (path: string) => {
+      const review = loadReview("create");
+      const object = review.request.object as { metadata: { annotations: Record<string, string> } };
+      object.metadata.annotations["greenlight.dev/liveness-path"] = path;
+      const { patch } = planInjection(object, "annotation");
+      return patch.filter((op) => op.path.endsWith("/livenessProbe")).map((op) => (op as { value: object }).value);
+    };
+    for (let index = 0; index < 600; index++) {
+      const path = `/health/${index}`;
+      const made = withPath(path);
+      expect(made.length).toBeGreaterThan(0);
+      for (const value of made) expect((value as { httpGet: { path: string } }).httpGet.path).toBe(path);
+      // The same path again is the same object, until the bound clears the memory.
+      expect(withPath(path)).toEqual(made);
+      for (const [at, value] of withPath(path).entries()) expect(value).toBe(made[at]);
+    }
+  });
 });

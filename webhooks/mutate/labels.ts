@@ -6,7 +6,8 @@ export const INJECTED_LABELS: readonly InjectedLabel[] = ["app", "version"];
 /** The marker `greenlight.dev/injected: app=myapp,version=v2` records the label values greenlight owns. */
 export function parseMarker(marker: string | undefined): Partial<Record<InjectedLabel, string>> {
   const owned: Partial<Record<InjectedLabel, string>> = {};
-  for (const pair of (marker ?? "").split(",")) {
+  if (!marker) return owned;
+  for (const pair of marker.split(",")) {
     const [key, value] = pair.split("=");
     if ((key === "app" || key === "version") && value) owned[key] = value;
   }

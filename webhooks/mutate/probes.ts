@@ -52,22 +52,33 @@ function probePort(
 
 type ProbeKind = "liveness" | "readiness";
 
-/** Probes made so far, by kind, path and port; a bounded few, since a cluster's Deployments share a handful. */
-const probes = new Map<string, object>();
+/** Probes made so far, by kind, port and path (nested maps: a key made of the three would be a new string to hash). */
+const probes: Record<ProbeKind, Map<PortRef, Map<string, object>>> = { liveness: new Map(), readiness: new Map() };
+/** A bounded few: a cluster's Deployments share a handful of probes; past this many, the memory starts over. */
 const MAX_PROBES = 256;
+let probeCount = 0;
 
 /**
  * The probe of `kind` on `path` and `port`: one frozen object for each, made once and shared by every patch that
  * adds it, so its JSON text is made once too (sharedValue). Frozen: nothing downstream may change it.
  */
 function probe(kind: ProbeKind, path: string, port: PortRef): object {
-  const key = `${kind}\n${typeof port}\n${port}\n${path}`;
-  let made = probes.get(key);
-  if (made === undefined) {
-    if (probes.size >= MAX_PROBES) probes.clear();
-    made = sharedValue({ httpGet: { path, port }, ...PROBE_DEFAULTS[kind] });
-    probes.set(key, made);
+  let byPath = probes[kind].get(port);
+  let made = byPath?.get(path);
+  if (made !== undefined) return made;
+  if (probeCount >= MAX_PROBES) {
+    probes.liveness.clear();
+    probes.readiness.clear();
+    probeCount = 0;
+    byPath = undefined;
   }
+  if (byPath === undefined) {
+    byPath = new Map();
+    probes[kind].set(port, byPath);
+  }
+  made = sharedValue({ httpGet: { path, port }, ...PROBE_DEFAULTS[kind] });
+  byPath.set(path, made);
+  probeCount++;
   return made;
 }
 

@@ -40,7 +40,15 @@ export interface HttpResponse {
  * rejection). A core with nothing to wait for may answer at once instead of through a promise: on the webhook's hot
  * path the promises of an async chain cost more than the admission decision itself. Adapters take either.
  */
-export type HttpCore = (request: HttpRequest) => HttpResponse | Promise<HttpResponse>;
+export type HttpCore = (request: HttpRequest) => Eventually<HttpResponse>;
+
+/** A value at hand or one to wait for: what the hot paths return so that nothing waits when nothing has to. */
+export type Eventually<T> = T | Promise<T>;
+
+/** `next(value)`: at once when `value` is at hand, else when it settles (a rejection passes through). */
+export function andThen<T, U>(value: Eventually<T>, next: (value: T) => Eventually<U>): Eventually<U> {
+  return value instanceof Promise ? value.then(next) : next(value);
+}
 
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 

@@ -8,6 +8,8 @@
  */
 import {
   ADAPTER_ORIGIN,
+  andThen,
+  type Eventually,
   type HttpCore,
   type HttpRequest,
   type HttpResponse,
@@ -46,7 +48,12 @@ export class RequestTarget {
   }
 }
 
-export type Endpoint<D> = (request: HttpRequest, target: RequestTarget, key: string, deps: D) => Promise<HttpResponse>;
+export type Endpoint<D> = (
+  request: HttpRequest,
+  target: RequestTarget,
+  key: string,
+  deps: D,
+) => Eventually<HttpResponse>;
 
 /**
  * Decides whether a matched request may reach its endpoint: undefined lets it through, else the answer (a 401, a 429).
@@ -148,13 +155,13 @@ export function meterOfrep(
   return now === undefined ? limiter.take(address).then(decide) : decide(now);
 }
 
-async function route<D extends CoreDeps>(
+function route<D extends CoreDeps>(
   request: HttpRequest,
   target: RequestTarget,
   deps: D,
   table: readonly Route<D>[],
   names: readonly string[],
-): Promise<HttpResponse> {
+): Eventually<HttpResponse> {
   // One trailing slash is forgiven (`/admin/flags/`); the root path stays as it is.
   const path = target.path.length > 1 && target.path.endsWith("/") ? target.path.slice(0, -1) : target.path;
   for (const candidate of table) {
@@ -177,11 +184,11 @@ async function route<D extends CoreDeps>(
         return jsonResponse(400, errorBody(path, `the flag key in ${path} is not valid percent-encoding`));
       }
     }
-    const gated = (candidate.gate ?? meterOfrep)(request, path, deps);
-    const limited = gated instanceof Promise ? await gated : gated;
-    if (limited) return limited;
-    const response = await endpoint(request, target, key, deps);
-    return head ? { ...response, body: null } : response;
+    return andThen((candidate.gate ?? meterOfrep)(request, path, deps), (limited) => {
+      if (limited) return limited;
+      const answered = endpoint(request, target, key, deps);
+      return head ? andThen(answered, (response) => ({ ...response, body: null })) : answered;
+    });
   }
   return jsonResponse(404, errorBody(path, `no route for ${request.method} ${path}; routes: ${names.join(", ")}`));
 }
@@ -238,33 +245,31 @@ export function composeFlagCore<D extends CoreDeps>(deps: D, options: ComposeOpt
   const adminAbsent = options.adminAbsent ?? defaultAdminAbsent;
   const table: readonly Route<D>[] = [...OFREP_ROUTES, ...(admin?.routes ?? []), HEALTH_ROUTE];
   const names = [...OFREP_ROUTE_NAMES, ...(admin?.names ?? []), HEALTH_ROUTE_NAME];
-  return async function handleFlagRequest(request: HttpRequest): Promise<HttpResponse> {
+  // No async function: an evaluation with nothing to wait for (body in memory, rules within their TTL, limiter in
+  // memory) is answered without a promise, as the webhook's is.
+  return function handleFlagRequest(request: HttpRequest): Eventually<HttpResponse> {
     const origin = request.headers.get("origin");
     const method = request.method.toUpperCase();
     const target = requestTarget(request.url);
-    let response: HttpResponse;
-    try {
-      // A request target no URL can be made of (`*%` over raw HTTP): the client's fault, not a 500 to log.
-      if (target === undefined)
-        return bodiless(method, jsonResponse(400, { error: "the request target is not a valid URL path" }));
-      const path = target.path;
-      if (admin === undefined && isAdminPath(path)) {
-        response = withCors(adminAbsent(method, path), origin, corsOriginsFor(path, corsOrigins));
-      } else if (method === "OPTIONS") {
-        return preflightFor(path, origin, corsOrigins);
-      } else {
-        response = withCors(
-          await route(request, target, deps, table, names),
-          origin,
-          corsOriginsFor(path, corsOrigins),
-        );
-      }
-    } catch (error) {
-      onError(error);
-      const path = target?.path ?? "/";
-      response = withCors(internalError(path), origin, corsOriginsFor(path, corsOrigins));
+    // A request target no URL can be made of (`*%` over raw HTTP): the client's fault, not a 500 to log.
+    if (target === undefined) {
+      return bodiless(method, jsonResponse(400, { error: "the request target is not a valid URL path" }));
     }
-    return bodiless(method, response);
+    const path = target.path;
+    const finish = (response: HttpResponse): HttpResponse =>
+      bodiless(method, withCors(response, origin, corsOriginsFor(path, corsOrigins)));
+    const failed = (error: unknown): HttpResponse => {
+      onError(error);
+      return finish(internalError(path));
+    };
+    try {
+      if (admin === undefined && isAdminPath(path)) return finish(adminAbsent(method, path));
+      if (method === "OPTIONS") return preflightFor(path, origin, corsOrigins);
+      const routed = route(request, target, deps, table, names);
+      return routed instanceof Promise ? routed.then(finish).catch(failed) : finish(routed);
+    } catch (error) {
+      return failed(error);
+    }
   };
 }
 

@@ -12,7 +12,14 @@
  */
 import { isObject } from "../../contract/objects.ts";
 import { ifNoneMatchHits, textHash } from "../../http/etag.ts";
-import { type HttpRequest, type HttpResponse, JSON_CONTENT_TYPE, jsonResponse } from "../../http/message.ts";
+import {
+  andThen,
+  type Eventually,
+  type HttpRequest,
+  type HttpResponse,
+  JSON_CONTENT_TYPE,
+  jsonResponse,
+} from "../../http/message.ts";
 import type { RuleCache, RuleSnapshot } from "../cache.ts";
 import { type CompiledRuleSet, evaluateAllInto, evaluateKey } from "../evaluate.ts";
 import type { EvaluationContext, EvaluationResult, OfrepErrorCode } from "../types.ts";
@@ -75,39 +82,47 @@ type Prepared =
   | { ok: true; snapshot: RuleSnapshot; context: EvaluationContext }
   | { ok: false; response: HttpResponse };
 
-/** Auth, body and rules: what both endpoints do before evaluating. `key` shapes the error bodies of the single one. */
-async function prepare(request: HttpRequest, deps: OfrepDeps, key: string | undefined): Promise<Prepared> {
+/**
+ * Auth, body and rules: what both endpoints do before evaluating. `key` shapes the error bodies of the single one.
+ * Without a promise when nothing is to be waited for (a body in memory, rules within their TTL).
+ */
+function prepare(request: HttpRequest, deps: OfrepDeps, key: string | undefined): Eventually<Prepared> {
   const withKey = key === undefined ? {} : { key };
   if (deps.evaluationApiKey !== undefined && !presentsSecret(request.headers, deps.evaluationApiKey, true)) {
     return { ok: false, response: unauthorized() };
   }
-  const reading = readJsonBody(request, deps.bodyLimitBytes);
-  const body = reading instanceof Promise ? await reading : reading;
-  if (!body.ok) {
-    const errorCode: OfrepErrorCode = body.status === 400 ? "PARSE_ERROR" : "GENERAL";
-    return { ok: false, response: jsonResponse(body.status, { ...withKey, errorCode, errorDetails: body.message }) };
-  }
-  const read = contextOfBody(body.value);
-  if (!read.ok) {
-    return { ok: false, response: jsonResponse(400, { ...withKey, errorCode: read.code, errorDetails: read.details }) };
-  }
-  const snapshot = deps.cache.currentIfFresh() ?? (await deps.cache.current());
-  if (snapshot === undefined) {
-    const details = noRulesDetails(deps.cache);
-    return { ok: false, response: jsonResponse(500, { ...withKey, errorCode: "GENERAL", errorDetails: details }) };
-  }
-  return { ok: true, snapshot, context: read.context };
+  return andThen(readJsonBody(request, deps.bodyLimitBytes), (body): Eventually<Prepared> => {
+    if (!body.ok) {
+      const errorCode: OfrepErrorCode = body.status === 400 ? "PARSE_ERROR" : "GENERAL";
+      return { ok: false, response: jsonResponse(body.status, { ...withKey, errorCode, errorDetails: body.message }) };
+    }
+    const read = contextOfBody(body.value);
+    if (!read.ok) {
+      return {
+        ok: false,
+        response: jsonResponse(400, { ...withKey, errorCode: read.code, errorDetails: read.details }),
+      };
+    }
+    return andThen(deps.cache.currentIfFresh() ?? deps.cache.current(), (snapshot): Prepared => {
+      if (snapshot === undefined) {
+        const details = noRulesDetails(deps.cache);
+        return { ok: false, response: jsonResponse(500, { ...withKey, errorCode: "GENERAL", errorDetails: details }) };
+      }
+      return { ok: true, snapshot, context: read.context };
+    });
+  });
 }
 
 /** POST /ofrep/v1/evaluate/flags/{key} */
-export async function evaluateFlagRequest(request: HttpRequest, key: string, deps: OfrepDeps): Promise<HttpResponse> {
-  const prepared = await prepare(request, deps, key);
-  if (!prepared.ok) return prepared.response;
-  const at = deps.now();
-  const result = evaluateKey(prepared.snapshot.set, key, prepared.context, at);
-  deps.cache.usage?.countOne(result, at);
-  if (!isFailure(result)) return jsonResponse(200, result);
-  return jsonResponse(result.errorCode === "FLAG_NOT_FOUND" ? 404 : 400, result);
+export function evaluateFlagRequest(request: HttpRequest, key: string, deps: OfrepDeps): Eventually<HttpResponse> {
+  return andThen(prepare(request, deps, key), (prepared) => {
+    if (!prepared.ok) return prepared.response;
+    const at = deps.now();
+    const result = evaluateKey(prepared.snapshot.set, key, prepared.context, at);
+    deps.cache.usage?.countOne(result, at);
+    if (!isFailure(result)) return jsonResponse(200, result);
+    return jsonResponse(result.errorCode === "FLAG_NOT_FOUND" ? 404 : 400, result);
+  });
 }
 
 /** One result as the bulk body carries it: its JSON and that text's hash, computed once per result object. */
@@ -183,8 +198,11 @@ function bulkAnswer(set: CompiledRuleSet, evaluated: readonly EvaluationResult[]
 const bulkScratch: EvaluationResult[] = [];
 
 /** POST /ofrep/v1/evaluate/flags */
-export async function evaluateFlagsRequest(request: HttpRequest, deps: OfrepDeps): Promise<HttpResponse> {
-  const prepared = await prepare(request, deps, undefined);
+export function evaluateFlagsRequest(request: HttpRequest, deps: OfrepDeps): Eventually<HttpResponse> {
+  return andThen(prepare(request, deps, undefined), (prepared) => bulkResponse(request, deps, prepared));
+}
+
+function bulkResponse(request: HttpRequest, deps: OfrepDeps, prepared: Prepared): HttpResponse {
   if (!prepared.ok) return prepared.response;
   const at = deps.now();
   // Evaluated into one array every request reuses (evaluation and bulkAnswer run without a wait in between): an

@@ -1,5 +1,5 @@
 // Reading a request body with a limit, whichever adapter carried it: declared length first, then the bytes counted.
-import type { HttpRequest } from "./message.ts";
+import type { Eventually, HttpRequest } from "./message.ts";
 
 export type BodyBytes = { ok: true; bytes: Uint8Array } | { ok: false; status: 413; message: string };
 
@@ -58,7 +58,7 @@ async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Pro
  * Answered at once (no promise) when there is nothing to wait for: a declared length over the limit, a body the
  * adapter already holds, or none at all; the hot paths then skip an await.
  */
-export function readBody(request: HttpRequest, limitBytes: number): BodyBytes | Promise<BodyBytes> {
+export function readBody(request: HttpRequest, limitBytes: number): Eventually<BodyBytes> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limitBytes && /^\s*\d+\s*$/.test(declared)) {
     cancel(request.body);

@@ -5,7 +5,16 @@
  * exposition); `isBase64Encoded` is always false, since the API server would not decode a base64 admission answer.
  */
 import { type ApiGatewayEvent, type ApiGatewayResult, type LambdaContext, normalizeEvent } from "./api-gateway.ts";
-import { ADAPTER_ORIGIN, type HeaderReader, type HttpCore, type HttpRequest } from "./message.ts";
+import {
+  ADAPTER_ORIGIN,
+  type HeaderReader,
+  type HttpCore,
+  type HttpRequest,
+  type HttpResponse,
+  internalError,
+  settle,
+  unreadableRequest,
+} from "./message.ts";
 
 export type LambdaHttpHandler = (event: ApiGatewayEvent, context: LambdaContext) => Promise<ApiGatewayResult>;
 
@@ -70,24 +79,20 @@ export function requestOf(input: ApiGatewayEvent): HttpRequest {
 
 /** The core as a Lambda handler; built once per container, so warm invocations reuse whatever the core keeps. */
 export function lambdaHandler(core: HttpCore): LambdaHttpHandler {
+  const result = (response: HttpResponse): ApiGatewayResult => ({
+    statusCode: response.status,
+    headers: response.headers,
+    body: response.body ?? "",
+    isBase64Encoded: false,
+  });
   return async (event) => {
     let request: HttpRequest;
     try {
       request = requestOf(event);
     } catch (error) {
-      return {
-        statusCode: 400,
-        headers: { "content-type": "application/json; charset=utf-8" },
-        body: JSON.stringify({ error: `request could not be read: ${(error as Error).message}` }),
-        isBase64Encoded: false,
-      };
+      return result(unreadableRequest(error));
     }
-    const response = await core(request);
-    return {
-      statusCode: response.status,
-      headers: response.headers,
-      body: response.body ?? "",
-      isBase64Encoded: false,
-    };
+    // As in the Node adapter: a core that throws or rejects all the same gets a 500, not a failed invocation.
+    return result(await settle(() => core(request), internalError));
   };
 }

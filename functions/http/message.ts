@@ -50,6 +50,16 @@ export function andThen<T, U>(value: Eventually<T>, next: (value: T) => Eventual
   return value instanceof Promise ? value.then(next) : next(value);
 }
 
+/** What `run` gives, or `recover`'s answer when it throws or rejects; at once when `run` answers at once. */
+export function settle<T>(run: () => Eventually<T>, recover: (error: unknown) => T): Eventually<T> {
+  try {
+    const value = run();
+    return value instanceof Promise ? value.catch(recover) : value;
+  } catch (error) {
+    return recover(error);
+  }
+}
+
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 
 /**
@@ -62,6 +72,13 @@ export const ADAPTER_ORIGIN = "http://localhost";
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
   return { status, headers: { "Content-Type": JSON_CONTENT_TYPE, ...headers }, body: JSON.stringify(body) };
 }
+
+/** The answer to a request whose handling failed unexpectedly: a 500 that tells the client nothing more. */
+export const internalError = (): HttpResponse => jsonResponse(500, { error: "internal error" });
+
+/** An adapter's answer to a request it could not turn into an HttpRequest (a body broken off, a bad event). */
+export const unreadableRequest = (error: unknown, headers: Record<string, string> = {}): HttpResponse =>
+  jsonResponse(400, { error: `request could not be read: ${(error as Error)?.message ?? error}` }, headers);
 
 export const toWebResponse = (response: HttpResponse): Response =>
   new Response(response.body, { status: response.status, headers: response.headers });

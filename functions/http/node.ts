@@ -10,11 +10,14 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import { DISCARD_BYTES } from "./body.ts";
 import {
   ADAPTER_ORIGIN,
+  andThen,
   type HeaderReader,
   type HttpCore,
   type HttpRequest,
   type HttpResponse,
-  JSON_CONTENT_TYPE,
+  internalError,
+  settle,
+  unreadableRequest,
 } from "./message.ts";
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -140,20 +143,13 @@ function answer(res: ServerResponse, status: number, headers: Record<string, str
   res.end(body ?? undefined);
 }
 
-const JSON_HEADERS = { "content-type": JSON_CONTENT_TYPE };
-
-/** The answer when something other than the core's decision failed; never a second answer to one request. */
-function failed(res: ServerResponse, status: number, message: string, close: boolean): void {
+/** An answer that is not the core's (the body could not be read, Node refused the core's); never a second one. */
+function failed(res: ServerResponse, response: HttpResponse): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  answer(
-    res,
-    status,
-    close ? { ...JSON_HEADERS, connection: "close" } : JSON_HEADERS,
-    JSON.stringify({ error: message }),
-  );
+  answer(res, response.status, response.headers, response.body);
 }
 
 /**
@@ -179,26 +175,20 @@ export function nodeListener(core: HttpCore, options: NodeAdapterOptions): NodeL
       ...(bodyBytes === undefined ? {} : { bodyBytes }),
       ...(req.socket.remoteAddress === undefined ? {} : { clientAddress: req.socket.remoteAddress }),
     };
-    // A core answers every request; one that throws or rejects all the same, or an answer Node refuses to write
-    // (a header value it rejects), gets a 500, never a crashed server.
-    const broken = (): void => failed(res, 500, "internal error", false);
+    // A core that throws or rejects all the same, or an answer Node refuses to write (a header value it rejects),
+    // gets a 500, never a crashed server.
     const send = (response: HttpResponse): void => {
       if (early) res.once("finish", () => linger(req, lingerBytes, lingerMs));
       try {
         answer(res, response.status, response.headers, response.body);
       } catch {
-        broken();
+        failed(res, internalError());
       }
     };
-    let answered: ReturnType<HttpCore>;
-    try {
-      answered = core(request);
-    } catch {
-      broken();
-      return;
-    }
-    if (answered instanceof Promise) answered.then(send, broken);
-    else send(answered);
+    andThen(
+      settle(() => core(request), internalError),
+      send,
+    );
   };
 
   return (req, res) => {
@@ -211,7 +201,7 @@ export function nodeListener(core: HttpCore, options: NodeAdapterOptions): NodeL
         cap,
         (body) => respond(req, res, method, body.bytes.length > 0 ? body.bytes : undefined, body.cut),
         // A client that broke off mid-body.
-        (error) => failed(res, 400, `request could not be read: ${error.message}`, true),
+        (error) => failed(res, unreadableRequest(error, { connection: "close" })),
       );
     }
   };

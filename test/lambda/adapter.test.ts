@@ -53,6 +53,22 @@ describe("lambdaHandler", () => {
     expect(result.isBase64Encoded).toBe(false);
     expect(JSON.parse(result.body)).toEqual({ path: "/admin/flags/x" });
   });
+
+  it("answers a core that answers at once, and a 500 to one that throws or rejects, as the Node adapter does", async () => {
+    const atOnce = lambdaHandler(() => ({ status: 200, headers: {}, body: '{"at":"once"}' }));
+    expect((await atOnce(httpApiEvent("GET", "/x", ""), lambdaContext())).body).toBe('{"at":"once"}');
+    const cores = [
+      () => {
+        throw new Error("boom");
+      },
+      () => Promise.reject(new Error("boom")),
+    ];
+    for (const core of cores) {
+      const result = await lambdaHandler(core)(httpApiEvent("GET", "/x", ""), lambdaContext());
+      expect(result.statusCode).toBe(500);
+      expect(JSON.parse(result.body)).toEqual({ error: "internal error" });
+    }
+  });
 });
 
 describe("requestOf: who is calling", () => {

@@ -5,11 +5,14 @@
  */
 import { type BodyBytes, readBody } from "../../functions/http/body.ts";
 import {
+  andThen,
   type HttpCore,
   type HttpResponse,
+  internalError,
   JSON_CONTENT_TYPE,
   jsonResponse,
   pathOf,
+  settle,
 } from "../../functions/http/message.ts";
 import { type NodeListener, nodeListener } from "../../functions/http/node.ts";
 import {
@@ -85,8 +88,7 @@ export function createWebhookCore(options: WebhookAppOptions = {}): HttpCore {
     // No async function: a body already in memory (the Node and Lambda adapters') is answered without a promise.
     return function handleAdmission(request) {
       const start = performance.now();
-      const reading = readBody(request, limit);
-      return reading instanceof Promise ? reading.then((read) => decideOn(read, start)) : decideOn(reading, start);
+      return andThen(readBody(request, limit), (read) => decideOn(read, start));
     };
   };
 
@@ -94,17 +96,12 @@ export function createWebhookCore(options: WebhookAppOptions = {}): HttpCore {
     Object.entries(admissionRoutes(options.onError)).map(([path, decide]) => [path, admit(path, decide)]),
   );
 
-  const internal = (): HttpResponse => error(500, "internal error");
-
   return function serveWebhook(request) {
     const method = request.method.toUpperCase();
     const path = pathOf(request.url);
     const handle = admissions.get(path);
-    try {
-      if (handle && method === "POST") {
-        const answered = handle(request);
-        return answered instanceof Promise ? answered.catch(internal) : answered;
-      }
+    return settle(() => {
+      if (handle && method === "POST") return handle(request);
       const read = method === "GET" || method === "HEAD";
       if (path === "/healthz" && read) return json(200, '{"status":"ok"}');
       if (path === "/metrics" && read) {
@@ -112,13 +109,10 @@ export function createWebhookCore(options: WebhookAppOptions = {}): HttpCore {
           .metrics()
           .then(
             (body): HttpResponse => ({ status: 200, headers: { "content-type": metrics.registry.contentType }, body }),
-            internal,
           );
       }
       return error(404, `no route for ${method} ${path}; try POST /mutate, POST /validate, GET /healthz`);
-    } catch {
-      return internal();
-    }
+    }, internalError);
   };
 }
 

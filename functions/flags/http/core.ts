@@ -14,6 +14,7 @@ import {
   type HttpRequest,
   type HttpResponse,
   jsonResponse,
+  settle,
 } from "../../http/message.ts";
 import type { RuleCache } from "../cache.ts";
 import { type FlagLimits, type LimitDecision, retryAfterSeconds } from "../limits.ts";
@@ -59,11 +60,7 @@ export type Endpoint<D> = (
  * Decides whether a matched request may reach its endpoint: undefined lets it through, else the answer (a 401, a 429).
  * `path` is the request's path as routed (one trailing slash dropped).
  */
-export type Gate<D> = (
-  request: HttpRequest,
-  path: string,
-  deps: D,
-) => HttpResponse | undefined | Promise<HttpResponse | undefined>;
+export type Gate<D> = (request: HttpRequest, path: string, deps: D) => Eventually<HttpResponse | undefined>;
 
 export interface Route<D> {
   /** Matched against the path; its first group, if any, is the flag key (percent-decoded before the endpoint). */
@@ -123,11 +120,7 @@ export const errorBody = (path: string, message: string): Record<string, string>
   isOfrepPath(path) ? { errorCode: "GENERAL", errorDetails: message } : { error: message };
 
 /** The 500 answer: no message, no stack; OFREP paths keep their error shape. */
-function internalError(path: string): HttpResponse {
-  return isOfrepPath(path)
-    ? jsonResponse(500, { errorCode: "GENERAL", errorDetails: "internal error" })
-    : jsonResponse(500, { error: "internal error" });
-}
+const internalErrorAt = (path: string): HttpResponse => jsonResponse(500, errorBody(path, "internal error"));
 
 /** 429 with Retry-After (RFC 6585); OFREP paths keep OFREP's error shape (its spec answers 429 with Retry-After). */
 export function tooMany(path: string, decision: LimitDecision, now: number, what: string): HttpResponse {
@@ -141,11 +134,7 @@ export function tooMany(path: string, decision: LimitDecision, now: number, what
  * The default gate: OFREP evaluations counted per client address (other paths pass). Without a wait when the
  * limiter counts in memory.
  */
-export function meterOfrep(
-  request: HttpRequest,
-  path: string,
-  deps: CoreDeps,
-): HttpResponse | undefined | Promise<HttpResponse | undefined> {
+export function meterOfrep(request: HttpRequest, path: string, deps: CoreDeps): Eventually<HttpResponse | undefined> {
   const address = request.clientAddress;
   const limiter = deps.limits.ofrep;
   if (limiter === undefined || address === undefined || !isOfrepPath(path)) return undefined;
@@ -260,16 +249,13 @@ export function composeFlagCore<D extends CoreDeps>(deps: D, options: ComposeOpt
       bodiless(method, withCors(response, origin, corsOriginsFor(path, corsOrigins)));
     const failed = (error: unknown): HttpResponse => {
       onError(error);
-      return finish(internalError(path));
+      return finish(internalErrorAt(path));
     };
-    try {
+    return settle(() => {
       if (admin === undefined && isAdminPath(path)) return finish(adminAbsent(method, path));
       if (method === "OPTIONS") return preflightFor(path, origin, corsOrigins);
-      const routed = route(request, target, deps, table, names);
-      return routed instanceof Promise ? routed.then(finish).catch(failed) : finish(routed);
-    } catch (error) {
-      return failed(error);
-    }
+      return andThen(route(request, target, deps, table, names), finish);
+    }, failed);
   };
 }
 

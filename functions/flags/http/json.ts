@@ -1,6 +1,6 @@
 // Size-capped JSON request bodies for the flags HTTP core, and how a JSON value is named in messages.
 import { type BodyBytes, readBody } from "../../http/body.ts";
-import type { HttpRequest } from "../../http/message.ts";
+import { andThen, type Eventually, type HttpRequest } from "../../http/message.ts";
 
 export type BodyRead =
   | { ok: true; value: unknown; empty: false }
@@ -11,9 +11,8 @@ export type BodyRead =
  * At most `limitBytes` of the body (functions/http/body.ts), parsed as JSON; an empty body is reported as such.
  * Answered at once, like readBody, when the body needs no waiting.
  */
-export function readJsonBody(request: HttpRequest, limitBytes: number): BodyRead | Promise<BodyRead> {
-  const read = readBody(request, limitBytes);
-  return read instanceof Promise ? read.then(jsonOf) : jsonOf(read);
+export function readJsonBody(request: HttpRequest, limitBytes: number): Eventually<BodyRead> {
+  return andThen(readBody(request, limitBytes), jsonOf);
 }
 
 const jsonOf = (read: BodyBytes): BodyRead => (read.ok ? parseJson(read.bytes) : read);

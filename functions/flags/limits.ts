@@ -9,6 +9,7 @@
  * The embedded store counts in this process's memory; Upstash counts in Redis (upstash-limits.ts), shared by every
  * Lambda instance and edge isolate.
  */
+import type { Eventually } from "../http/message.ts";
 
 export interface RateRule {
   requests: number;
@@ -22,10 +23,11 @@ export interface LimitDecision {
 }
 
 export interface Limiter {
-  /** Counts one request for `identifier` and says whether it may pass. */
-  take(identifier: string): Promise<LimitDecision>;
-  /** take() without the wait, where the count is in this process's memory; absent where it is not. */
-  takeNow?(identifier: string): LimitDecision;
+  /**
+   * Counts one request for `identifier` and says whether it may pass: at once where the count is in this process's
+   * memory, through a promise where it is elsewhere (Upstash).
+   */
+  take(identifier: string): Eventually<LimitDecision>;
   /** Whether `identifier` is over the limit now, without counting a request. */
   check(identifier: string): Promise<LimitDecision>;
 }
@@ -133,7 +135,7 @@ export function memoryLimiter(rule: RateRule, now: () => number = Date.now, maxK
   };
   // The identifier counted last: the last in the map's order already, so its entry needs no moving.
   let newest: string | undefined;
-  const takeNow = (identifier: string): LimitDecision => {
+  const take = (identifier: string): LimitDecision => {
     const at = now();
     const state = advance(identifier, at);
     const decision = decide(state, at, true);
@@ -150,10 +152,7 @@ export function memoryLimiter(rule: RateRule, now: () => number = Date.now, maxK
     return decision;
   };
   return {
-    takeNow,
-    async take(identifier) {
-      return takeNow(identifier);
-    },
+    take,
     async check(identifier) {
       const at = now();
       return decide(advance(identifier, at), at, false);

@@ -140,8 +140,7 @@ export function meterOfrep(request: HttpRequest, path: string, deps: CoreDeps): 
   if (limiter === undefined || address === undefined || !isOfrepPath(path)) return undefined;
   const decide = (decision: LimitDecision): HttpResponse | undefined =>
     decision.allowed ? undefined : tooMany(path, decision, deps.now(), `too many evaluations from ${address}`);
-  const now = limiter.takeNow?.(address);
-  return now === undefined ? limiter.take(address).then(decide) : decide(now);
+  return andThen(limiter.take(address), decide);
 }
 
 function route<D extends CoreDeps>(

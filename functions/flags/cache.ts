@@ -15,6 +15,7 @@
  * answered. A flush that fails is dropped: its counts are not put back and it is not retried, so a store that is
  * down costs at most one failed call per interval and never holds up a request.
  */
+import type { Eventually } from "../http/message.ts";
 import { type CompiledRuleSet, compileRuleSet } from "./evaluate.ts";
 import type { FlagStore, RuleSet } from "./types.ts";
 import { createUsageCounter, DEFAULT_USAGE_FLUSH_MS, type UsageCounter, type UsageOptions } from "./usage.ts";
@@ -62,13 +63,11 @@ export interface UsageHealth {
 }
 
 export interface RuleCache {
-  /** The rules to evaluate with, or undefined when there are none fit to serve. Never rejects. */
-  current(): Promise<RuleSnapshot | undefined>;
   /**
-   * current()'s answer when no check of the store is due (within the TTL), without a wait; undefined when one is due
-   * or there are no rules (current() then says which). For the hot path, which then skips an await.
+   * The rules to evaluate with, or undefined when there are none fit to serve. At once when no check of the store
+   * is due (within the TTL), so the hot path waits for nothing; a promise that never rejects when one is.
    */
-  currentIfFresh(): RuleSnapshot | undefined;
+  current(): Eventually<RuleSnapshot | undefined>;
   health(): RuleCacheHealth;
   /** The next current() asks the store, even within the TTL (after a write through this process). */
   invalidate(): void;
@@ -194,13 +193,9 @@ export function createRuleCache(store: FlagStore, options: RuleCacheOptions = {}
   }
 
   return {
-    async current() {
-      if (checkDue(now())) await refresh();
-      return servable(now());
-    },
-    currentIfFresh() {
+    current() {
       const at = now();
-      return checkDue(at) ? undefined : servable(at);
+      return checkDue(at) ? refresh().then(() => servable(now())) : servable(at);
     },
     health() {
       const at = now();

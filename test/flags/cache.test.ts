@@ -77,6 +77,18 @@ describe("rule cache, steady state", () => {
     expect(cache.storeCalls).toBe(2);
   });
 
+  it("answers at once within the TTL, and through a promise when a check of the store is due", async () => {
+    const { cache, time } = setup();
+    const first = cache.current();
+    expect(first).toBeInstanceOf(Promise);
+    const snapshot = await first;
+    expect(cache.current()).toBe(snapshot);
+    time.advance(TTL);
+    const due = cache.current();
+    expect(due).toBeInstanceOf(Promise);
+    expect(await due).toBe(snapshot);
+  });
+
   it("asks for the version once per TTL and loads only when it changed", async () => {
     const { store, cache, time } = setup();
     await cache.current();

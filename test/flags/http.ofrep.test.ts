@@ -432,7 +432,6 @@ describe("routing, limits and failures", () => {
     const store = createMemoryStore({ seed: TEST_FLAGS });
     const broken: RuleCache = {
       current: () => Promise.reject(new Error("secret internals at /srv/app.js:12")),
-      currentIfFresh: () => undefined,
       health: () => ({ status: "ok", store: "file", storeCalls: 0 }),
       invalidate: () => undefined,
       storeCalls: 0,

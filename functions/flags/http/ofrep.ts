@@ -103,7 +103,7 @@ function prepare(request: HttpRequest, deps: OfrepDeps, key: string | undefined)
         response: jsonResponse(400, { ...withKey, errorCode: read.code, errorDetails: read.details }),
       };
     }
-    return andThen(deps.cache.currentIfFresh() ?? deps.cache.current(), (snapshot): Prepared => {
+    return andThen(deps.cache.current(), (snapshot): Prepared => {
       if (snapshot === undefined) {
         const details = noRulesDetails(deps.cache);
         return { ok: false, response: jsonResponse(500, { ...withKey, errorCode: "GENERAL", errorDetails: details }) };

@@ -4,6 +4,7 @@
  * here they are ordinary flags. It also kept conditions in a dict keyed by attribute, so its second `request_time`
  * condition overwrote the first and only "before 20" was ever checked; here both hold (8 < request_time < 20).
  */
+import { deepFreeze } from "../contract/objects.ts";
 import type { Flag } from "./types.ts";
 
 /** Frozen all the way down: a store or a test that changed one would change it for every later user. */
@@ -37,11 +38,3 @@ export const EXAMPLE_FLAGS: readonly Flag[] = deepFreeze([
     owner: "payments",
   },
 ]);
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null) {
-    for (const item of Object.values(value)) deepFreeze(item);
-    Object.freeze(value);
-  }
-  return value;
-}

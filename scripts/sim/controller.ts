@@ -30,6 +30,7 @@ import type {
   V1PodTemplateSpec,
   V1ReplicaSet,
 } from "@kubernetes/client-node";
+import { deepFreeze } from "../../functions/contract/objects.ts";
 import {
   canonical,
   type JsonObject,
@@ -103,14 +104,6 @@ function uuid(random: Random): string {
   let hex = "";
   for (let i = 0; i < 4; i++) hex += random.int(0, 0xffffffff).toString(16).padStart(8, "0");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const inner of Object.values(value)) deepFreeze(inner);
-  }
-  return value;
 }
 
 /** An IntOrString of the rolling-update strategy against `total`: surge rounds up, unavailable rounds down. */

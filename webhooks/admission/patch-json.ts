@@ -6,18 +6,13 @@
  * is `JSON.stringify(patch)` character for character (test/webhooks/patch-json.test.ts).
  */
 import type { Operation } from "fast-json-patch";
+import { deepFreeze } from "../../functions/contract/objects.ts";
 
 const texts = new WeakMap<object, string>();
 
 /** Freezes `value` all the way down and keeps its JSON text; it may then be shared by any number of patches. */
 export function sharedValue<T extends object>(value: T): T {
-  const freeze = (part: unknown): void => {
-    if (typeof part !== "object" || part === null || Object.isFrozen(part)) return;
-    for (const child of Object.values(part)) freeze(child);
-    Object.freeze(part);
-  };
-  freeze(value);
-  texts.set(value, JSON.stringify(value));
+  texts.set(deepFreeze(value), JSON.stringify(value));
   return value;
 }
 

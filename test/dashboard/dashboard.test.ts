@@ -40,7 +40,9 @@ async function newPage(options: { viewport?: { width: number; height: number } }
   // A context per page: axe-core's builder needs one, and each starts signed out (the token is in memory only).
   const context = await browser.newContext(options);
   const page = await context.newPage();
-  page.on("close", () => void context.close());
+  // Closing the page closes its context; when the browser is closing already (afterAll), the context goes with it
+  // and this close has nothing left to do: its "browser has been closed" rejection is not a failure.
+  page.on("close", () => void context.close().catch(() => undefined));
   return page;
 }
 
